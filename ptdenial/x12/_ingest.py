@@ -1,0 +1,280 @@
+"""One ingest run: X12 files + documentation export -> validated claim table."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from importlib import metadata
+
+import pandas as pd
+
+from ptdenial import schema as S
+from ptdenial.exceptions import InputFileError
+from ptdenial.x12._flatten import LINE_CONTROL_NUMBER
+from ptdenial.x12._join import (
+    UNMATCHED_REASON,
+    Mapping,
+    join_docs,
+    join_remits,
+    latest_remits,
+    read_export,
+    read_mapping,
+)
+from ptdenial.x12._read import read_x12
+
+__all__ = ["Ingest", "ingest", "apply_payer_classes"]
+
+_MANIFEST_LIST_LIMIT = 1000
+
+
+@dataclasses.dataclass
+class Ingest:
+    """Result of :func:`ingest`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Valid claim lines (canonical dtypes, labels when outcomes exist).
+    quarantine : pandas.DataFrame
+        Rows that failed validation, with reasons.
+    unmatched_claims, unmatched_remits, unmatched_docs, reversed : DataFrame
+        What could not be matched (claims stay in ``table`` as pending) and
+        remit lines cancelled by reversals.
+    errors : list
+        Files that could not be read.
+    problems : list
+        Files read despite wrong trailer counts or control numbers.
+    manifest : dict
+        Inputs with SHA-256, counts, unmatched keys, versions.
+    """
+
+    table: pd.DataFrame
+    quarantine: pd.DataFrame
+    unmatched_claims: pd.DataFrame
+    unmatched_remits: pd.DataFrame
+    unmatched_docs: pd.DataFrame
+    reversed: pd.DataFrame
+    errors: list
+    problems: list
+    manifest: dict
+
+
+def apply_payer_classes(df: pd.DataFrame, table: dict) -> pd.DataFrame:
+    """Override ``payer_class`` by ``payer_id`` (a mapping file's ``[payer_class]``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    table : dict
+        payer_id -> payer_class.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.x12 import apply_payer_classes
+    >>> df = pd.DataFrame({"payer_id": ["A", "B"], "payer_class": ["commercial"] * 2})
+    >>> apply_payer_classes(df, {"A": "medicare_advantage"})["payer_class"].tolist()
+    ['medicare_advantage', 'commercial']
+    """
+    out = df.copy()
+    if not table or S.PAYER_ID not in out:
+        return out
+    new = out[S.PAYER_ID].map(table)
+    cur = out[S.PAYER_CLASS].astype(object) if S.PAYER_CLASS in out else None
+    merged = new.where(new.notna(), cur)
+    out[S.PAYER_CLASS] = pd.Categorical(merged, dtype=S.PAYER_CLASS_DTYPE)
+    return out
+
+
+def _keys(df: pd.DataFrame, extra=()):
+    cols = [
+        c for c in (S.CLAIM_ID, S.LINE_NUMBER, LINE_CONTROL_NUMBER, *extra) if c in df
+    ]
+    rows = df[cols].head(_MANIFEST_LIST_LIMIT).astype(object)
+    rows = rows.where(rows.notna(), None)
+    return rows.to_dict("records")
+
+
+def _versions():
+    out = {"python": platform.python_version()}
+    for dist in ("ptdenial", "pyx12", "pandas", "numpy", "pyarrow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            out[dist] = None
+    return out
+
+
+def ingest(
+    *,
+    claims_837=(),
+    remits_835=(),
+    docs=None,
+    mapping=None,
+    key=None,
+    key_file=None,
+    run_date=None,
+    strict=False,
+) -> Ingest:
+    """Read 837P and/or 835 files and a documentation export into one table.
+
+    With 837P files only, the table holds claim lines (pending); with 835
+    files only, remit lines with their outcomes (one per claim line: a
+    primary, later remittance supersedes earlier ones); with both, claim
+    lines joined to their remits (:func:`join_remits`). A documentation
+    export is then joined by claim or visit keys (:func:`join_docs`), and
+    the result is validated (:func:`ptdenial.schema.validate_claims`).
+
+    Parameters
+    ----------
+    claims_837, remits_835 : list of str or Path
+        Files or folders.
+    docs : str or Path, optional
+        Documentation export (CSV or Parquet).
+    mapping : Mapping, str or Path, optional
+        Column mapping for the export and payer-class overrides.
+    key, key_file : optional
+        Pseudonymization key (see :func:`resolve_key`); the same key hashes
+        identifiers in the X12 files and in the export.
+    run_date : date-like, optional
+        Run date for validation's date checks.
+    strict : bool
+        Refuse X12 files with wrong trailer counts (see :func:`read_x12`).
+
+    Returns
+    -------
+    Ingest
+
+    Raises
+    ------
+    InputFileError
+        When no input is given, or no file could be read at all.
+
+    Examples
+    --------
+    >>> from ptdenial.x12 import ingest
+    >>> ingest(key="k")
+    Traceback (most recent call last):
+    ...
+    ptdenial.exceptions.InputFileError: ingest: give 837P files, 835 files or both ...
+    """
+    from ptdenial.x12._codes import resolve_key
+
+    claims_837, remits_835 = list(claims_837 or ()), list(remits_835 or ())
+    if not claims_837 and not remits_835:
+        raise InputFileError(
+            "ingest: give 837P files, 835 files or both (files or folders)."
+        )
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = read_mapping(mapping)
+    raw_key, key_source = resolve_key(key, key_file=key_file)
+    r837 = read_x12(claims_837, key=raw_key, expect="837P", strict=strict)
+    r835 = read_x12(remits_835, key=raw_key, expect="835", strict=strict)
+    files = r837.files + r835.files
+    errors, problems = r837.errors + r835.errors, r837.problems + r835.problems
+    n_read = sum(1 for f in files if f["status"] == "read")
+    if n_read == 0:
+        detail = "; ".join(str(e) for e in errors) or "no X12 file found"
+        raise InputFileError(f"ingest: no X12 file could be read ({detail}).")
+
+    empty = pd.DataFrame()
+    unmatched_claims, unmatched_remits = empty, empty
+    if claims_837 and remits_835:
+        joined = join_remits(r837.claims, r835.remits)
+        table = joined.joined
+        unmatched_claims, unmatched_remits = (
+            joined.unmatched_claims,
+            joined.unmatched_remits,
+        )
+    elif claims_837:
+        table = r837.claims  # no remittances given: nothing to match
+    else:
+        table, unmatched_remits = latest_remits(r835.remits)
+    if mapping is not None:
+        table = apply_payer_classes(table, mapping.payer_class)
+
+    unmatched_docs, doc_keys = empty, None
+    if docs is not None:
+        export = read_export(docs, mapping=mapping, key=raw_key)
+        dj = join_docs(table, export)
+        table, unmatched_docs, doc_keys = dj.joined, dj.unmatched_docs, dj.keys
+
+    valid, quarantine = S.validate_claims(table, source="ingest", run_date=run_date)
+    if S.ADJUDICATION_DATE in valid:
+        valid = S.derive_outcomes(
+            valid.drop(
+                columns=[c for c in S.LABEL_COLUMNS if c in valid and c != S.DENIED]
+            )
+        )
+    valid = valid.reset_index(drop=True)
+    labels = {}
+    for col in S.LABEL_COLUMNS:
+        if col in valid:
+            labels[col] = int(valid[col].fillna(False).to_numpy(dtype=bool).sum())
+    reasons = (
+        unmatched_remits[UNMATCHED_REASON].value_counts().to_dict()
+        if UNMATCHED_REASON in unmatched_remits
+        else {}
+    )
+    manifest = {
+        "command": "ingest",
+        "schema_version": S.SCHEMA_VERSION,
+        "versions": _versions(),
+        "pseudonym_key_source": key_source,
+        "strict": bool(strict),
+        "inputs": {
+            "claims_837": [str(p) for p in claims_837],
+            "remits_835": [str(p) for p in remits_835],
+            "docs": None if docs is None else str(docs),
+            "mapping": None
+            if mapping is None
+            else dataclasses.asdict(mapping)
+            | {"pseudonymize": dict(mapping.pseudonymize)},
+        },
+        "files": files,
+        "counts": {
+            "files_read": n_read,
+            "files_unreadable": len(errors),
+            "files_with_problems": len({getattr(p, "path", None) for p in problems}),
+            "claim_lines_837": len(r837.claims),
+            "remit_lines_835": len(r835.remits),
+            "remit_lines_reversed": len(r835.reversed),
+            "rows": len(table),
+            "valid": len(valid),
+            "quarantined": len(quarantine),
+            "unmatched_claims": len(unmatched_claims),
+            "unmatched_remits": len(unmatched_remits),
+            "unmatched_remit_reasons": reasons,
+            "docs_rows_unmatched": len(unmatched_docs),
+            **labels,
+        },
+        "docs_join_keys": None if doc_keys is None else list(doc_keys),
+        "unmatched_claims": _keys(unmatched_claims),
+        "unmatched_remits": _keys(unmatched_remits, extra=(UNMATCHED_REASON,)),
+        "errors": [str(e) for e in errors],
+        "problems": [str(p) for p in problems],
+        "list_limit": _MANIFEST_LIST_LIMIT,
+    }
+    if docs is not None:
+        try:
+            from ptdenial.io import file_sha256
+
+            manifest["inputs"]["docs_sha256"] = file_sha256(docs)
+        except OSError:  # pragma: no cover - read_export already read it
+            pass
+    return Ingest(
+        valid,
+        quarantine,
+        unmatched_claims,
+        unmatched_remits,
+        unmatched_docs,
+        r835.reversed,
+        errors,
+        problems,
+        manifest,
+    )
