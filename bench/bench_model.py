@@ -1,0 +1,187 @@
+"""Model quality, training time and peak memory on the synthetic world.
+
+For each size, a fresh world (a seed never used for the shipped sample) is
+generated; the model trains on its past and is tested on its newest months
+(``train_and_evaluate``), beside the baselines and the generator's true
+probabilities (the best achievable AUC). Each configuration runs in its own
+subprocess so its peak RSS is its own.
+
+    python bench/bench_model.py                      # sizes 50k, 200k, 1M
+    python bench/bench_model.py --sizes 200000 --variants
+
+Writes bench/results/model.md (and model.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RESULTS, machine_note, markdown_table, peak_rss_mib  # noqa: E402
+
+WORLD_SEED = 20261127
+
+VARIANTS = {
+    "lgbm (default)": {},
+    "hgb": {"learner": "hist_gradient_boosting"},
+    "lgbm sigmoid": {"calibration": "sigmoid"},
+    "lgbm 97112 rows only": {"train_codes": "97112"},
+    "lgbm native categoricals": {"categorical": "native"},
+    "lgbm class_weight=balanced": {"class_weight": "balanced"},
+}
+
+
+def _world(n_lines: int, seed: int):
+    from ptdenial.datasets import make_claims
+
+    pilot = make_claims(200, random_state=seed)
+    per_patient = max(len(pilot.claims) / 200, 1.0)
+    n_patients = max(int(n_lines / per_patient), 50)
+    return make_claims(n_patients, random_state=seed)
+
+
+def run_one(n_lines: int, params: dict, seed: int) -> dict:
+    from ptdenial.model import train_and_evaluate
+    from ptdenial.schema import validate_claims
+
+    t0 = time.perf_counter()
+    world = _world(n_lines, seed)
+    claims = validate_claims(world.claims, run_date="2100-01-01").valid
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = train_and_evaluate(claims, truth=world.truth, **params)
+    t_total = time.perf_counter() - t0
+    m = report.metrics.set_index("scorer")
+    card = report.model.card_
+    out = {
+        "lines": len(claims),
+        "train_rows": card["rows"]["train"],
+        "test_97112": int(m.loc["model", "n"]),
+        "gen_s": round(t_gen, 1),
+        "train_eval_s": round(t_total, 1),
+        "peak_rss_mib": round(peak_rss_mib()),
+        "trees": card["n_iter"],
+    }
+    for scorer in m.index:
+        out[f"auc_{scorer}"] = float(m.loc[scorer, "roc_auc"])
+    out["ece_model"] = float(m.loc["model", "ece"])
+    out["brier_model"] = float(m.loc["model", "brier"])
+    out["gap_to_truth"] = out["auc_true_probability"] - out["auc_model"]
+    return out
+
+
+def fit_time(n_lines: int, seed: int) -> dict:
+    """Time one plain fit (what `ptdenial train` refits) and its peak memory."""
+    from ptdenial.model import DenialRiskModel
+    from ptdenial.schema import validate_claims
+
+    world = _world(n_lines, seed)
+    claims = validate_claims(world.claims, run_date="2100-01-01").valid
+    base = peak_rss_mib()
+    t0 = time.perf_counter()
+    DenialRiskModel().fit(claims)
+    return {
+        "lines": len(claims),
+        "fit_s": round(time.perf_counter() - t0, 1),
+        "peak_rss_mib": round(peak_rss_mib()),
+        "rss_before_fit_mib": round(base),
+    }
+
+
+def _subprocess(kind: str, n: int, params: dict, seed: int) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--one",
+        kind,
+        "--sizes",
+        str(n),
+        "--seed",
+        str(seed),
+        "--params",
+        json.dumps(params),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        return {"error": res.stderr.strip().splitlines()[-1] if res.stderr else "?"}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument(
+        "--sizes", type=int, nargs="+", default=[50_000, 200_000, 1_000_000]
+    )
+    ap.add_argument(
+        "--variants",
+        action="store_true",
+        help="compare learners/calibration/training rows at each size",
+    )
+    ap.add_argument("--seed", type=int, default=WORLD_SEED)
+    ap.add_argument("--one", choices=["run_one", "fit_time"], help=argparse.SUPPRESS)
+    ap.add_argument("--params", default="{}", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one == "run_one":
+        print(json.dumps(run_one(args.sizes[0], json.loads(args.params), args.seed)))
+        return
+    if args.one == "fit_time":
+        print(json.dumps(fit_time(args.sizes[0], args.seed)))
+        return
+    quality, fits = [], []
+    for n in args.sizes:
+        variants = VARIANTS if args.variants else {"lgbm (default)": {}}
+        for name, params in variants.items():
+            row = {
+                "size": n,
+                "variant": name,
+                **_subprocess("run_one", n, params, args.seed),
+            }
+            print(row, flush=True)
+            quality.append(row)
+        fit = {"size": n, **_subprocess("fit_time", n, {}, args.seed)}
+        print(fit, flush=True)
+        fits.append(fit)
+    RESULTS.mkdir(exist_ok=True)
+    cols = [
+        "size",
+        "variant",
+        "lines",
+        "test_97112",
+        "auc_model",
+        "auc_true_probability",
+        "gap_to_truth",
+        "auc_historical_rate",
+        "auc_rules_only",
+        "auc_logistic_onehot",
+        "ece_model",
+        "brier_model",
+        "trees",
+        "train_eval_s",
+        "peak_rss_mib",
+    ]
+    text = [
+        "# Model benchmark\n",
+        machine_note() + "\n",
+        "Quality on the newest 3 months of a fresh world (97112 lines; trained on the "
+        "past only). `auc_true_probability` is the generator's true probability: the "
+        "best achievable. `train_eval_s` includes the hold-out model, the refreshed "
+        "history features and the three baselines.\n",
+        markdown_table(quality, [c for c in cols if any(c in r for r in quality)]),
+        "\n## Plain fit (what `ptdenial train` refits on all history)\n",
+        markdown_table(fits),
+    ]
+    (RESULTS / "model.md").write_text("\n".join(text))
+    (RESULTS / "model.json").write_text(
+        json.dumps({"quality": quality, "fit": fits}, indent=2)
+    )
+    print((RESULTS / "model.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

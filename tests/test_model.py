@@ -1,0 +1,135 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from ptdenial import schema as S
+from ptdenial.datasets import make_claims
+from ptdenial.evaluation import expected_calibration_error
+from ptdenial.exceptions import ModelVersionError, PtdenialError
+from ptdenial.model import DenialRiskModel, load_model, save_model, train_and_evaluate
+from ptdenial.schema import derive_outcomes
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make_claims(900, random_state=11)
+
+
+@pytest.fixture(scope="module")
+def fitted(world):
+    return DenialRiskModel(n_estimators=120, n_jobs=1).fit(world.claims)
+
+
+def test_probabilities_in_unit_interval(fitted, world):
+    p = fitted.predict_proba(world.claims)
+    assert p.shape == (len(world.claims), 2)
+    assert np.all((p >= 0) & (p <= 1))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def test_calibrated_on_later_slice(fitted, world):
+    claims = derive_outcomes(world.claims)
+    card = fitted.card_
+    calib_start = card["calibration_window"][0]
+    sub = claims[S.SUBMISSION_DATE].fillna(claims[S.DATE_OF_SERVICE])
+    assert card["training_window"][1] < calib_start
+    mask = ((sub >= calib_start) & ~claims[S.PENDING]
+            & (claims[S.CPT_CODE] == "97112")).to_numpy()
+    # features need whole visits: score every line, then keep the slice
+    p = fitted.predict_proba(claims)[mask, 1]
+    y = claims.loc[mask, S.DENIED].astype(bool).to_numpy()
+    # isotonic regression fitted on this slice: calibration in the large is exact
+    # (up to the probability clip), and binned error stays within sampling noise
+    assert abs(p.mean() - y.mean()) < 0.005
+    assert expected_calibration_error(y, p, n_bins=5) < 0.03
+    assert p.min() >= 0.001 and p.max() <= 0.999
+
+
+def test_holdout_beats_baselines_and_is_calibrated(world):
+    report = train_and_evaluate(world.claims, truth=world.truth, n_estimators=150, n_jobs=1)
+    m = report.metrics.set_index("scorer")
+    for base in ("historical_rate", "rules_only", "logistic_onehot"):
+        assert m.loc["model", "roc_auc"] > m.loc[base, "roc_auc"] - 0.01, base
+    assert m.loc["true_probability", "roc_auc"] >= m.loc["model", "roc_auc"] - 0.01
+    assert m.loc["model", "ece"] < 0.05
+    assert report.by_payer["group"].iloc[0] == "(all)"
+
+
+def test_pending_never_negative(world):
+    claims = derive_outcomes(world.claims)
+    model = DenialRiskModel(n_estimators=40, n_jobs=1).fit(claims)
+    assert model.card_["rows"]["pending"] == int(claims[S.PENDING].sum())
+    assert model.card_["rows"]["train"] <= int((~claims[S.PENDING]).sum())
+
+
+def test_save_load_identical_scores(fitted, world, tmp_path):
+    path = save_model(fitted, tmp_path / "m.skops")
+    assert path == tmp_path / "m.skops"
+    card = json.loads((tmp_path / "m.skops.card.json").read_text())
+    assert card["model_id"] == fitted.model_id
+    assert card["schema_version"] == S.SCHEMA_VERSION
+    assert "feature_names" in card and "versions" in card
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict_proba(world.claims),
+                                  fitted.predict_proba(world.claims))
+
+
+def test_tampered_file_is_refused(fitted, tmp_path):
+    path = save_model(fitted, tmp_path / "m.skops")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelVersionError, match="SHA-256|damaged|not a ptdenial"):
+        load_model(path)
+
+
+def test_untrusted_types_are_refused(fitted, tmp_path):
+    path = save_model(fitted, tmp_path / "m.skops")
+    (tmp_path / "m.skops.card.json").unlink()
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(files["schema.json"])
+    schema["__module__"] = "os"
+    schema["__class__"] = "system"
+    files["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+    with pytest.raises(ModelVersionError, match="allow-list|damaged"):
+        load_model(path)
+
+
+def test_pickle_is_refused(tmp_path):
+    import pickle
+
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(ModelVersionError, match="pickle|not a ptdenial"):
+        load_model(path)
+
+
+def test_other_schema_version_is_refused(fitted, tmp_path, monkeypatch):
+    path = save_model(fitted, tmp_path / "m.skops")
+    monkeypatch.setattr(S, "SCHEMA_VERSION", S.SCHEMA_VERSION + 1)
+    with pytest.raises(ModelVersionError, match="schema version 1.*version 2"):
+        load_model(path)
+
+
+def test_bad_params_and_no_outcomes(world):
+    with pytest.raises(ValueError, match="learner"):
+        DenialRiskModel(learner="xgb").fit(world.claims)
+    new = world.claims.drop(columns=[c for c in S.OUTCOME_COLUMNS
+                                     if c in world.claims.columns])
+    with pytest.raises(PtdenialError, match="outcome columns"):
+        DenialRiskModel().fit(new)
+
+
+def test_contributions_add_up(fitted, world):
+    Xf = fitted.transform_features(world.claims.head(200))
+    contrib = fitted.contributions(Xf)
+    raw = fitted.estimator_.predict_proba(Xf.to_numpy(float),
+                                          num_iteration=fitted.n_iter_)[:, 1]
+    logit = np.log(raw / (1 - raw))
+    np.testing.assert_allclose(contrib.sum(axis=1), logit, atol=1e-6)
