@@ -1,0 +1,235 @@
+"""Figures render (Agg), carry titles and axis labels, and no two texts overlap."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ptdenial import analytics as A  # noqa: E402
+from ptdenial import monitoring as M  # noqa: E402
+from ptdenial import reports as R  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_analytics import toy_claims, toy_hits  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return toy_claims(3000, seed=1)
+
+
+@pytest.fixture(scope="module")
+def hits(claims):
+    return toy_hits(claims)
+
+
+@pytest.fixture(scope="module")
+def scores():
+    rng = np.random.default_rng(0)
+    p = rng.beta(2, 12, 4000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    return y, p, np.clip(p + rng.normal(0, 0.08, p.size), 0, 1)
+
+
+def _drawn_texts(fig):
+    """The texts a reader sees: titles, labels, in-view tick labels, legends, notes."""
+    texts = [*fig.texts]
+    if fig._suptitle is not None:
+        texts.append(fig._suptitle)
+    for legend in fig.legends:
+        texts += legend.get_texts()
+    for ax in fig.axes:
+        texts += [
+            ax.title,
+            ax._left_title,
+            ax._right_title,
+            ax.xaxis.label,
+            ax.yaxis.label,
+            *ax.texts,
+        ]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            span = (high - low) * 1e-6
+            for tick in axis.get_major_ticks():
+                if low - span <= tick.get_loc() <= high + span:
+                    texts += [tick.label1, tick.label2]
+    return list({id(t): t for t in texts}.values())
+
+
+def _texts(fig):
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    out = []
+    for t in _drawn_texts(fig):
+        if not t.get_visible() or not t.get_text().strip():
+            continue
+        bb = t.get_window_extent(renderer)
+        if bb.width > 0 and bb.height > 0:
+            out.append((t.get_text(), bb))
+    return out
+
+
+def check_readable(fig, path: Path):
+    """Title, labelled axes, no overlapping texts, inside the canvas; saves PNG."""
+    assert isinstance(fig, Figure)
+    titles = [ax.get_title() or ax.get_title(loc="left") for ax in fig.axes]
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    assert suptitle or any(titles), "figure has no title"
+    for ax in fig.axes:
+        if not ax.axison or not (ax.lines or ax.patches or ax.collections):
+            continue
+        assert ax.get_xlabel() or ax.get_shared_x_axes().get_siblings(ax) != [ax], (
+            f"unlabelled x axis in {titles}"
+        )
+        shares_y = any(
+            o is not ax and o.get_ylabel()
+            for o in ax.get_shared_y_axes().get_siblings(ax)
+        )
+        assert ax.get_ylabel() or shares_y, f"unlabelled y axis in {titles}"
+    texts = _texts(fig)
+    width, height = fig.canvas.get_width_height()
+    problems = []
+    for (ta, a), (tb, b) in itertools.combinations(texts, 2):
+        inter_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+        inter_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+        if inter_w > 1.5 and inter_h > 1.5:
+            problems.append((ta, tb))
+    for t, bb in texts:
+        if bb.x0 < -1 or bb.y0 < -1 or bb.x1 > width + 1 or bb.y1 > height + 1:
+            problems.append((t, "outside the canvas"))
+    assert not problems, f"overlapping or clipped texts: {problems[:5]}"
+    fig.savefig(path, dpi=80)
+    assert path.stat().st_size > 5000
+    return fig
+
+
+def test_denial_rate_figures(claims, hits, tmp_path):
+    check_readable(
+        R.plot_denial_rates(A.denial_rates(claims, A.MONTH)), tmp_path / "rates.png"
+    )
+    long = claims.assign(
+        rendering_provider_id=claims["rendering_provider_id"]
+        + " a very long provider display name that needs cutting"
+    )
+    fig = R.plot_denial_rates(A.denial_rates(long, ["rendering_provider_id"]))
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert all(len(label) <= 38 for label in labels)
+    check_readable(fig, tmp_path / "rates_long.png")
+    check_readable(R.plot_carc_pareto(A.carc_pareto(claims)), tmp_path / "pareto.png")
+    check_readable(
+        R.plot_monthly_trend(A.monthly_trend(claims)), tmp_path / "trend.png"
+    )
+    trend = A.monthly_trend(claims, by="payer_id")
+    check_readable(R.plot_monthly_trend(trend, by="payer_id"), tmp_path / "trend2.png")
+    check_readable(
+        R.plot_revenue_at_risk(A.revenue_at_risk(claims, hits, by="clinic_id")),
+        tmp_path / "rar.png",
+    )
+    check_readable(
+        R.plot_rule_outcomes(A.rule_outcome_table(claims, hits)), tmp_path / "rules.png"
+    )
+    check_readable(R.plot_what_if(A.rule_what_if(claims, hits)), tmp_path / "what.png")
+
+
+def test_model_figures(scores, tmp_path):
+    y, p, other = scores
+    both = {"model": p, "rules-only baseline": other}
+    fig = check_readable(R.plot_roc_pr(y, both), tmp_path / "roc.png")
+    assert "AUC" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    check_readable(R.plot_reliability(y, both), tmp_path / "rel.png")
+    check_readable(R.plot_reliability(y, p), tmp_path / "rel1.png")
+    check_readable(R.plot_lift(y, both), tmp_path / "lift.png")
+    rng = np.random.default_rng(1)
+    names = [f"feature_{i}_with_a_long_descriptive_name" for i in range(30)]
+    contrib = pd.DataFrame(rng.normal(0, 0.3, (50, 30)), columns=names).assign(bias=-2)
+    check_readable(R.plot_feature_importance(contrib), tmp_path / "imp.png")
+    row = contrib.iloc[0]
+    values = pd.Series(rng.integers(0, 5, 30).astype(float), index=names)
+    hits = pd.DataFrame(
+        {
+            "rule_id": ["KX_MISSING", "UNITS_TOTAL"],
+            "detail": [
+                "Medicare line above the 2025 KX threshold without KX",
+                "visit bills 4 timed units; 38 timed minutes support 3",
+            ],
+            "fix": [
+                "add KX when the therapy is medically necessary and documented",
+                "bill 3 units of 97112",
+            ],
+        }
+    )
+    fig = R.plot_waterfall(row, values=values, rule_hits=hits, probability=0.3)
+    check_readable(fig, tmp_path / "waterfall.png")
+    check_readable(R.plot_waterfall(row, top=5), tmp_path / "waterfall2.png")
+
+
+def test_monitoring_figures(tmp_path):
+    rng = np.random.default_rng(2)
+    ref = pd.DataFrame({f"feature_{i}": rng.normal(0, 1, 3000) for i in range(25)})
+    prof = M.reference_profile(ref, rng.beta(2, 9, 3000))
+    cur = ref.iloc[:800] + np.linspace(0, 1.5, 25)
+    drift = M.drift_table(prof, cur, rng.beta(2, 7, 800))
+    check_readable(R.plot_drift(drift), tmp_path / "drift.png")
+    check_readable(
+        R.plot_score_distribution(
+            rng.beta(2, 9, 2000),
+            cut_points=(0.15, 0.35),
+            reference=rng.beta(2, 8, 4000),
+        ),
+        tmp_path / "scores.png",
+    )
+    check_readable(R.plot_score_distribution(rng.beta(2, 9, 50)), tmp_path / "s2.png")
+    claims = toy_claims(2000, seed=2)
+    scored = claims[["claim_id", "line_number", "date_of_service"]].assign(
+        denial_probability=rng.beta(2, 9, len(claims))
+    )
+    realized = M.realized_performance(scored, claims)
+    check_readable(
+        R.plot_realized_performance(realized.by_month), tmp_path / "realized.png"
+    )
+
+
+def test_html_report_is_self_contained(claims, scores):
+    y, p, _ = scores
+    page = R.html_report(
+        [
+            ("Summary", "12 lines <scored> & ranked"),
+            ("Scores", R.plot_score_distribution(p)),
+            ("Rates", A.denial_rates(claims, "payer_id")),
+            ("Facts", {"model": "abc", "lines": 3}),
+            ("Both", ["text", pd.Series([1, 2], name="x")]),
+        ],
+        title="Nightly <run>",
+        subtitle="run 1",
+    )
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count("data:image/png;base64,") == 1
+    assert "&lt;scored&gt; &amp; ranked" in page and "Nightly &lt;run&gt;" in page
+    # no external assets of any kind
+    for marker in ("http://", "https://", "<script", "<link", 'src="/', "url("):
+        assert marker not in page
+    assert page.count("<table") == 3
+    png = R.figure_to_png(R.plot_score_distribution(p))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reports_never_use_pyplot_state():
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    R.plot_score_distribution(np.linspace(0, 0.5, 100))
+    assert plt.get_fignums() == before
