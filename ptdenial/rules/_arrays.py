@@ -1,0 +1,404 @@
+"""Vectorized helpers of the rule engine: three-valued logic, codes, text."""
+
+from __future__ import annotations
+
+import string
+import weakref
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ptdenial import schema as S
+from ptdenial.exceptions import ReferenceDataError
+from ptdenial.reference import Reference
+from ptdenial.rules._catalogue import _TIME_RULES
+
+
+# --- tri-state logic --------------------------------------------------------
+class _Tri:
+    """Kleene three-valued boolean array: value ``v`` where known ``k``."""
+
+    __slots__ = ("k", "v")
+
+    def __init__(self, v, k=None):
+        v = np.asarray(v, dtype=bool)
+        k = np.ones(v.shape, bool) if k is None else np.asarray(k, dtype=bool)
+        self.k = k
+        self.v = v & k
+
+    def __and__(self, other):
+        o = other if isinstance(other, _Tri) else _Tri(other)
+        k = (self.k & o.k) | (self.k & ~self.v) | (o.k & ~o.v)
+        return _Tri(self.v & o.v, k)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        o = other if isinstance(other, _Tri) else _Tri(other)
+        k = (self.k & o.k) | self.v | o.v
+        return _Tri(self.v | o.v, k)
+
+    __ror__ = __or__
+
+    def __invert__(self):
+        return _Tri(~self.v, self.k)
+
+
+def _known(values, known) -> _Tri:
+    return _Tri(values, known)
+
+
+# --- small vectorized helpers -----------------------------------------------
+def _float(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _days(series: pd.Series) -> np.ndarray:
+    """Dates as float day numbers (NaN when missing)."""
+    s = series
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, errors="coerce", format="mixed")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_localize(None)
+    arr = s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    out = arr.astype(np.int64).astype(float)
+    out[np.isnat(arr)] = np.nan
+    return out
+
+
+def _day_number(value) -> float:
+    return float(np.datetime64(pd.Timestamp(value).date(), "D").astype(np.int64))
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    """True where a text column is missing or only blanks (per unique value)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    blank_u = np.array(
+        [not isinstance(u, str) or not u.strip() for u in uniques] + [True], bool
+    )
+    return blank_u[codes]
+
+
+def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    """Dense group ids of several code arrays (0..n_groups-1)."""
+    key = np.asarray(codes[0], dtype=np.int64)
+    for c in codes[1:]:
+        c = np.asarray(c, dtype=np.int64)
+        width = int(c.max()) + 1 if len(c) else 1
+        if len(key) and int(key.max()) >= (2**62) // max(width, 1):
+            key = pd.factorize(key)[0].astype(np.int64)
+        key = key * width + c
+    return pd.factorize(key)[0].astype(np.int64)
+
+
+def _sort_order(keys: list[tuple[np.ndarray, bool]]) -> np.ndarray:
+    """Stable order by several non-negative integer keys (first = primary).
+
+    Each key is ``(values, descending)``. The keys are packed into one int64
+    when their bit widths allow (one argsort instead of a slow lexsort).
+    """
+    cols = [np.asarray(v, dtype=np.int64) for v, _ in keys]
+    widths = [int(c.max()).bit_length() if len(c) else 1 for c in cols]
+    if sum(widths) <= 62:
+        packed = np.zeros(len(cols[0]), dtype=np.int64)
+        for c, w, (_, desc) in zip(cols, widths, keys, strict=True):
+            top = (1 << w) - 1
+            packed = (packed << w) | (top - c if desc else c)
+        return np.argsort(packed, kind="stable")
+    return np.lexsort(
+        tuple(-c if d else c for c, (_, d) in zip(cols, keys, strict=True))[::-1]
+    )
+
+
+def _first_positions(group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Position of the first row of each group."""
+    first = np.empty(n_groups, dtype=np.int64)
+    order = np.arange(len(group) - 1, -1, -1)
+    first[group[order]] = order
+    return first
+
+
+def _list_column(claims: pd.DataFrame, name: str) -> pd.Series | None:
+    if name not in claims.columns:
+        return None
+    col = claims[name]
+    head = col.array[: min(len(col), 1000)]
+    first = next((v for v in head if v is not None and v is not pd.NA), None)
+    if first is not None and not isinstance(first, tuple):
+        col = S.parse_list_column(col)
+    return col
+
+
+def _list_flags(factorized, n: int, tests: Mapping[str, Callable]):
+    """Evaluate predicates on the unique values of a list column, then take.
+
+    ``factorized`` is ``(codes, uniques)`` of the list column, or None.
+    """
+    if factorized is None:
+        return None
+    codes, uniques = factorized
+    out = {}
+    for name, fn in tests.items():
+        per_unique = np.array(
+            [fn(u if isinstance(u, tuple) else ()) for u in uniques], dtype=object
+        )
+        out[name] = per_unique[codes] if len(uniques) else np.array([], dtype=object)
+    return out
+
+
+class _Field(NamedTuple):
+    """Raw values of one text field of a hit, formatted only per unique value.
+
+    ``kind``: ``str`` (as is), ``int``, ``units`` ("2 units"), ``money``
+    ("$2,612"), ``date`` (day number -> ISO date) or ``coded`` (integer codes
+    into ``uniques``).
+    """
+
+    values: np.ndarray
+    kind: str
+    uniques: np.ndarray | None = None
+
+
+def _as_str(values) -> _Field:
+    return _Field(np.asarray(values, dtype=object), "str")
+
+
+def _int_str(values) -> _Field:
+    return _Field(np.asarray(values, dtype=float), "int")
+
+
+def _units_str(values) -> _Field:
+    return _Field(np.asarray(values, dtype=float), "units")
+
+
+def _money_str(values) -> _Field:
+    return _Field(np.round(np.asarray(values, dtype=float), 2), "money")
+
+
+def _date_str(days) -> _Field:
+    return _Field(np.asarray(days, dtype=float), "date")
+
+
+def _format_one(value, kind: str) -> str:
+    if kind == "str":
+        return "" if value is None or value is pd.NA else str(value)
+    if value is None or value is pd.NA or not np.isfinite(value):
+        return "?"
+    if kind == "int":
+        return str(int(value))
+    if kind == "units":
+        return f"{int(value)} unit" + ("" if value == 1 else "s")
+    if kind == "money":
+        return f"${value:,.0f}" if float(value).is_integer() else f"${value:,.2f}"
+    if kind == "date":
+        return str(np.datetime64(int(value), "D"))
+    raise AssertionError(kind)
+
+
+def _field_codes(field: _Field) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a field's values and the formatted text of each code."""
+    if field.kind == "coded":
+        text = [u if isinstance(u, str) else "" for u in field.uniques]
+        return np.asarray(field.values, dtype=np.int64), text
+    codes, uniques = pd.factorize(field.values, use_na_sentinel=False)
+    return codes.astype(np.int64), [_format_one(u, field.kind) for u in uniques]
+
+
+def _render_hits(templates, variant, fields, k: int):
+    """Detail and fix text of ``k`` hits, rendered once per unique field combo.
+
+    ``templates`` maps a variant name to its ``(detail, fix)`` templates;
+    ``variant`` is an array of variant names, or None for the main one.
+    Returns ``(codes, detail_uniques, fix_uniques)``: hit ``i`` reads
+    ``detail_uniques[codes[i]]``.
+    """
+    if k == 0:
+        return np.zeros(0, np.int64), np.empty(0, dtype=object), np.empty(0, object)
+    names = sorted(fields)
+    variants = np.full(k, "", dtype=object) if variant is None else variant
+    v_codes, v_uniques = pd.factorize(np.asarray(variants, dtype=object))
+    parts = [v_codes.astype(np.int64)]
+    texts = []
+    for name in names:
+        codes, text = _field_codes(fields[name])
+        parts.append(codes)
+        texts.append(text)
+    combo = _combine(*parts)
+    n_combo = int(combo.max()) + 1
+    first = _first_positions(combo, n_combo)
+    parsed = {
+        key: [
+            [(lit, fld) for lit, fld, _, _ in string.Formatter().parse(tpl)]
+            for tpl in pair
+        ]
+        for key, pair in templates.items()
+    }
+    detail_u = np.empty(n_combo, dtype=object)
+    fix_u = np.empty(n_combo, dtype=object)
+    for c, row in enumerate(first):
+        values = {name: texts[j][parts[j + 1][row]] for j, name in enumerate(names)}
+        d_parts, f_parts = parsed[v_uniques[v_codes[row]]]
+        detail_u[c] = "".join(lit + (values[f] if f else "") for lit, f in d_parts)
+        fix_u[c] = "".join(lit + (values[f] if f else "") for lit, f in f_parts)
+    return combo, detail_u, fix_u
+
+
+# --- reference preparation --------------------------------------------------
+def _bool_values(frame: pd.DataFrame, column: str, default: bool) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), default, dtype=bool)
+    return np.array(
+        [
+            bool(v) if isinstance(v, bool | np.bool_) else default
+            for v in frame[column].to_numpy(dtype=object)
+        ],
+        dtype=bool,
+    )
+
+
+def _effective_range(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    lo = (
+        _days(frame["effective_from"])
+        if "effective_from" in frame.columns
+        else np.full(len(frame), np.nan)
+    )
+    hi = (
+        _days(frame["effective_to"])
+        if "effective_to" in frame.columns
+        else np.full(len(frame), np.nan)
+    )
+    return lo, hi
+
+
+def _in_range(day, lo, hi) -> np.ndarray:
+    return (np.isnan(lo) | (day >= lo)) & (np.isnan(hi) | (day <= hi))
+
+
+_POLICY_BOOLS = {
+    "auth_required": False,
+    "accepts_59_bypass": True,
+    "requires_gp": False,
+    "kx_applies": False,
+    "cq_applies": False,
+    "poc_rules_apply": False,
+    "referring_npi_required": False,
+    "mppr_applies": False,
+}
+
+
+_MEMO: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _memo(ref: Reference, key, build: Callable):
+    """Compute something from a Reference once per Reference object.
+
+    Tables are treated as immutable: load a new Reference after editing one.
+    """
+    entry = _MEMO.get(id(ref))
+    if entry is None or entry[0]() is not ref:
+        for k in [k for k, (w, _) in _MEMO.items() if w() is None]:
+            del _MEMO[k]
+        entry = (weakref.ref(ref), {})
+        _MEMO[id(ref)] = entry
+    store = entry[1]
+    if key not in store:
+        store[key] = build()
+    return store[key]
+
+
+def _policy_table(ref: Reference) -> dict:
+    pol = ref.payer_policies.reset_index(drop=True)
+    pid = pol["payer_id"].astype(str).str.strip()
+    pid = pid.where(~pid.isin(["nan", "None", "<NA>"]), "").to_numpy(dtype=object)
+    pcls = pol["payer_class"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    lo, hi = _effective_range(pol)
+    time_rule = pol["time_rule"].astype(str).str.strip().str.upper().to_numpy()
+    bad = sorted(set(time_rule) - set(_TIME_RULES))
+    if bad:
+        raise ReferenceDataError(
+            f"payer_policies.csv: time_rule {bad} unknown; use one of {_TIME_RULES}."
+        )
+    out = {"pid": pid, "pcls": pcls, "lo": lo, "hi": hi, "time_rule": time_rule}
+    for name, default in _POLICY_BOOLS.items():
+        out[name] = _bool_values(pol, name, default)
+    for name in ("filing_limit_days", "visit_limit"):
+        out[name] = (
+            _float(pol[name]) if name in pol.columns else np.full(len(pol), np.nan)
+        )
+    return out
+
+
+def _resolve_policies(ref: Reference, dos, payer, payer_class, day_codes) -> dict:
+    """Per-line payer policy: payer_id row, else the payer_class default row.
+
+    Rows whose effective dates cover the date of service win over rows that do
+    not; among those, the latest ``effective_from``, then the later row (user
+    rows come after shipped ones). Resolution runs on the unique (payer_id,
+    payer_class, date) triples, then is taken per line. ``payer`` and
+    ``payer_class`` are ``(codes, uniques)`` of the columns.
+    """
+    table = _memo(ref, "policy", lambda: _policy_table(ref))
+    id_codes, id_u = payer
+    cls_codes, cls_u = payer_class
+    n = len(id_codes)
+    combo = _combine(id_codes, cls_codes, day_codes) if n else id_codes
+    first = _first_positions(combo, int(combo.max()) + 1 if n else 0)
+    u_pid = np.array([str(x) for x in id_u[id_codes[first]]], dtype=object)
+    u_cls = np.array([str(x) for x in cls_u[cls_codes[first]]], dtype=object)
+    u_day = dos[first] if n else np.array([], float)
+    best_row = np.full(len(first), -1, dtype=np.int64)
+    best_prio = np.full(len(first), 9)
+    best_lo = np.full(len(first), -np.inf)
+    for r in range(len(table["pid"])):
+        if table["pid"][r]:
+            match, prio = u_pid == table["pid"][r], 0
+        else:
+            match, prio = u_cls == table["pcls"][r], 1
+        covered = _in_range(u_day, table["lo"][r], table["hi"][r])
+        p = np.where(covered, prio, prio + 2)
+        lo = -np.inf if np.isnan(table["lo"][r]) else table["lo"][r]
+        better = match & ((p < best_prio) | ((p == best_prio) & (lo >= best_lo)))
+        best_row[better] = r
+        best_prio[better] = p[better]
+        best_lo[better] = lo
+    if (best_row < 0).any():
+        missing = sorted(set(u_cls[best_row < 0]))
+        raise ReferenceDataError(
+            f"No payer policy for payer_class {missing}: add a default row "
+            "(empty payer_id) for each class to payer_policies.csv, or a row per "
+            "payer_id."
+        )
+    row = best_row[combo] if n else np.array([], dtype=np.int64)
+    out = {"row": row}
+    for name in ("time_rule", *_POLICY_BOOLS, "filing_limit_days", "visit_limit"):
+        out[name] = table[name][row]
+    return out
+
+
+def _param(ref: Reference, name: str, default=None):
+    def build():
+        try:
+            return ref.parameter(name)
+        except ReferenceDataError:
+            if default is None:
+                raise
+            return default
+
+    return _memo(ref, ("param", name), build)
+
+
+def _param_since(ref: Reference, name: str) -> float:
+    def build():
+        rows = ref.parameters[ref.parameters["name"] == name]
+        if rows.empty or "effective_from" not in rows.columns:
+            return np.nan
+        return _days(rows["effective_from"]).max()
+
+    return _memo(ref, ("since", name), build)

@@ -1,0 +1,334 @@
+"""Evaluation context: per-line arrays shared by the rules, and the 8-minute rule."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ptdenial import schema as S
+from ptdenial.reference import Reference
+from ptdenial.rules._arrays import (
+    _bool_values,
+    _combine,
+    _day_number,
+    _days,
+    _factorize,
+    _Field,
+    _first_positions,
+    _float,
+    _list_column,
+    _list_flags,
+    _memo,
+    _resolve_policies,
+    _sort_order,
+)
+from ptdenial.rules._catalogue import (
+    _BYPASS,
+    _THERAPY_MODIFIERS,
+    CMS_TOTAL_TIME,
+    PER_CODE_MIDPOINT,
+    TARGET_CODE,
+)
+
+
+# --- evaluation context -----------------------------------------------------
+class _Ctx:
+    """Arrays shared by the rules, computed once per call."""
+
+    def __init__(self, claims: pd.DataFrame, ref: Reference, as_of):
+        self.claims = claims
+        self.ref = ref
+        self.n = n = len(claims)
+        self.cols = set(claims.columns)
+        self.as_of = None if as_of is None else _day_number(as_of)
+
+        self.dos = _days(claims[S.DATE_OF_SERVICE])
+        dos_int = np.nan_to_num(self.dos, nan=0).astype(np.int64)
+        self.year = np.where(
+            np.isnan(self.dos),
+            -1,
+            dos_int.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
+            + 1970,
+        )
+        self._codes_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.units = np.nan_to_num(_float(claims[S.UNITS]), nan=0.0)
+
+        code_ids, code_u = _factorize(claims[S.CPT_CODE])
+        self.code_ids = code_ids
+        self.code_u = np.array(
+            [
+                "" if (c is None or c is pd.NA) else str(c).strip().upper()
+                for c in code_u
+            ],
+            dtype=object,
+        )
+        tc = _memo(ref, "therapy", lambda: _therapy_table(ref))
+        pos = tc["index"].get_indexer(self.code_u)
+        known = pos >= 0
+        timed_u = np.where(known, tc["timed"][pos], False)
+        always_u = np.where(known, tc["always"][pos], False)
+        ev = tc["evaluation"]
+        eval_u = np.where(known, ev[pos], "")
+        self.timed = timed_u[code_ids] if n else np.zeros(0, bool)
+        self.always = always_u[code_ids] if n else np.zeros(0, bool)
+        self.initial_eval = (eval_u == "initial")[code_ids] if n else np.zeros(0, bool)
+        self.is_target = (
+            (self.code_u == TARGET_CODE)[code_ids] if n else np.zeros(0, bool)
+        )
+
+        self.pol = _resolve_policies(
+            ref,
+            self.dos,
+            self.codes(S.PAYER_ID),
+            self.codes(S.PAYER_CLASS),
+            self.codes(S.DATE_OF_SERVICE)[0],
+        )
+        self.cms = self.pol["time_rule"] == CMS_TOTAL_TIME
+        self.midpoint = self.pol["time_rule"] == PER_CODE_MIDPOINT
+
+        # visits: patient x rendering provider x date of service
+        keys = [self.codes(c)[0] for c in S.VISIT_KEYS]
+        self.visit = _combine(*keys) if n else np.zeros(0, np.int64)
+        self.n_visits = int(self.visit.max()) + 1 if n else 0
+        self.vc = _combine(self.visit, code_ids) if n else np.zeros(0, np.int64)
+        self.n_vc = int(self.vc.max()) + 1 if n else 0
+        self.vc_first = _first_positions(self.vc, self.n_vc)
+        self.units_vc = np.bincount(self.vc, weights=self.units, minlength=self.n_vc)
+
+        mods = self.list_codes(S.MODIFIERS)
+        self.has_mods = mods is not None
+        flags = _list_flags(
+            mods,
+            n,
+            {
+                "therapy": lambda t: any(m in _THERAPY_MODIFIERS for m in t),
+                "kx": lambda t: "KX" in t,
+                "cq": lambda t: "CQ" in t,
+                "bypass": lambda t: next((m for m in t if m in _BYPASS), ""),
+            },
+        )
+        if flags is None:
+            z = np.zeros(n, bool)
+            self.mod_therapy = self.mod_kx = self.mod_cq = z
+            self.mod_bypass = np.full(n, "", dtype=object)
+        else:
+            self.mod_therapy = flags["therapy"].astype(bool)
+            self.mod_kx = flags["kx"].astype(bool)
+            self.mod_cq = flags["cq"].astype(bool)
+            self.mod_bypass = flags["bypass"]
+
+    def codes(self, name) -> tuple[np.ndarray, np.ndarray]:
+        """Factorized column (codes, uniques), computed once per call."""
+        if name not in self._codes_cache:
+            if name == S.DATE_OF_SERVICE:
+                codes, uniques = pd.factorize(
+                    np.nan_to_num(self.dos, nan=-1).astype(np.int64)
+                )
+                self._codes_cache[name] = (codes.astype(np.int64), uniques)
+            else:
+                self._codes_cache[name] = _factorize(self.claims[name])
+        return self._codes_cache[name]
+
+    def list_codes(self, name) -> tuple[np.ndarray, np.ndarray] | None:
+        """Factorized list column (codes, unique tuples); None if absent."""
+        key = "list:" + name
+        if key not in self._codes_cache:
+            col = _list_column(self.claims, name)
+            self._codes_cache[key] = None if col is None else _factorize(col)
+        return self._codes_cache[key]
+
+    def col(self, name) -> bool:
+        return name in self.cols
+
+    def floats(self, name) -> np.ndarray:
+        if name not in self.cols:
+            return np.full(self.n, np.nan)
+        return _float(self.claims[name])
+
+    def dates(self, name) -> np.ndarray:
+        if name not in self.cols:
+            return np.full(self.n, np.nan)
+        return _days(self.claims[name])
+
+    def code_str(self, pos) -> _Field:
+        return _Field(self.code_ids[pos], "coded", self.code_u)
+
+    def text(self, name, pos) -> _Field:
+        """A text field of the hits at ``pos``: the column's value as text."""
+        values = self.claims[name].take(pos).to_numpy(dtype=object)
+        return _Field(np.array([_plain(v) for v in values], dtype=object), "str")
+
+
+def _therapy_table(ref: Reference) -> dict:
+    tc = ref.therapy_codes
+    codes = tc["code"].astype(str).str.strip().str.upper()
+    evaluation = (
+        tc["evaluation"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
+        if "evaluation" in tc.columns
+        else np.full(len(tc), "", dtype=object)
+    )
+    lists = (
+        tc["interventions"].astype(str).fillna("")
+        if "interventions" in tc.columns
+        else pd.Series([""] * len(tc))
+    )
+    target: set[str] = set()
+    other: dict[str, str] = {}
+    for code, items in zip(codes, lists, strict=True):
+        for item in [x.strip().upper() for x in str(items).split("|") if x.strip()]:
+            if code == TARGET_CODE:
+                target.add(item)
+            else:
+                other.setdefault(item, code)
+    return {
+        "index": pd.Index(codes),
+        "timed": _bool_values(tc, "timed", False),
+        "always": _bool_values(tc, "always_therapy", False),
+        "evaluation": evaluation,
+        "target_interventions": frozenset(target),
+        "intervention_code": other,
+    }
+
+
+def _plain(value) -> str:
+    return str(value) if isinstance(value, str | int | np.integer) else ""
+
+
+# --- 8-minute rule ----------------------------------------------------------
+class _Units(NamedTuple):
+    minutes_known: np.ndarray  # visit total timed minutes known (per line)
+    total_minutes: np.ndarray  # per line: visit total timed minutes
+    billed_total: np.ndarray  # per line: visit billed timed units
+    supported_total: np.ndarray  # per line: floor((T+7)/15) or 0
+    alloc_known: np.ndarray  # per line: per-code allocation computable
+    code_minutes: np.ndarray  # per line: minutes of the line's code in the visit
+    code_units: np.ndarray  # per line: billed units of the line's code in the visit
+    lo: np.ndarray  # per line: fewest units the code may get (CMS)
+    hi: np.ndarray  # per line: most units the code may get (CMS)
+    alloc: np.ndarray  # per line: tie-broken CMS allocation for the code
+    midpoint_units: np.ndarray  # per line: floor((m+7)/15) per code
+
+
+def _unit_rule_floor(minutes: np.ndarray) -> np.ndarray:
+    out = np.floor((minutes + 7.0) / 15.0)
+    out[minutes < 8] = 0.0
+    return out
+
+
+def _units(ctx: _Ctx) -> _Units:
+    visit, nv = ctx.visit, ctx.n_visits
+    timed = ctx.timed
+    m = ctx.floats(S.MINUTES)
+    vtm = ctx.floats(S.VISIT_TIMED_MINUTES)
+    has_m = ctx.col(S.MINUTES)
+
+    billed_v = np.bincount(visit, weights=ctx.units * timed, minlength=nv)
+    n_timed_v = np.bincount(visit, weights=timed, minlength=nv)
+    miss_v = np.bincount(visit, weights=timed & np.isnan(m), minlength=nv) > 0
+    sum_m_v = np.bincount(
+        visit, weights=np.where(timed, np.nan_to_num(m), 0.0), minlength=nv
+    )
+    vtm_v = np.full(nv, np.nan)
+    ok = ~np.isnan(vtm)
+    if ok.any():
+        np.fmax.at(vtm_v, visit[ok], vtm[ok])
+    from_lines = has_m & ~miss_v & (n_timed_v > 0)
+    total_v = np.where(~np.isnan(vtm_v), vtm_v, np.where(from_lines, sum_m_v, np.nan))
+    supported_v = np.where(
+        np.isnan(total_v), np.nan, _unit_rule_floor(np.nan_to_num(total_v))
+    )
+    alloc_v = from_lines & (np.isnan(vtm_v) | (sum_m_v == vtm_v))
+
+    # code level (visit x code), timed codes only
+    nvc = ctx.n_vc
+    first = ctx.vc_first
+    m_vc = np.bincount(ctx.vc, weights=np.nan_to_num(m), minlength=nvc)
+    units_vc = ctx.units_vc
+    timed_vc = timed[first]
+    visit_vc = visit[first]
+    base = np.floor(m_vc / 15.0)
+    rem = m_vc - 15.0 * base
+    left_v = np.where(
+        np.isnan(supported_v),
+        0.0,
+        np.nan_to_num(supported_v)
+        - np.bincount(visit_vc, weights=base * timed_vc, minlength=nv),
+    )
+    left_v = np.clip(left_v, 0, None)
+
+    sel = np.flatnonzero(timed_vc & alloc_v[visit_vc])
+    lo = base.copy()
+    hi = base.copy()
+    alloc = base.copy()
+    if len(sel):
+        code_rank = np.empty(len(ctx.code_u), dtype=np.int64)
+        code_rank[np.argsort(ctx.code_u.astype(str), kind="stable")] = np.arange(
+            len(ctx.code_u)
+        )
+        code_of = code_rank[ctx.code_ids[first[sel]]]
+        order = _sort_order(
+            [
+                (visit_vc[sel], False),
+                (rem[sel], True),
+                (np.clip(m_vc[sel], 0, 1023), True),
+                (np.clip(units_vc[sel], 0, 255), True),
+                (code_of, False),
+            ]
+        )
+        s = sel[order]
+        sv = visit_vc[s]
+        counts = np.bincount(sv, minlength=nv)
+        starts = np.cumsum(counts) - counts
+        rank = np.arange(len(s)) - starts[sv]
+        left = left_v[sv]
+        alloc[s] = base[s] + (rank < left)
+        # threshold remaining minutes: the left-th largest (ties accepted)
+        has_left = left_v >= 1
+        thr_v = np.full(nv, np.inf)
+        vv = np.flatnonzero(has_left & (counts > 0))
+        idx = starts[vv] + np.minimum(left_v[vv], counts[vv]).astype(np.int64) - 1
+        thr_v[vv] = rem[s[idx]]
+        r = rem[s]
+        thr = thr_v[sv]
+        gt = r > thr
+        eq = (r == thr) & has_left[sv]
+        n_gt = np.bincount(sv, weights=gt, minlength=nv)
+        n_eq = np.bincount(sv, weights=eq, minlength=nv)
+        slots = left_v - n_gt
+        all_eq = eq & (slots[sv] >= n_eq[sv])
+        lo[s] = base[s] + gt + all_eq
+        hi[s] = base[s] + gt + (eq & (slots[sv] > 0))
+    mid_vc = _unit_rule_floor(m_vc)
+
+    line_vc = ctx.vc
+    total = total_v[visit]
+    known_total = ~np.isnan(total)
+    alloc_line = alloc_v[visit] & timed
+    code_m = np.where(has_m, m_vc[line_vc], np.nan)
+    code_m = np.where(timed & ~np.isnan(m), code_m, np.nan)
+    return _Units(
+        minutes_known=known_total,
+        total_minutes=total,
+        billed_total=billed_v[visit],
+        supported_total=supported_v[visit],
+        alloc_known=alloc_line,
+        code_minutes=code_m,
+        code_units=units_vc[line_vc],
+        lo=np.where(alloc_line, lo[line_vc], np.nan),
+        hi=np.where(alloc_line, hi[line_vc], np.nan),
+        alloc=np.where(alloc_line, alloc[line_vc], np.nan),
+        midpoint_units=np.where(np.isnan(code_m), np.nan, mid_vc[line_vc]),
+    )
+
+
+# --- public entry point -----------------------------------------------------
+def _prepare(claims: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(claims, pd.DataFrame):
+        raise TypeError(
+            "apply_rules expects a pandas DataFrame of claim lines; got "
+            f"{type(claims)}."
+        )
+    S.check_required_columns(claims.columns)
+    return claims
