@@ -272,24 +272,49 @@ def _add_ingest(sub):
         help="read 837P claims, 835 remittances and a documentation export "
         "into the claim-line table",
     )
-    p.add_argument("--claims-837", dest="claims_837", nargs="+", type=Path,
-                   action="extend", default=[], metavar="PATH",
-                   help="837P files or folders")
-    p.add_argument("--remits-835", dest="remits_835", nargs="+", type=Path,
-                   action="extend", default=[], metavar="PATH",
-                   help="835 files or folders")
+    p.add_argument(
+        "--claims-837",
+        dest="claims_837",
+        nargs="+",
+        type=Path,
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="837P files or folders",
+    )
+    p.add_argument(
+        "--remits-835",
+        dest="remits_835",
+        nargs="+",
+        type=Path,
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="835 files or folders",
+    )
     p.add_argument("--docs", type=Path, help="documentation export (CSV/Parquet)")
-    p.add_argument("--mapping", type=Path,
-                   help="TOML column mapping for the export (and payer classes)")
-    p.add_argument("--key-file", dest="key_file", type=Path,
-                   help="file holding the pseudonymization key (else the "
-                   "PTDENIAL_PSEUDONYM_KEY environment variable)")
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="TOML column mapping for the export (and payer classes)",
+    )
+    p.add_argument(
+        "--key-file",
+        dest="key_file",
+        type=Path,
+        help="file holding the pseudonymization key (else the "
+        "PTDENIAL_PSEUDONYM_KEY environment variable)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output table")
     p.add_argument("--quarantine", type=Path, help="write quarantined rows here")
-    p.add_argument("--as-of", dest="as_of",
-                   help="run date for date checks (YYYY-MM-DD)")
-    p.add_argument("--strict", action="store_true",
-                   help="refuse X12 files whose SE/GE/IEA counts disagree")
+    p.add_argument(
+        "--as-of", dest="as_of", help="run date for date checks (YYYY-MM-DD)"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse X12 files whose SE/GE/IEA counts disagree",
+    )
     p.set_defaults(func=_run_ingest)
 
 
@@ -306,9 +331,15 @@ def _run_ingest(args) -> int:
     table_format(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
-        result = ingest(claims_837=args.claims_837, remits_835=args.remits_835,
-                        docs=args.docs, mapping=args.mapping, key_file=args.key_file,
-                        run_date=args.as_of, strict=args.strict)
+        result = ingest(
+            claims_837=args.claims_837,
+            remits_835=args.remits_835,
+            docs=args.docs,
+            mapping=args.mapping,
+            key_file=args.key_file,
+            run_date=args.as_of,
+            strict=args.strict,
+        )
     for w in caught:
         _err(f"warning: {w.message}")
     for exc in result.errors:
@@ -319,9 +350,11 @@ def _run_ingest(args) -> int:
     suffix = ".csv" if table_format(args.out) == "csv" else ".parquet"
     stem = args.out.name.removesuffix(".gz").removesuffix(suffix)
     extra = {}
-    for name, frame in (("unmatched_remits", result.unmatched_remits),
-                        ("reversed_remits", result.reversed),
-                        ("unmatched_docs", result.unmatched_docs)):
+    for name, frame in (
+        ("unmatched_remits", result.unmatched_remits),
+        ("reversed_remits", result.reversed),
+        ("unmatched_docs", result.unmatched_docs),
+    ):
         if len(frame):
             target = args.out.with_name(f"{stem}.{name}{suffix}")
             extra[name] = write_table(frame, target)
@@ -334,13 +367,17 @@ def _run_ingest(args) -> int:
     manifest_path = args.out.with_name(f"{stem}.manifest.json")
     write_json(manifest, manifest_path)
     counts = manifest["counts"]
-    print(f"{args.out}: {counts['valid']} rows ({counts['quarantined']} quarantined) "
-          f"from {counts['files_read']} X12 files ({counts['files_unreadable']} "
-          "unreadable)")
-    print(f"  claim lines {counts['claim_lines_837']}, remit lines "
-          f"{counts['remit_lines_835']}, unmatched claims "
-          f"{counts['unmatched_claims']}, unmatched remits "
-          f"{counts['unmatched_remits']}")
+    print(
+        f"{args.out}: {counts['valid']} rows ({counts['quarantined']} quarantined) "
+        f"from {counts['files_read']} X12 files ({counts['files_unreadable']} "
+        "unreadable)"
+    )
+    print(
+        f"  claim lines {counts['claim_lines_837']}, remit lines "
+        f"{counts['remit_lines_835']}, unmatched claims "
+        f"{counts['unmatched_claims']}, unmatched remits "
+        f"{counts['unmatched_remits']}"
+    )
     for name, path in extra.items():
         print(f"  {name}: {path}")
     print(f"  manifest: {manifest_path}")
@@ -348,9 +385,15 @@ def _run_ingest(args) -> int:
     if len(unmatched_remits) and UNMATCHED_REASON in unmatched_remits:
         # superseded remittances (re-adjudications) are reported, not a failure
         unmatched_remits = unmatched_remits[
-            unmatched_remits[UNMATCHED_REASON].str.startswith("no claim line")]
-    incomplete = (result.errors or result.problems or len(result.quarantine)
-                  or len(result.unmatched_claims) or len(unmatched_remits))
+            unmatched_remits[UNMATCHED_REASON].str.startswith("no claim line")
+        ]
+    incomplete = (
+        result.errors
+        or result.problems
+        or len(result.quarantine)
+        or len(result.unmatched_claims)
+        or len(unmatched_remits)
+    )
     return EXIT_QUARANTINED if incomplete else EXIT_OK
 
 
@@ -360,18 +403,31 @@ def _add_rules(sub):
         "rules", help="run the billing rules: one row per rule hit, with a fix"
     )
     p.add_argument("claims", type=Path, help="Parquet file/folder or CSV")
-    p.add_argument("--out", required=True, type=Path,
-                   help="rule hits (.parquet or .csv): claim_id, line_number, "
-                   "rule_id, detail, fix, kind, carc")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="rule hits (.parquet or .csv): claim_id, line_number, "
+        "rule_id, detail, fix, kind, carc",
+    )
     p.add_argument("--quarantine", type=Path, help="write quarantined rows here")
-    p.add_argument("--as-of", dest="as_of",
-                   help="run date (YYYY-MM-DD): date checks, and timely filing of "
-                   "lines without submission_date")
-    p.add_argument("--reference", type=Path,
-                   help="folder of reference override CSVs (payer_policies.csv, "
-                   "ncci_ptp.csv, mue.csv ...), merged over the shipped tables")
-    p.add_argument("--payment-rules", action="store_true",
-                   help="also write rows for payment rules (CQ_PAYMENT, MPPR)")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="run date (YYYY-MM-DD): date checks, and timely filing of "
+        "lines without submission_date",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        help="folder of reference override CSVs (payer_policies.csv, "
+        "ncci_ptp.csv, mue.csv ...), merged over the shipped tables",
+    )
+    p.add_argument(
+        "--payment-rules",
+        action="store_true",
+        help="also write rows for payment rules (CQ_PAYMENT, MPPR)",
+    )
     p.set_defaults(func=_run_rules)
 
 
@@ -389,8 +445,10 @@ def _run_rules(args) -> int:
                          hit_kinds=kinds)  # fmt: skip
     write_table(result.hits, args.out)
     n_lines = int(result.hits[["claim_id", "line_number"]].drop_duplicates().shape[0])
-    print(f"{args.claims}: {len(valid)} valid lines, {n_quarantined} quarantined; "
-          f"{len(result.hits)} rule hits on {n_lines} lines -> {args.out}")
+    print(
+        f"{args.claims}: {len(valid)} valid lines, {n_quarantined} quarantined; "
+        f"{len(result.hits)} rule hits on {n_lines} lines -> {args.out}"
+    )
     summary = rule_hit_summary(result, valid)
     shown = summary[(summary["lines"] > 0) | summary["rule_id"].str.contains(" ")]
     with __import__("pandas").option_context("display.width", 160):
@@ -458,8 +516,10 @@ def _run_monitor(args) -> int:
         return EXIT_UNUSABLE
     n_lines = int((valid[S.CPT_CODE] == "97112").sum()) if len(valid) else 0
     if n_lines == 0:
-        _err(f"{args.claims}: no valid 97112 lines to compare with the model's "
-             "training profile.")
+        _err(
+            f"{args.claims}: no valid 97112 lines to compare with the model's "
+            "training profile."
+        )
         return EXIT_UNUSABLE
     result = monitor_batch(
         model,
@@ -499,8 +559,9 @@ def _run_monitor(args) -> int:
         out = args.out
         write_table(drift, out / "drift.csv")
         write_json(advice, out / "recommendation.json")
-        reasons = {f"{r['trigger']} ({r['severity']})": r["detail"]
-                   for r in advice["reasons"]}
+        reasons = {
+            f"{r['trigger']} ({r['severity']})": r["detail"] for r in advice["reasons"]
+        }
         sections = [
             ("Recommendation", [verdict, reasons] if reasons else verdict),
             ("Drift against the training profile", [plot_drift(drift), drift]),
@@ -534,45 +595,89 @@ def _add_score(sub):
     )
     p.add_argument("claims", type=Path, help="Parquet file/folder or CSV of new claims")
     p.add_argument("--model", required=True, type=Path, help="model file (.skops)")
-    p.add_argument("--out", required=True, type=Path,
-                   help="scored lines (.parquet or .csv), written atomically")
-    p.add_argument("--quarantine", type=Path,
-                   help="quarantined rows (default when rows fail: "
-                   "<out>.quarantine.<suffix>)")
-    p.add_argument("--worklist", type=Path,
-                   help="worklist CSV (an .html page is written beside it)")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="scored lines (.parquet or .csv), written atomically",
+    )
+    p.add_argument(
+        "--quarantine",
+        type=Path,
+        help="quarantined rows (default when rows fail: <out>.quarantine.<suffix>)",
+    )
+    p.add_argument(
+        "--worklist",
+        type=Path,
+        help="worklist CSV (an .html page is written beside it)",
+    )
     p.add_argument("--report", type=Path, help="folder for report.html")
-    p.add_argument("--batch-rows", dest="batch_rows", type=int,
-                   help="rows per batch (default 100000; a patient is never split)")
-    p.add_argument("--as-of", dest="as_of",
-                   help="run date YYYY-MM-DD (default today): history cut-off, "
-                   "date checks; also fixes scored_at, so re-runs are identical")
-    p.add_argument("--scored-at", dest="scored_at",
-                   help="timestamp written to scored_at (default: --as-of midnight "
-                   "UTC, else now)")
-    p.add_argument("--top", dest="worklist_top", type=int,
-                   help="worklist capacity: lines kept by dollars at risk "
-                   "(default 200)")
-    p.add_argument("--medium-cut", dest="medium_cut", type=float,
-                   help="probability from which a line is medium risk (default 0.15)")
-    p.add_argument("--high-cut", dest="high_cut", type=float,
-                   help="probability from which a line is high risk (default 0.35)")
-    p.add_argument("--explain", choices=["worklist", "high", "all", "none"],
-                   help="lines with exact TreeSHAP reasons (default worklist; the "
-                   "others get path attribution)")
-    p.add_argument("--config", type=Path,
-                   help="TOML file of scoring settings (PTDENIAL_* variables also "
-                   "apply; command-line options win)")
-    p.add_argument("--progress", choices=["auto", "on", "off"],
-                   help="progress bar (default auto: only on a terminal)")
+    p.add_argument(
+        "--batch-rows",
+        dest="batch_rows",
+        type=int,
+        help="rows per batch (default 100000; a patient is never split)",
+    )
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="run date YYYY-MM-DD (default today): history cut-off, "
+        "date checks; also fixes scored_at, so re-runs are identical",
+    )
+    p.add_argument(
+        "--scored-at",
+        dest="scored_at",
+        help="timestamp written to scored_at (default: --as-of midnight UTC, else now)",
+    )
+    p.add_argument(
+        "--top",
+        dest="worklist_top",
+        type=int,
+        help="worklist capacity: lines kept by dollars at risk (default 200)",
+    )
+    p.add_argument(
+        "--medium-cut",
+        dest="medium_cut",
+        type=float,
+        help="probability from which a line is medium risk (default 0.15)",
+    )
+    p.add_argument(
+        "--high-cut",
+        dest="high_cut",
+        type=float,
+        help="probability from which a line is high risk (default 0.35)",
+    )
+    p.add_argument(
+        "--explain",
+        choices=["worklist", "high", "all", "none"],
+        help="lines with exact TreeSHAP reasons (default worklist; the "
+        "others get path attribution)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="TOML file of scoring settings (PTDENIAL_* variables also "
+        "apply; command-line options win)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=["auto", "on", "off"],
+        help="progress bar (default auto: only on a terminal)",
+    )
     p.set_defaults(func=_run_score)
 
 
 def _scoring_config(args):
     from ptdenial.config import ScoringConfig
 
-    names = ("batch_rows", "worklist_top", "medium_cut", "high_cut", "explain",
-             "progress")
+    names = (
+        "batch_rows",
+        "worklist_top",
+        "medium_cut",
+        "high_cut",
+        "explain",
+        "progress",
+    )
     values = {n: getattr(args, n, None) for n in names}
     return ScoringConfig.from_sources(values, toml=getattr(args, "config", None))
 
@@ -627,23 +732,39 @@ def _score_report(run, model, folder: Path, config) -> Path:
     )
     sections = [("Run", summary), ("Risk bands", bands)]
     if len(run.scores):
-        sections.append((
-            "Score distribution (97112 lines)",
-            reports.plot_score_distribution(run.scores, cut_points=config.band_edges()),
-        ))
+        sections.append(
+            (
+                "Score distribution (97112 lines)",
+                reports.plot_score_distribution(
+                    run.scores, cut_points=config.band_edges()
+                ),
+            )
+        )
     try:
         profile = model_profile(model)
         drift = drift_table(profile, run.drift_features, run.scores)
-        sections.append((
-            "Drift against the model's training profile",
-            [reports.plot_drift(drift), drift],
-        ))
+        sections.append(
+            (
+                "Drift against the model's training profile",
+                [reports.plot_drift(drift), drift],
+            )
+        )
     except PtdenialError as exc:
         sections.append(("Drift against the model's training profile", str(exc)))
     wl = run.worklist
     if len(wl):
-        shown = wl[["rank", "claim_id", "line_number", "payer_id", "cpt_code",
-                    "denial_probability", "risk_band", "dollars_at_risk"]].head(25)
+        shown = wl[
+            [
+                "rank",
+                "claim_id",
+                "line_number",
+                "payer_id",
+                "cpt_code",
+                "denial_probability",
+                "risk_band",
+                "dollars_at_risk",
+            ]
+        ].head(25)
         by_payer = (
             wl.groupby("payer_id", observed=True)["dollars_at_risk"]
             .agg(["size", "sum"])
@@ -651,15 +772,19 @@ def _score_report(run, model, folder: Path, config) -> Path:
             .sort_values("dollars at risk", ascending=False)
             .reset_index()
         )
-        sections.append((
-            f"Worklist: {len(wl)} lines, ${wl['dollars_at_risk'].sum():,.2f} at risk",
-            [shown, by_payer],
-        ))
+        sections.append(
+            (
+                f"Worklist: {len(wl)} lines, ${wl['dollars_at_risk'].sum():,.2f} at risk",
+                [shown, by_payer],
+            )
+        )
     if len(run.rule_counts):
-        sections.append((
-            "Rule hits (lines per rule)",
-            run.rule_counts.rename("lines").rename_axis("rule_id").reset_index(),
-        ))
+        sections.append(
+            (
+                "Rule hits (lines per rule)",
+                run.rule_counts.rename("lines").rename_axis("rule_id").reset_index(),
+            )
+        )
     if len(run.quarantine_summary):
         sections.append(("Quarantined rows", run.quarantine_summary))
     page = reports.html_report(
@@ -673,8 +798,10 @@ def _score_report(run, model, folder: Path, config) -> Path:
 def _print_score_run(run, report_path=None):
     m = run.manifest
     c = m["counts"]
-    print(f"{c['rows_in']} rows in: {c['scored']} lines scored ({c['scored_97112']} "
-          f"97112 lines with a probability), {c['quarantined']} quarantined")
+    print(
+        f"{c['rows_in']} rows in: {c['scored']} lines scored ({c['scored_97112']} "
+        f"97112 lines with a probability), {c['quarantined']} quarantined"
+    )
     bands = m["risk_bands"]
     print("  risk bands: " + ", ".join(f"{k} {v}" for k, v in bands.items()))
     for name, path in m["outputs"].items():
@@ -687,14 +814,24 @@ def _run_score(args) -> int:
     from ptdenial.model import load_model
     from ptdenial.scoring import score_file
 
-    if not (_check_date(args.as_of, "--as-of")
-            and _check_date(args.scored_at, "--scored-at")):
+    if not (
+        _check_date(args.as_of, "--as-of")
+        and _check_date(args.scored_at, "--scored-at")
+    ):
         return EXIT_UNUSABLE
     config = _scoring_config(args)
     model = load_model(args.model)
-    run = score_file(model, args.claims, args.out, quarantine=args.quarantine,
-                     worklist=args.worklist, config=config, as_of=args.as_of,
-                     scored_at=args.scored_at, model_path=args.model)
+    run = score_file(
+        model,
+        args.claims,
+        args.out,
+        quarantine=args.quarantine,
+        worklist=args.worklist,
+        config=config,
+        as_of=args.as_of,
+        scored_at=args.scored_at,
+        model_path=args.model,
+    )
     report_path = None
     if args.report is not None:
         report_path = _score_report(run, model, args.report, config)
@@ -709,11 +846,20 @@ def _add_demo(sub):
         help="the main job end to end on the sample: train, score, worklist, report",
     )
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder")
-    p.add_argument("--sample", type=Path, default=Path("data/sample"),
-                   help="folder with history.parquet and new_claims.parquet "
-                   "(generated under OUT/sample when missing)")
-    p.add_argument("--n-estimators", dest="n_estimators", type=int, default=400,
-                   help="maximum boosting rounds of the demo model")
+    p.add_argument(
+        "--sample",
+        type=Path,
+        default=Path("data/sample"),
+        help="folder with history.parquet and new_claims.parquet "
+        "(generated under OUT/sample when missing)",
+    )
+    p.add_argument(
+        "--n-estimators",
+        dest="n_estimators",
+        type=int,
+        default=400,
+        help="maximum boosting rounds of the demo model",
+    )
     p.set_defaults(func=_run_demo)
 
 
@@ -737,29 +883,45 @@ def _run_demo(args) -> int:
     night = read_claims(new, columns=[SUBMISSION_DATE])[SUBMISSION_DATE]
     as_of = str(__import__("pandas").to_datetime(night).max().date())
     print(f"1/3 training on {history} (claims up to {as_of}) ...")
-    valid, quar = validate_claims(read_claims(history), source=str(history),
-                                  run_date=as_of)
+    valid, quar = validate_claims(
+        read_claims(history), source=str(history), run_date=as_of
+    )
     model = DenialRiskModel(n_estimators=args.n_estimators).fit(valid)
     model_path = save_model(model, out / "model.skops")
     model = load_model(model_path)
     print(f"    model {model.model_id} -> {model_path}")
     print(f"2/3 scoring {new} as of {as_of} ...")
     config = ScoringConfig.from_sources({})
-    run = score_file(model, new, out / "scored.parquet",
-                     worklist=out / "worklist.csv", config=config, as_of=as_of,
-                     model_path=model_path)
+    run = score_file(
+        model,
+        new,
+        out / "scored.parquet",
+        worklist=out / "worklist.csv",
+        config=config,
+        as_of=as_of,
+        model_path=model_path,
+    )
     print("3/3 writing the report ...")
     report_path = _score_report(run, model, out / "report", config)
     _print_score_run(run, report_path)
-    print(f"\nOpen {out / 'worklist.html'} (the billing team's worklist) and "
-          f"{report_path} (the run report).")
+    print(
+        f"\nOpen {out / 'worklist.html'} (the billing team's worklist) and "
+        f"{report_path} (the run report)."
+    )
     return EXIT_QUARANTINED if len(quar) else run.exit_code
 
 
 # --- registry -------------------------------------------------------------------
 # Each subcommand registers itself through one ``_add_*`` function.
-_SUBCOMMANDS = [_add_sample, _add_validate, _add_train, _add_evaluate, _add_ingest,
-                _add_rules, _add_monitor]
+_SUBCOMMANDS = [
+    _add_sample,
+    _add_validate,
+    _add_train,
+    _add_evaluate,
+    _add_ingest,
+    _add_rules,
+    _add_monitor,
+]
 _SUBCOMMANDS += [_add_score, _add_demo]
 
 

@@ -28,6 +28,7 @@ from ptdenial.rules._arrays import (
     _money_str,
     _param,
     _param_since,
+    _sort_order,
     _Tri,
     _units_str,
 )
@@ -682,13 +683,18 @@ def _ncci(ctx: _Ctx):
 
 
 def _visits_this_year(ctx: _Ctx) -> tuple[np.ndarray, str]:
-    """Visit number within the calendar year, per patient and payer (incl. this)."""
+    """Visit number of the year with the payer, per patient (this visit included).
+
+    From the optional ``visits_ytd`` column when present. Otherwise counted
+    in the input: distinct dates of service of the patient with the payer in
+    the calendar year, in the order the payer receives them (submission date,
+    then date of service), since a payer applies the limit to the claims it
+    has on file.
+    """
     n = ctx.n
     if ctx.col(VISITS_YTD):
         before = ctx.floats(VISITS_YTD)
         return before + 1, "from visits_ytd"
-    if n == 0:
-        return np.zeros(0), "counted in the input"
     visits = np.full(n, np.nan)
     # only lines of payers with a visit limit need the count
     sub = np.flatnonzero(~np.isnan(ctx.pol["visit_limit"]) & ~np.isnan(ctx.dos))
@@ -697,16 +703,24 @@ def _visits_this_year(ctx: _Ctx) -> tuple[np.ndarray, str]:
     pat = ctx.codes(S.PATIENT_ID)[0][sub]
     pay = ctx.codes(S.PAYER_ID)[0][sub]
     day = ctx.dos[sub].astype(np.int64)
+    sent = ctx.dates(S.SUBMISSION_DATE)[sub]
+    sent = np.where(np.isnan(sent), day, sent).astype(np.int64)
     group = _combine(pat, pay, ctx.year[sub])
-    # distinct days per group, ranked by date
-    key = group * (int(day.max() - day.min()) + 2) + (day - day.min())
-    uniq, inverse = np.unique(key, return_inverse=True)
-    ugroup = group[_first_positions(inverse, len(uniq))]
-    starts = np.unique(ugroup, return_index=True)
-    start_of = np.empty(int(ugroup.max()) + 1 if len(ugroup) else 0, dtype=np.int64)
-    start_of[starts[0]] = starts[1]
-    rank = np.arange(len(uniq)) - start_of[ugroup]
-    visits[sub] = (rank + 1).astype(float)[inverse]
+    visit = _combine(group, day)  # one visit per patient, payer and day
+    n_visit = int(visit.max()) + 1
+    first = _first_positions(visit, n_visit)
+    sent_v = np.full(n_visit, np.iinfo(np.int64).max)
+    np.minimum.at(sent_v, visit, sent)
+    base = min(int(day.min()), int(sent_v.min()))
+    order = _sort_order(
+        [(group[first], False), (sent_v - base, False), (day[first] - base, False)]
+    )
+    g_sorted = group[first][order]
+    counts = np.bincount(g_sorted)
+    starts = np.cumsum(counts) - counts
+    rank = np.empty(n_visit, dtype=np.int64)
+    rank[order] = np.arange(n_visit) - starts[g_sorted]
+    visits[sub] = (rank[visit] + 1).astype(float)
     return visits, "counted in the input"
 
 
