@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial.exceptions import InputFileError
+from ptdenial.schema import arrow_join_lists
 
 __all__ = [
     "read_claims",
@@ -129,6 +130,13 @@ def _read_csv_text(path: Path) -> pa.Table:
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    # List columns (Parquet list<string>) become one "|"-joined string per row,
+    # computed in Arrow: the same text form as CSV input, parsed once per unique
+    # value by validation instead of once per row.
+    for i, field in enumerate(table.schema):
+        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
+            joined = arrow_join_lists(table.column(i))
+            table = table.set_column(i, field.name, joined)
     return table.to_pandas(ignore_metadata=True)
 
 
@@ -145,7 +153,8 @@ def read_claims(path, *, columns=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The raw table; CSV columns are all text. Pass it to
+        The raw table; CSV columns are all text, and Parquet list columns
+        come back as ``|``-joined text (the CSV form). Pass it to
         :func:`ptdenial.schema.validate_claims`.
 
     Examples
@@ -339,8 +348,8 @@ def write_table(df: pd.DataFrame, path, *, index: bool = False) -> Path:
     >>> from ptdenial.io import write_table, read_claims
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
     >>> _ = write_table(pd.DataFrame({"modifiers": [("GP", "KX"), ()]}), out)
-    >>> read_claims(out)["modifiers"].map(list).tolist()
-    [['GP', 'KX'], []]
+    >>> read_claims(out)["modifiers"].tolist()  # lists come back as "|" text
+    ['GP|KX', '']
     """
     path = Path(path)
     fmt = "csv" if path.name.lower().endswith(_CSV_SUFFIXES) else None

@@ -126,6 +126,11 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         ordinal integer codes.
     early_stopping_months : int, default=2
         Newest months of the training window used to stop boosting.
+    refit : {"none", "train", "all"}, default="all"
+        After early stopping picks the number of trees: keep that model
+        (``"none"``), refit on the whole training window (``"train"``), or
+        also on the calibration slice, keeping the calibrator fitted before
+        (``"all"``).
     smoothing, window_days, min_category_count :
         Feature settings, see :mod:`ptdenial.features`.
     reference : ptdenial.reference.Reference, optional
@@ -166,6 +171,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         class_weight=None,
         categorical="ordinal",
         early_stopping_months=2,
+        refit="all",
         smoothing=20.0,
         window_days=90,
         min_category_count=20,
@@ -184,6 +190,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.categorical = categorical
         self.early_stopping_months = early_stopping_months
+        self.refit = refit
         self.smoothing = smoothing
         self.window_days = window_days
         self.min_category_count = min_category_count
@@ -199,6 +206,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             "train_codes": ("all", SCORED_CODE),
             "class_weight": (None, "balanced"),
             "categorical": ("native", "ordinal"),
+            "refit": ("none", "train", "all"),
         }
         for name, allowed in choices.items():
             value = getattr(self, name)
@@ -283,6 +291,10 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             fit_mask, es_mask = train_mask, None
         self.estimator_ = self._make_learner()
         self._fit_learner(Xf, y_all, fit_mask, es_mask)
+        if es_mask is not None and self.refit in ("train", "all"):
+            # the early-stopping months are the most recent training data: refit
+            # on the whole training window with the number of trees they chose
+            self._refit(Xf, y_all, train_mask)
 
         raw = self._raw_proba(Xf)
         self.calibrator_ = None
@@ -298,6 +310,9 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             self.calibrator_ = self._make_calibrator()
             self._fit_calibrator(raw[calib_rows], y_all[calib_rows])
         p = self._calibrate(raw)
+        if self.refit == "all" and self.calibrator_ is not None:
+            # the calibration months too, keeping the calibrator learned above
+            self._refit(Xf, y_all, train_mask | (calib_mask & _known(claims)))
 
         self.payment_table_ = _payment_table(claims)
         # drift reference: calibration-slice 97112 lines (scores out of sample)
@@ -410,6 +425,16 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             else:
                 self.estimator_.fit(X_fit, y[fit_mask])
             self.n_iter_ = int(self.estimator_.n_iter_)
+
+    def _refit(self, Xf, y, mask):
+        n_iter = self.n_iter_
+        self.estimator_ = self._make_learner()
+        if self.learner == "lightgbm":
+            self.estimator_.set_params(n_estimators=n_iter)
+        else:
+            self.estimator_.set_params(max_iter=n_iter)
+        self._fit_learner(Xf, y, mask, None)
+        self.n_iter_ = n_iter
 
     def _make_calibrator(self):
         if self.calibration == "isotonic":
@@ -640,6 +665,10 @@ def _payment_table(claims: pd.DataFrame) -> dict:
     ratio = float((allowed / charge.where(charge > 0)).median()) if len(h) else 0.0
     out["ratio"] = ratio if np.isfinite(ratio) else 0.0
     return out
+
+
+def _known(claims):
+    return (~claims[S.PENDING]).to_numpy(dtype=bool)
 
 
 def _submission_dates(claims):

@@ -54,6 +54,7 @@ __all__ = [
     "validate_claims",
     "check_required_columns",
     "parse_list_column",
+    "arrow_join_lists",
     "derive_outcomes",
     "normalize_icd10",
 ]
@@ -344,13 +345,77 @@ def parse_list_column(values) -> pd.Series:
     if values.empty:
         return pd.Series([], index=values.index, dtype=object)
     obj = values.astype(object)
-    hashable = obj.map(lambda v: tuple(v) if isinstance(v, list | np.ndarray) else v)
-    codes, uniques = pd.factorize(hashable, use_na_sentinel=True)
+    try:  # text, tuples and missing values hash as they are
+        codes, uniques = pd.factorize(obj, use_na_sentinel=True)
+    except TypeError:  # Parquet lists arrive as arrays: join them in Arrow
+        codes, uniques = pd.factorize(_join_lists(obj), use_na_sentinel=True)
     parsed = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
         parsed[i] = _parse_one(u)
     parsed[-1] = ()
     return pd.Series(parsed[codes], index=values.index, dtype=object)
+
+
+def arrow_join_lists(arr):
+    """Join each list of an Arrow list array into one ``|`` string.
+
+    Null items inside a list are dropped (``["GP", None]`` gives ``"GP"``); a
+    null list stays null.
+
+    Parameters
+    ----------
+    arr : pyarrow.Array or pyarrow.ChunkedArray of list<string>
+
+    Returns
+    -------
+    pyarrow.Array or pyarrow.ChunkedArray of string
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from ptdenial.schema import arrow_join_lists
+    >>> arrow_join_lists(pa.array([["GP", None, "KX"], [], None])).to_pylist()
+    ['GP|KX', '', None]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        return pa.chunked_array(
+            [arrow_join_lists(c) for c in arr.chunks], type=pa.string()
+        )
+    if not pa.types.is_string(arr.type.value_type):
+        arr = pc.cast(arr, pa.list_(pa.string()))
+    if arr.values.null_count:
+        # drop null items: rebuild the lists from the non-null values
+        parent = pc.list_parent_indices(arr)
+        values = pc.list_flatten(arr)
+        keep = pc.is_valid(values)
+        parent = pc.filter(parent, keep).to_numpy()
+        values = pc.filter(values, keep)
+        counts = np.bincount(parent, minlength=len(arr))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        arr = pa.ListArray.from_arrays(
+            pa.array(offsets), values, mask=pc.is_null(arr)
+        )
+    return pc.binary_join(arr, "|")
+
+
+def _join_lists(obj: pd.Series) -> pd.Series:
+    """Rows that are lists/arrays become one ``|``-joined string (vectorized)."""
+    import pyarrow as pa
+
+    kinds = obj.map(type)
+    is_seq = kinds.isin([list, tuple, np.ndarray]).to_numpy()
+    out = obj.copy()
+    try:
+        arr = pa.array(obj[is_seq], type=pa.list_(pa.string()), from_pandas=True)
+        joined = arrow_join_lists(arr).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        # lists of non-text items: convert row by row
+        joined = [tuple(str(x) for x in v) for v in obj[is_seq]]
+    out[is_seq] = pd.Series(list(joined), index=obj.index[is_seq], dtype=object)
+    return out
 
 
 # --- ICD-10 ------------------------------------------------------------------
@@ -652,7 +717,12 @@ def validate_claims(
         elif spec.kind == "category":
             text = _coerce_str(raw)
             if name == PAYER_CLASS:
-                text = text.str.lower().str.replace(r"[\s-]+", "_", regex=True)
+                codes, uniques = pd.factorize(text)
+                norm = np.array(
+                    [re.sub(r"[\s-]+", "_", str(u).lower()) for u in uniques] + [None],
+                    dtype=object,
+                )
+                text = pd.Series(norm[codes], index=text.index, dtype="string")
             bad = (text.notna() & ~text.isin(spec.categories)).to_numpy()
             fails.add(
                 bad,
