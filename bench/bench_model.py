@@ -126,6 +126,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=WORLD_SEED)
     ap.add_argument("--one", choices=["run_one", "fit_time"], help=argparse.SUPPRESS)
     ap.add_argument("--params", default="{}", help=argparse.SUPPRESS)
+    ap.add_argument("--tag", default="", help="suffix of the result files")
     args = ap.parse_args(argv)
     if args.one == "run_one":
         print(json.dumps(run_one(args.sizes[0], json.loads(args.params), args.seed)))

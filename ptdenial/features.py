@@ -66,6 +66,7 @@ CATEGORICAL_FEATURES = (
     "cat__provider_credential",
     "cat__place_of_service",
     "cat__clinic_id",
+    "cat__rendering_provider_id",
     "cat__cpt_code",
     "cat__dx_category",
 )
@@ -75,6 +76,7 @@ _CATEGORY_SOURCES = {
     "cat__provider_credential": S.PROVIDER_CREDENTIAL,
     "cat__place_of_service": S.PLACE_OF_SERVICE,
     "cat__clinic_id": S.CLINIC_ID,
+    "cat__rendering_provider_id": S.RENDERING_PROVIDER_ID,
     "cat__cpt_code": S.CPT_CODE,
     "cat__dx_category": None,  # derived from the primary diagnosis
 }

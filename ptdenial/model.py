@@ -39,6 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from ptdenial import schema as S
+from ptdenial._utils import passive_openmp
 from ptdenial.evaluation import denial_metrics, known_at
 from ptdenial.exceptions import ModelVersionError, PtdenialError
 from ptdenial.features import CATEGORICAL_FEATURES, make_feature_pipeline
@@ -131,6 +132,9 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         (``"none"``), refit on the whole training window (``"train"``), or
         also on the calibration slice, keeping the calibrator fitted before
         (``"all"``).
+    learner_params : dict, optional
+        Extra keyword arguments for the learner (e.g. LightGBM's
+        ``reg_lambda``), applied last.
     smoothing, window_days, min_category_count :
         Feature settings, see :mod:`ptdenial.features`.
     reference : ptdenial.reference.Reference, optional
@@ -172,6 +176,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         categorical="ordinal",
         early_stopping_months=2,
         refit="all",
+        learner_params=None,
         smoothing=20.0,
         window_days=90,
         min_category_count=20,
@@ -191,6 +196,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         self.categorical = categorical
         self.early_stopping_months = early_stopping_months
         self.refit = refit
+        self.learner_params = learner_params
         self.smoothing = smoothing
         self.window_days = window_days
         self.min_category_count = min_category_count
@@ -349,6 +355,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
 
     def _make_learner(self):
         weight = self.class_weight
+        passive_openmp()
         if self.learner == "lightgbm":
             from lightgbm import LGBMClassifier
 
@@ -367,7 +374,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
                 random_state=self.random_state,
                 n_jobs=self.n_jobs,
                 verbose=-1,
-            )
+            ).set_params(**(self.learner_params or {}))
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         return HistGradientBoostingClassifier(
@@ -379,7 +386,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             class_weight=weight,
             early_stopping=False,
             random_state=self.random_state,
-        )
+        ).set_params(**(self.learner_params or {}))
 
     def _categorical_indices(self):
         return [
