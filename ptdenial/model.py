@@ -1102,7 +1102,8 @@ def train_and_evaluate(
     by_payer = metrics_by_group(
         y, p, test[S.PAYER_ID].astype(str).to_numpy(), dollars=dollars
     )
-    window = (str(split["calibrate_end"].date()), str(split["test_end"].date()))
+    test_start = split["calibrate_end"] + pd.Timedelta(days=1)
+    window = (str(test_start.date()), str(split["test_end"].date()))
     model.card_ = dict(
         model.card_,
         validation_window=list(window),
