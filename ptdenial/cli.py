@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from ptdenial._utils import passive_openmp
 from ptdenial.exceptions import PtdenialError
 
 __all__ = ["main", "EXIT_OK", "EXIT_QUARANTINED", "EXIT_UNUSABLE"]
@@ -664,7 +665,35 @@ def _add_score(sub):
         choices=["auto", "on", "off"],
         help="progress bar (default auto: only on a terminal)",
     )
+    _add_score_engine(p)
     p.set_defaults(func=_run_score)
+
+
+def _add_score_engine(p):
+    """``--engine spark``: see ptdenial.spark and the README's Spark section."""
+    p.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="local (default): stream on this machine; spark: read CLAIMS with "
+        "Spark, write --out as a Parquet folder partitioned by service_month "
+        "(needs pip install 'ptdenial[spark]')",
+    )
+    p.add_argument(
+        "--spark-conf",
+        dest="spark_conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Spark setting for a session started here (repeatable), e.g. "
+        "spark.master=local[2]; under spark-submit, use its --conf instead",
+    )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        help="spark: partitions of the shuffle by patient (default: "
+        "spark.sql.shuffle.partitions, coalesced by adaptive execution)",
+    )
 
 
 def _scoring_config(args):
@@ -774,7 +803,8 @@ def _score_report(run, model, folder: Path, config) -> Path:
         )
         sections.append(
             (
-                f"Worklist: {len(wl)} lines, ${wl['dollars_at_risk'].sum():,.2f} at risk",
+                f"Worklist: {len(wl)} lines, "
+                f"${wl['dollars_at_risk'].sum():,.2f} at risk",
                 [shown, by_payer],
             )
         )
@@ -820,6 +850,8 @@ def _run_score(args) -> int:
     ):
         return EXIT_UNUSABLE
     config = _scoring_config(args)
+    if getattr(args, "engine", "local") == "spark":
+        return _run_score_spark(args, config)
     model = load_model(args.model)
     run = score_file(
         model,
@@ -837,6 +869,43 @@ def _run_score(args) -> int:
         report_path = _score_report(run, model, args.report, config)
     _print_score_run(run, report_path)
     return run.exit_code
+
+
+def _run_score_spark(args, config) -> int:
+    """``ptdenial score --engine spark``: ptdenial.spark.score_to_parquet."""
+    if args.report is not None:
+        _err(
+            "--report is not available with --engine spark; run `ptdenial monitor` "
+            "on the scored output instead."
+        )
+        return EXIT_UNUSABLE
+    conf = {}
+    for item in args.spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _err(
+                f"--spark-conf {item!r} is not KEY=VALUE (e.g. spark.master=local[2])."
+            )
+            return EXIT_UNUSABLE
+        conf[key.strip()] = value.strip()
+    from ptdenial.spark import score_to_parquet
+
+    manifest, code = score_to_parquet(
+        args.claims, args.model, args.out, quarantine=args.quarantine,
+        worklist=args.worklist, config=config, as_of=args.as_of,
+        scored_at=args.scored_at, partitions=args.partitions, spark_conf=conf,
+    )  # fmt: skip
+    c = manifest["counts"]
+    print(
+        f"{c['rows_in']} rows in: {c['scored']} lines scored on Spark "
+        f"({c['scored_97112']} 97112 lines with a probability), "
+        f"{c['quarantined']} quarantined"
+    )
+    bands = manifest["risk_bands"]
+    print("  risk bands: " + ", ".join(f"{k} {v}" for k, v in bands.items()))
+    for name, path in manifest["outputs"].items():
+        print(f"  {name}: {path}")
+    return code
 
 
 # --- demo -----------------------------------------------------------------------
@@ -954,6 +1023,7 @@ def main(argv=None) -> int:
     >>> main(["validate", "data/sample/new_claims.csv"])  # doctest: +SKIP
     0
     """
+    passive_openmp()  # before any lightgbm import: see ptdenial._utils
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -19,8 +19,17 @@ ALLOWED = {
     "model": {"features", "rules", "schema", "evaluation", "monitoring", "io"} | BASE,
     "evaluation": {"schema"} | BASE,
     "explain": {"model", "features", "rules", "schema"} | BASE,
-    "scoring": {"model", "explain", "features", "rules", "schema", "io", "config",
-                "evaluation"} | BASE,
+    "scoring": {
+        "model",
+        "explain",
+        "features",
+        "rules",
+        "schema",
+        "io",
+        "config",
+        "evaluation",
+    }
+    | BASE,
     "analytics": {"schema", "rules", "evaluation"} | BASE,
     "monitoring": {"schema", "rules", "evaluation", "features", "io"} | BASE,
     "x12": {"schema", "io"} | BASE,
@@ -68,7 +77,8 @@ def test_import_direction():
 
 def test_only_reports_imports_matplotlib():
     offenders = [
-        str(p) for p in PKG.rglob("*.py")
+        str(p)
+        for p in PKG.rglob("*.py")
         if _module_name(p) != "reports"
         and any(n.split(".")[0] == "matplotlib" for n in _imports(p))
     ]
@@ -76,7 +86,11 @@ def test_only_reports_imports_matplotlib():
 
 
 def test_no_pickle_loading():
-    offenders = [str(p) for p in PKG.rglob("*.py")
-                 if any(n.split(".")[0] in {"pickle", "joblib", "cloudpickle"}
-                        for n in _imports(p))]
+    offenders = [
+        str(p)
+        for p in PKG.rglob("*.py")
+        if any(
+            n.split(".")[0] in {"pickle", "joblib", "cloudpickle"} for n in _imports(p)
+        )
+    ]
     assert offenders == []

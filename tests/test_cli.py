@@ -14,23 +14,35 @@ MALFORMED = SAMPLE / "malformed"
 
 
 def test_validate_clean_sample_exits_0(capsys):
-    assert main(["validate", str(SAMPLE / "new_claims.csv"), "--as-of",
-                 "2026-01-02"]) == EXIT_OK
+    assert (
+        main(["validate", str(SAMPLE / "new_claims.csv"), "--as-of", "2026-01-02"])
+        == EXIT_OK
+    )
     out = capsys.readouterr().out
     assert "0 quarantined" in out
 
 
 def test_validate_bad_rows_exit_3_and_quarantine_file(tmp_path, capsys):
     q = tmp_path / "q.csv"
-    code = main(["validate", str(MALFORMED / "bad_types.csv"), "--quarantine", str(q),
-                 "--as-of", "2026-01-02"])
+    code = main(
+        [
+            "validate",
+            str(MALFORMED / "bad_types.csv"),
+            "--quarantine",
+            str(q),
+            "--as-of",
+            "2026-01-02",
+        ]
+    )
     assert code == EXIT_QUARANTINED
     assert "997 valid, 3 quarantined" in capsys.readouterr().out
     quarantine = pd.read_csv(q)
     expected = json.loads((MALFORMED / "expected.json").read_text())["bad_types.csv"]
     got = quarantine[["source_row", "column", "check", "value"]].to_dict("records")
-    want = [{k: f[k] for k in ("source_row", "column", "check", "value")}
-            for f in expected["failures"]]
+    want = [
+        {k: f[k] for k in ("source_row", "column", "check", "value")}
+        for f in expected["failures"]
+    ]
     assert got == want
     assert quarantine["reason"].str.len().min() > 10
 
@@ -42,7 +54,8 @@ def test_missing_columns_exit_2_one_message(capsys):
     assert err.count("missing required columns") == 1
     assert "missing_columns.csv" in err
     missing = json.loads((MALFORMED / "expected.json").read_text())[
-        "missing_columns.csv"]
+        "missing_columns.csv"
+    ]
     for column in missing.get("missing", []):
         assert column in err
 
@@ -55,8 +68,10 @@ def test_bad_arguments_exit_2(capsys):
 
 
 def test_sample_then_validate_roundtrip(tmp_path):
-    assert main(["sample", "--out", str(tmp_path), "--patients", "60", "--seed",
-                 "3"]) == EXIT_OK
+    assert (
+        main(["sample", "--out", str(tmp_path), "--patients", "60", "--seed", "3"])
+        == EXIT_OK
+    )
     history = tmp_path / "history.parquet"
     assert history.exists() and (tmp_path / "new_claims.csv").exists()
     assert len(read_claims(history)) > 100
@@ -65,19 +80,41 @@ def test_sample_then_validate_roundtrip(tmp_path):
 @pytest.mark.slow
 def test_train_then_evaluate(tmp_path, capsys):
     model = tmp_path / "m.skops"
-    code = main(["train", str(SAMPLE / "history.parquet"), "--out", str(model),
-                 "--as-of", "2026-01-02"])
+    code = main(
+        [
+            "train",
+            str(SAMPLE / "history.parquet"),
+            "--out",
+            str(model),
+            "--as-of",
+            "2026-01-02",
+        ]
+    )
     assert code == EXIT_OK
     out = capsys.readouterr().out
     for scorer in ("model", "historical_rate", "rules_only", "logistic_onehot"):
         assert scorer in out
     card = json.loads((tmp_path / "m.skops.card.json").read_text())
     assert card["validation_metrics"]["model"]["roc_auc"] > 0.6
-    assert main(["evaluate", str(SAMPLE / "history.parquet"), "--model", str(model),
-                 "--out", str(tmp_path / "metrics.csv"), "--as-of",
-                 "2026-01-02"]) == EXIT_OK
+    assert (
+        main(
+            [
+                "evaluate",
+                str(SAMPLE / "history.parquet"),
+                "--model",
+                str(model),
+                "--out",
+                str(tmp_path / "metrics.csv"),
+                "--as-of",
+                "2026-01-02",
+            ]
+        )
+        == EXIT_OK
+    )
     assert (tmp_path / "metrics.csv").exists()
     # a damaged model file is refused with exit 2
     model.write_bytes(model.read_bytes()[:-100])
-    assert main(["evaluate", str(SAMPLE / "history.parquet"), "--model",
-                 str(model)]) == EXIT_UNUSABLE
+    assert (
+        main(["evaluate", str(SAMPLE / "history.parquet"), "--model", str(model)])
+        == EXIT_UNUSABLE
+    )

@@ -21,7 +21,9 @@ def test_history_features_have_no_leakage(claims):
     before = enc.transform(claims)
     sub = claims[S.SUBMISSION_DATE].fillna(claims[S.DATE_OF_SERVICE])
     cut = sub.quantile(0.6)
-    later = (claims[S.ADJUDICATION_DATE] >= cut).fillna(False) & claims[S.DENIED].notna()
+    later = (claims[S.ADJUDICATION_DATE] >= cut).fillna(False) & claims[
+        S.DENIED
+    ].notna()
     flipped = claims.copy()
     flipped.loc[later, S.DENIED] = ~claims.loc[later, S.DENIED].astype(bool)
     after = AsOfHistoryEncoder().fit(flipped).transform(flipped)

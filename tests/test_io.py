@@ -30,8 +30,9 @@ def test_round_trip_through_files(tmp_path, valid, name):
     assert path == tmp_path / name
     again, quarantine = validate_claims(read_claims(path), run_date=RUN)
     assert len(quarantine) == 0
-    pd.testing.assert_frame_equal(again.reset_index(drop=True),
-                                  valid.reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        again.reset_index(drop=True), valid.reset_index(drop=True)
+    )
 
 
 def test_gzip_csv_is_really_gzipped(tmp_path, valid):
@@ -117,5 +118,5 @@ def test_bad_paths_give_clear_errors(tmp_path):
 def test_table_format_and_hash(tmp_path):
     assert table_format("a.PARQUET") == "parquet"
     p = write_json({"b": 1, "a": [1, 2]}, tmp_path / "m.json")
-    assert p.read_text().startswith("{\n  \"a\"")
+    assert p.read_text().startswith('{\n  "a"')
     assert len(file_sha256(p)) == 64

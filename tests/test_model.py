@@ -33,14 +33,16 @@ def test_calibrated_on_later_slice(world):
     # refit="train": the trees never see the calibration slice, so the slice
     # shows the calibrator's own fit
     fitted = DenialRiskModel(n_estimators=120, n_jobs=1, refit="train").fit(
-        world.claims)
+        world.claims
+    )
     claims = derive_outcomes(world.claims)
     card = fitted.card_
     calib_start = card["calibration_window"][0]
     sub = claims[S.SUBMISSION_DATE].fillna(claims[S.DATE_OF_SERVICE])
     assert card["training_window"][1] < calib_start
-    mask = ((sub >= calib_start) & ~claims[S.PENDING]
-            & (claims[S.CPT_CODE] == "97112")).to_numpy()
+    mask = (
+        (sub >= calib_start) & ~claims[S.PENDING] & (claims[S.CPT_CODE] == "97112")
+    ).to_numpy()
     # features need whole visits: score every line, then keep the slice
     p = fitted.predict_proba(claims)[mask, 1]
     y = claims.loc[mask, S.DENIED].astype(bool).to_numpy()
@@ -52,7 +54,9 @@ def test_calibrated_on_later_slice(world):
 
 
 def test_holdout_beats_baselines_and_is_calibrated(world):
-    report = train_and_evaluate(world.claims, truth=world.truth, n_estimators=150, n_jobs=1)
+    report = train_and_evaluate(
+        world.claims, truth=world.truth, n_estimators=150, n_jobs=1
+    )
     m = report.metrics.set_index("scorer")
     for base in ("historical_rate", "rules_only", "logistic_onehot"):
         assert m.loc["model", "roc_auc"] > m.loc[base, "roc_auc"] - 0.01, base
@@ -76,8 +80,9 @@ def test_save_load_identical_scores(fitted, world, tmp_path):
     assert card["schema_version"] == S.SCHEMA_VERSION
     assert "feature_names" in card and "versions" in card
     loaded = load_model(path)
-    np.testing.assert_array_equal(loaded.predict_proba(world.claims),
-                                  fitted.predict_proba(world.claims))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(world.claims), fitted.predict_proba(world.claims)
+    )
 
 
 def test_tampered_file_is_refused(fitted, tmp_path):
@@ -124,8 +129,9 @@ def test_other_schema_version_is_refused(fitted, tmp_path, monkeypatch):
 def test_bad_params_and_no_outcomes(world):
     with pytest.raises(ValueError, match="learner"):
         DenialRiskModel(learner="xgb").fit(world.claims)
-    new = world.claims.drop(columns=[c for c in S.OUTCOME_COLUMNS
-                                     if c in world.claims.columns])
+    new = world.claims.drop(
+        columns=[c for c in S.OUTCOME_COLUMNS if c in world.claims.columns]
+    )
     with pytest.raises(PtdenialError, match="outcome columns"):
         DenialRiskModel().fit(new)
 
@@ -133,7 +139,8 @@ def test_bad_params_and_no_outcomes(world):
 def test_contributions_add_up(fitted, world):
     Xf = fitted.transform_features(world.claims.head(200))
     contrib = fitted.contributions(Xf)
-    raw = fitted.estimator_.predict_proba(Xf.to_numpy(float),
-                                          num_iteration=fitted.n_iter_)[:, 1]
+    raw = fitted.estimator_.predict_proba(
+        Xf.to_numpy(float), num_iteration=fitted.n_iter_
+    )[:, 1]
     logit = np.log(raw / (1 - raw))
     np.testing.assert_allclose(contrib.sum(axis=1), logit, atol=1e-6)

@@ -1,10 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tiny_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import tiny_raw
 
 from ptdenial import schema as S
 from ptdenial.exceptions import ClaimsSchemaError
@@ -132,7 +131,12 @@ def test_parquet_types_validate(tiny_claims):
 def test_list_columns_accept_arrays_and_delimiters():
     s = pd.Series([np.array(["gp", "kx"]), "GP;KX", "GP | KX", ["GP", None], None])
     assert parse_list_column(s).tolist() == [
-        ("GP", "KX"), ("GP", "KX"), ("GP", "KX"), ("GP",), ()]
+        ("GP", "KX"),
+        ("GP", "KX"),
+        ("GP", "KX"),
+        ("GP",),
+        (),
+    ]
 
 
 def test_unknown_columns_pass_through(tiny_claims):
@@ -143,8 +147,15 @@ def test_unknown_columns_pass_through(tiny_claims):
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [("R26.81", "R26.81"), ("r2681", "R26.81"), ("R42", "R42"),
-     ("S93.401A", "S93.401A"), ("U07.1", None), ("1234", None), ("R26.81234", None)],
+    [
+        ("R26.81", "R26.81"),
+        ("r2681", "R26.81"),
+        ("R42", "R42"),
+        ("S93.401A", "S93.401A"),
+        ("U07.1", None),
+        ("1234", None),
+        ("R26.81234", None),
+    ],
 )
 def test_normalize_icd10(code, expected):
     assert normalize_icd10(code) == expected
@@ -156,17 +167,29 @@ def _outcome_frame(**cols):
 
 def test_derive_outcomes_rules():
     df = _outcome_frame(
-        adjudication_date=pd.to_datetime(
-            ["2025-01-10"] * 6 + [None]),
+        adjudication_date=pd.to_datetime(["2025-01-10"] * 6 + [None]),
         allowed_amount=[0.0, 40.0, 0.0, 40.0, 30.0, 0.0, np.nan],
         paid_amount=[0.0, 0.0, 0.0, 30.0, 25.0, 0.0, np.nan],
-        adjustment_codes=[("CO-119",), ("PR-1",), ("CO-45",), ("CO-45", "PR-2"),
-                          ("CO-151",), ("PR-1", "CO-50"), ()],
+        adjustment_codes=[
+            ("CO-119",),
+            ("PR-1",),
+            ("CO-45",),
+            ("CO-45", "PR-2"),
+            ("CO-151",),
+            ("PR-1", "CO-50"),
+            (),
+        ],
     )
     out = derive_outcomes(df)
     assert out[S.DENIED].tolist()[:6] == [True, False, False, False, False, True]
-    assert out[S.PARTIALLY_DENIED].tolist()[:6] == [False, False, False, False, True,
-                                                    False]
+    assert out[S.PARTIALLY_DENIED].tolist()[:6] == [
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]
     assert out[S.PENDING].tolist() == [False] * 6 + [True]
     assert out[S.DENIED].isna().iloc[6]
 
@@ -189,21 +212,25 @@ def test_derive_outcomes_uses_reference_sets():
     carc = ref.carc.copy()
     carc.loc[(carc["kind"] == "CARC") & (carc["code"] == "45"), "is_denial"] = True
     custom = load_reference({"carc": carc})
-    df = _outcome_frame(adjudication_date=pd.to_datetime(["2025-01-10"]),
-                        paid_amount=[0.0], allowed_amount=[0.0],
-                        adjustment_codes=[("CO-45",)])
+    df = _outcome_frame(
+        adjudication_date=pd.to_datetime(["2025-01-10"]),
+        paid_amount=[0.0],
+        allowed_amount=[0.0],
+        adjustment_codes=[("CO-45",)],
+    )
     assert not derive_outcomes(df)[S.DENIED].iloc[0]
     assert derive_outcomes(df, reference=custom)[S.DENIED].iloc[0]
 
 
 # --- property: no row is ever lost -----------------------------------------------
 _cell = st.one_of(
-    st.none(), st.text(max_size=6), st.sampled_from(["1", "0", "-3", "97112", "x",
-                                                      "2025-01-01", "R26.81", "GP"]))
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["1", "0", "-3", "97112", "x", "2025-01-01", "R26.81", "GP"]),
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), n=st.integers(min_value=0, max_value=12))
 def test_every_row_is_valid_or_quarantined(data, n):
     base = pd.concat([tiny_raw()] * 3, ignore_index=True).head(n).copy()
@@ -213,4 +240,5 @@ def test_every_row_is_valid_or_quarantined(data, n):
     assert len(valid) + len(quarantine) == len(base)
     assert set(valid.index).isdisjoint(set(quarantine[S.SOURCE_ROW]))
     assert sorted(list(valid.index) + list(quarantine[S.SOURCE_ROW])) == list(
-        range(len(base)))
+        range(len(base))
+    )

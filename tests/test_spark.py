@@ -1,0 +1,331 @@
+"""Scoring on Spark: the same scores as the one-machine job, visits never split.
+
+These tests start one local Spark session (``local[2]``), so they need the
+``spark`` extra (``pip install -e '.[spark]'``; ``make test`` installs it)
+and a Java 17+ runtime. Without either they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from ptdenial import schema as S
+from ptdenial.cli import main
+from ptdenial.config import ScoringConfig
+from ptdenial.datasets import load_sample_claims
+from ptdenial.exceptions import ClaimsSchemaError, ModelVersionError
+from ptdenial.io import write_table
+from ptdenial.model import DenialRiskModel, save_model
+from ptdenial.scoring import score_batch, score_file
+
+AS_OF = "2026-01-01"
+LISTS = (S.RULE_HITS, S.REASONS, S.SUGGESTED_FIXES)
+
+# PySpark 4 warns that it does not fully support pandas 3 whenever it touches
+# pandas; ptdenial.spark hands Spark Arrow data only, so the notice is noise.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas:FutureWarning"
+)
+
+
+def _skip_reason():
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install -e '.[spark]')"
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (
+        java_home and os.path.exists(os.path.join(java_home, "bin", "java"))
+    ):
+        return "no Java runtime (Spark needs Java 17+ on PATH or in JAVA_HOME)"
+    return None
+
+
+# --- without Spark --------------------------------------------------------------
+def test_import_ptdenial_does_not_import_pyspark():
+    code = (
+        "import sys, ptdenial, ptdenial.spark, ptdenial.scoring; "
+        "print('pyspark' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_missing_pyspark_names_the_extra(monkeypatch):
+    from ptdenial import spark as ps
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(ps.SparkUnavailableError, match=r"ptdenial\[spark\]"):
+        ps.score_spark(None, "model.skops")
+
+
+def test_schemas_follow_the_contracts():
+    from ptdenial.spark import quarantine_ddl, scored_ddl
+
+    names = [p.split(" ")[0].strip("`") for p in scored_ddl().split(", ")]
+    assert tuple(names) == S.SCORED_COLUMNS
+    names = [p.split(" ")[0].strip("`") for p in quarantine_ddl().split(", ")]
+    assert tuple(names) == S.QUARANTINE_COLUMNS
+
+
+# --- fixtures ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def spark():
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from ptdenial.spark import local_session
+
+    session = local_session(2, shuffle_partitions=4)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return DenialRiskModel(n_estimators=30, num_leaves=15, random_state=0).fit(
+        load_sample_claims("history")
+    )
+
+
+@pytest.fixture(scope="module")
+def new():
+    return load_sample_claims("new_claims")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, model, new):
+    d = tmp_path_factory.mktemp("spark")
+    model_path = save_model(model, d / "model.skops")
+    one = write_table(new, d / "one" / "new.parquet")
+    # the same lines in two files, every visit of two or more lines split
+    split = d / "split"
+    split.mkdir()
+    visit = new.groupby(list(S.VISIT_KEYS), sort=False).cumcount().to_numpy()
+    write_table(new.loc[visit % 2 == 0], split / "part-a.parquet")
+    write_table(new.loc[visit % 2 == 1], split / "part-b.parquet")
+    return {"dir": d, "model": model_path, "one": one, "split": split}
+
+
+@pytest.fixture(scope="module")
+def reference(files, model):
+    """What `ptdenial score` writes on one machine (scores and worklist)."""
+    out = files["dir"] / "ref" / "scored.parquet"
+    run = score_file(
+        model, files["one"], out, worklist=out.with_name("worklist.csv"), as_of=AS_OF
+    )
+    scored = pq.read_table(out).to_pandas()
+    return {"scored": scored, "worklist": run.worklist}
+
+
+def _collect(sdf) -> pd.DataFrame:
+    import pyarrow as pa
+
+    table = sdf.toArrow() if hasattr(sdf, "toArrow") else None
+    if table is None:  # Spark 3.5
+        table = pa.Table.from_batches(sdf._collect_as_arrow())
+    return table.to_pandas()
+
+
+def _assert_same_scores(got: pd.DataFrame, ref: pd.DataFrame):
+    assert len(got) == len(ref)
+    keys = [S.CLAIM_ID, S.LINE_NUMBER]
+    m = ref.merge(got, on=keys, how="outer", suffixes=("_ref", "_spark"),
+                  indicator=True)  # fmt: skip
+    assert (m["_merge"] == "both").all()
+    p_ref = m[f"{S.DENIAL_PROBABILITY}_ref"].to_numpy(dtype=float, na_value=np.nan)
+    p_got = m[f"{S.DENIAL_PROBABILITY}_spark"].to_numpy(dtype=float, na_value=np.nan)
+    assert np.array_equal(np.isnan(p_ref), np.isnan(p_got))
+    assert np.nanmax(np.abs(p_ref - p_got)) <= 1e-9
+    loss_ref = m[f"{S.EXPECTED_LOSS}_ref"].to_numpy(dtype=float, na_value=np.nan)
+    loss_got = m[f"{S.EXPECTED_LOSS}_spark"].to_numpy(dtype=float, na_value=np.nan)
+    np.testing.assert_allclose(loss_got, loss_ref, rtol=0, atol=1e-9)
+    for name in (S.RISK_BAND, S.CPT_CODE, S.PAYER_ID, S.MODEL_VERSION):
+        assert (m[f"{name}_ref"].astype(str) == m[f"{name}_spark"].astype(str)).all()
+    for name in LISTS:
+        a = [tuple(v) for v in m[f"{name}_ref"]]
+        b = [tuple(v) for v in m[f"{name}_spark"]]
+        assert a == b, name
+    for name in (S.DATE_OF_SERVICE, S.SCORED_AT):
+        a = pd.to_datetime(m[f"{name}_ref"], utc=True)
+        b = pd.to_datetime(m[f"{name}_spark"], utc=True)
+        assert (a == b).all(), name
+
+
+# --- with Spark -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def one_file_run(spark, files):
+    from ptdenial.spark import read_claims_spark, score_spark
+
+    result = score_spark(
+        read_claims_spark(spark, files["one"]), files["model"], as_of=AS_OF
+    )
+    scored = _collect(result.scored)
+    quarantine = _collect(result.quarantine)
+    summary = result.summary()
+    result.unpersist()
+    return {"result": result, "scored": scored, "quarantine": quarantine,
+            "summary": summary}  # fmt: skip
+
+
+@pytest.mark.spark
+def test_spark_scores_equal_the_one_machine_job(one_file_run, reference, new):
+    got = one_file_run["scored"]
+    assert tuple(got.columns) == S.SCORED_COLUMNS
+    assert len(got) + len(one_file_run["quarantine"]) == len(new)
+    _assert_same_scores(got, reference["scored"])
+    summary = one_file_run["summary"]
+    assert summary["counts"]["rows_in"] == len(new)
+    assert summary["counts"]["scored_97112"] == int(
+        reference["scored"][S.DENIAL_PROBABILITY].notna().sum()
+    )
+
+
+@pytest.mark.spark
+def test_spark_worklist_equals_the_one_machine_worklist(one_file_run, reference):
+    wl = one_file_run["result"].worklist
+    ref = reference["worklist"]
+    assert len(wl) == len(ref) > 0
+    cols = ["rank", S.CLAIM_ID, S.LINE_NUMBER, S.REASONS, S.SUGGESTED_FIXES]
+    for c in cols:
+        assert wl[c].tolist() == ref[c].tolist(), c
+    np.testing.assert_allclose(
+        wl["dollars_at_risk"].to_numpy(float), ref["dollars_at_risk"].to_numpy(float),
+        rtol=0, atol=1e-9,
+    )  # fmt: skip
+
+
+@pytest.mark.spark
+def test_a_visit_split_across_files_scores_as_in_one_file(
+    spark, files, new, one_file_run
+):
+    from ptdenial.spark import read_claims_spark, score_spark
+
+    halves = [pq.read_table(p).to_pandas() for p in sorted(files["split"].iterdir())]
+    key = list(S.VISIT_KEYS)
+    both = set(map(tuple, halves[0][key].drop_duplicates().to_numpy())) & set(
+        map(tuple, halves[1][key].drop_duplicates().to_numpy())
+    )
+    assert len(both) > 100  # many visits really are split
+    # small scoring batches and three partitions: cuts inside partitions too
+    result = score_spark(
+        read_claims_spark(spark, files["split"]), files["model"], as_of=AS_OF,
+        config=ScoringConfig(batch_rows=50), partitions=3,
+    )  # fmt: skip
+    got = _collect(result.scored)
+    result.unpersist()
+    _assert_same_scores(got, one_file_run["scored"])
+
+
+def _bad_lines(new: pd.DataFrame) -> pd.DataFrame:
+    bad = new.copy()
+    bad.loc[3, S.UNITS] = 0  # units out of range
+    bad.loc[10, S.DATE_OF_SERVICE] = pd.Timestamp("2027-03-01")  # after the run
+    twin = bad.loc[[20]].copy()  # the same line key, another patient
+    twin[S.PATIENT_ID] = "SOMEONE-ELSE"
+    return pd.concat([bad, twin], ignore_index=True)
+
+
+@pytest.mark.spark
+def test_cli_engine_spark_writes_partitioned_parquet_quarantine_and_manifest(
+    spark, files, model, new, tmp_path, capsys
+):
+    bad = _bad_lines(new)
+    src = write_table(bad, tmp_path / "in" / "claims.parquet")
+    out = tmp_path / "scored"
+    code = main(
+        ["score", "--engine", "spark", str(src.parent), "--model", str(files["model"]),
+         "--out", str(out), "--as-of", AS_OF, "--worklist",
+         str(tmp_path / "worklist.csv")]
+    )  # fmt: skip
+    assert code == 3, capsys.readouterr().err
+    months = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert months and all(m.startswith("service_month=") for m in months)
+    scored = pq.read_table(out).to_pandas()
+    quarantine = pq.read_table(tmp_path / "scored.quarantine.parquet").to_pandas()
+    assert len(scored) + len(quarantine) == len(bad)
+    # the pandas path on the same file quarantines the same rows for the same checks
+    ref = score_batch(model, bad, as_of=AS_OF)
+    ref_out = tmp_path / "ref" / "scored.parquet"
+    score_file(model, src, ref_out, as_of=AS_OF)
+    as_set = lambda q: set(  # noqa: E731
+        zip(q[S.CLAIM_ID].astype(str), q[S.Q_CHECK].astype(str), strict=True)
+    )
+    assert as_set(quarantine) == as_set(ref.quarantine)
+    assert len(quarantine) == 4  # units, date, and both copies of the key
+    assert sorted(quarantine[S.SOURCE_ROW]) == sorted(ref.quarantine[S.SOURCE_ROW])
+    assert (quarantine[S.Q_SOURCE] == str(src)).all()
+    # scored months match the partition folders
+    month = pd.to_datetime(scored[S.DATE_OF_SERVICE]).dt.strftime("%Y-%m")
+    assert (month == scored["service_month"].astype(str)).all()
+    # same scores as the one-machine job on the same lines
+    _assert_same_scores(
+        scored[list(S.SCORED_COLUMNS)], pq.read_table(ref_out).to_pandas()
+    )
+    manifest = json.loads((tmp_path / "scored.manifest.json").read_text())
+    assert manifest["engine"] == "spark"
+    assert manifest["counts"]["rows_in"] == len(bad)
+    assert manifest["counts"]["quarantined"] == 4
+    assert manifest["model"]["sha256"] and manifest["inputs"][0]["sha256"]
+    assert (tmp_path / "worklist.csv").exists() and (
+        tmp_path / "worklist.html"
+    ).exists()
+    printed = capsys.readouterr().out
+    assert "SOMEONE-ELSE" not in printed
+
+
+@pytest.mark.spark
+def test_cli_engine_spark_refuses_bad_input_with_exit_2(spark, files, new, tmp_path,
+                                                        capsys):  # fmt: skip
+    missing = write_table(new.drop(columns=[S.UNITS]), tmp_path / "m" / "x.parquet")
+    args = ["score", "--engine", "spark", "--model", str(files["model"]),
+            "--as-of", AS_OF]  # fmt: skip
+    assert main([*args, str(missing), "--out", str(tmp_path / "o1")]) == 2
+    assert "units" in capsys.readouterr().err
+    fake = tmp_path / "fake.skops"
+    fake.write_bytes(b"not a model")
+    args[4] = str(fake)
+    assert main([*args, str(files["one"]), "--out", str(tmp_path / "o2")]) == 2
+    assert "fake.skops" in capsys.readouterr().err
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+
+
+@pytest.mark.spark
+def test_missing_column_raises_on_the_driver(spark, files):
+    from ptdenial.spark import score_spark
+
+    frame = spark.read.parquet(str(files["one"])).drop(S.UNITS)
+    with pytest.raises(ClaimsSchemaError, match="units"):
+        score_spark(frame, files["model"])
+
+
+def test_model_is_not_in_the_closure_and_loads_once_per_worker(files):
+    pytest.importorskip("pyspark", reason="pyspark is not installed")
+    from pyspark import cloudpickle
+
+    from ptdenial import spark as ps
+    from ptdenial.io import file_sha256
+
+    sha = file_sha256(files["model"])
+    job = {"model_name": "m", "model_sha256": sha, "model_local_path": "x",
+           "config": ScoringConfig().to_dict(), "batch_rows": 10}  # fmt: skip
+    closure = cloudpickle.dumps(ps._make_partition_scorer(job))
+    assert len(closure) < 50_000 < files["model"].stat().st_size
+    ps._WORKER_MODELS.clear()
+    first = ps._worker_model("m", sha, str(files["model"]), 1)
+    assert ps._worker_model("m", sha, str(files["model"]), 1) is first
+    assert first.estimator_.n_jobs == 1
+    ps._WORKER_MODELS.clear()
+    with pytest.raises(ModelVersionError, match="SHA-256"):
+        ps._worker_model("m", "0" * 64, str(files["model"]), 1)
