@@ -241,7 +241,15 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ptdenial-bench"))
     parser.add_argument("--explain", default="worklist")
     parser.add_argument("--worker", nargs=argparse.REMAINDER)
+    parser.add_argument(
+        "--markdown-only",
+        action="store_true",
+        help="rewrite scoring.md from scoring.json",
+    )
     args = parser.parse_args()
+    if args.markdown_only:
+        markdown_only(args.workdir)
+        return
     if args.worker:
         kind, *rest = args.worker
         workers = {"io": worker_io, "bare": worker_bare, "score": worker_score}
@@ -294,33 +302,123 @@ def main() -> None:
 
 
 def write_markdown(results, rows, cli, args):
+    runs = {str(k): v for k, v in results["runs"].items()}
     lines = ["# Scoring job benchmark", "", results["machine"], ""]
     lines += [
-        "Parquet in -> Parquet out with rule hits, reasons (path attribution for "
-        "every scored line, exact TreeSHAP for the 200 worklist lines), "
-        "quarantine, worklist CSV + HTML and manifest. Each figure is one run in "
-        "its own subprocess (the machine is shared; other jobs ran at the same "
-        "time, so read the ratios, measured side by side, more than the "
-        "seconds).",
+        "Parquet in -> Parquet out: validation and quarantine, rules on every "
+        "line, 97112 lines scored, reasons (path attribution for medium- and "
+        "high-risk lines, exact TreeSHAP for the 200 worklist lines, rule hits "
+        "everywhere), worklist CSV + HTML and manifest. Inputs: the synthetic "
+        "world (same payers and practice as the sample), shuffled, tiled with "
+        "fresh claim and patient ids; about 35% of lines are 97112. Each "
+        "figure is one run in its own subprocess; peak RSS is the process's "
+        "VmHWM. The machine (2 cores) was shared with other jobs during the "
+        "runs (load average 3-7), so absolute seconds are pessimistic; the "
+        "ratios were measured side by side in the same session.",
         "",
         markdown_table(rows),
     ]
+    one = runs.get("1000000")
+    five = runs.get("5000000")
+    target_rows = []
+    if one and one.get("bare"):
+        floor = one["io"]["seconds"] + one["bare"]["seconds"]
+        floor_all = one["io"]["seconds"] + one["bare"]["all_lines_s"]
+        x = one["score"]["seconds"] / floor
+        target_rows.append({
+            "target": "1M lines end to end <= 3x (read + write + bare predict)",
+            "measured": f"{one['score']['seconds']:.1f} s = {x:.2f}x "
+            f"(floor {floor:.1f} s: read+write {one['io']['seconds']:.1f} s + "
+            f"predict of the {one['bare']['rows']:,} 97112 lines "
+            f"{one['bare']['seconds']:.1f} s); "
+            f"{one['score']['seconds'] / floor_all:.2f}x if every line is predicted",
+            "verdict": "met" if x <= 3 else f"missed by {x / 3 - 1:.0%}",
+        })  # fmt: skip
+    if one and five:
+        r = five["score"]["peak_rss_mib"] / one["score"]["peak_rss_mib"]
+        target_rows.append({
+            "target": "peak RSS at 5M <= 1.2x peak RSS at 1M",
+            "measured": f"{five['score']['peak_rss_mib']:.0f} MiB / "
+            f"{one['score']['peak_rss_mib']:.0f} MiB = {r:.2f}x",
+            "verdict": "met" if r <= 1.2 else f"missed by {r / 1.2 - 1:.0%}",
+        })  # fmt: skip
+    inner = cli["stages"]["total"]
+    target_rows.append({
+        "target": "100k-line night < 10 s, whole process",
+        "measured": f"{cli['seconds']:.1f} s wall ({inner:.1f} s in score_file, "
+        f"{cli['seconds'] - inner:.1f} s start-up, imports, model load, report "
+        "of counts)",
+        "verdict": "met" if cli["seconds"] < 10 else
+        f"missed by {cli['seconds'] / 10 - 1:.0%}",
+    })  # fmt: skip
+    lines += ["## Targets", "", markdown_table(target_rows)]
     stage_rows = []
-    for n, run in results["runs"].items():
+    for n, run in runs.items():
         if n == "cli_night":
             continue
         st = run["score"]["stages"]
-        stage_rows.append({"lines": n, **{k: float(v) for k, v in st.items()}})
+        stage_rows.append({"lines": int(n), **{k: float(v) for k, v in st.items()}})
+    st = dict(cli["stages"])
+    stage_rows.append({"lines": cli["rows"], **{k: float(v) for k, v in st.items()}})
     lines += ["## Where the time goes (seconds per stage, from the manifest)", ""]
     lines += [markdown_table(stage_rows)]
-    lines += [
-        "## 100k-line night, whole process",
-        "",
-        f"`ptdenial score` on {cli['rows']:,} lines: **{cli['seconds']:.2f} s** wall "
-        "including interpreter start-up, imports and model load (target < 10 s).",
-        "",
-    ]
+    lines += [NOTES]
     (RESULTS / "scoring.md").write_text("\n".join(lines))
+
+
+NOTES = """
+Stages: `key_pass` reads patient, claim and line keys and hashes them (for a
+single batch it reads the whole file once); `spill` writes each row to its
+batch (Arrow IPC, LZ4); `read_batches` reads a batch back and orders it;
+`validate`, `rules`, `features` (as-of history from the model's snapshot,
+rule flags reused from the rules step), `predict`, `explain` (path
+attribution + sentences + combining with rule hits), `assemble` (output
+columns, worklist context) run per batch; `worklist_exact` is exact TreeSHAP
+for the worklist; `write_outputs` writes the scored file (patched with the
+worklist's exact reasons), quarantine, worklist and manifest.
+
+## Why the targets are missed, and what would close them
+
+* **1M lines, 3x.** The model's own share is small (predict ~ 1.1x the bare
+  predict). Per-line pandas work over *all* lines dominates: validation,
+  the rule engine (with hit texts: the tiled world has about one hit per
+  line) and feature engineering take about half of the time, each about as
+  long as the prediction itself. The job's own overhead (key pass, spill,
+  batch read, bookkeeping, output) is about 15-20%, explanations about 13%.
+  Measured against a bare prediction of every line (what a job that scored
+  all codes would need) the job is within 3x. To reach 3x on the 97112
+  floor, the non-model work must shrink by about half: list-column parsing
+  in `validate_claims` (a per-row `map`; we feed it `|`-joined text, which
+  halved it), hit-text rendering in the rules engine (text only for lines
+  that reach an output), and `ClaimFeatures` (the job already computes it
+  only for visits that hold a 97112 line).
+* **Memory.** Bounded: batches of 100k lines, peak about 1 GiB at 1M and at
+  5M (the 5M/1M ratio is within the target); a one-shot pandas read of the
+  5M file alone peaks near 3 GiB (`io` column).
+* **100k night.** Inside `score_file` the night takes about half the budget;
+  the other half is process start-up: importing pandas, scikit-learn,
+  LightGBM and SciPy (about 3-4 s here) and loading the skops model (about
+  2.5 s; skops audits every object of the file). A model format that loads
+  faster (e.g. the booster as text plus the small fitted tables), or a
+  long-lived worker, would bring the night under 10 s.
+
+## Explanations: exact vs path attribution
+
+Measured on 600 medium/high-risk 97112 lines with the shipped model (about
+170 trees, up to 22 levels deep): exact TreeSHAP (LightGBM `pred_contrib`)
+about 210 rows/s; path attribution (one `pred_leaf` call and a sparse
+leaf-by-reason-group product) about 38k rows/s at this small size, about
+the cost of one more prediction at scale. The strongest actionable reason
+agrees on 80% of lines; the top three reasons overlap 79%. Hence: exact
+TreeSHAP for the worklist (the lines a person reads), path attribution for
+the other medium and high-risk lines, rule hits only for low-risk lines
+(`drivers_min_band`, `explain` settings).
+"""
+
+
+def markdown_only(workdir):
+    results = json.loads((RESULTS / "scoring.json").read_text())
+    write_markdown(results, results["summary"], results["runs"]["cli_night"], None)
 
 
 if __name__ == "__main__":
