@@ -691,8 +691,8 @@ def _add_score_engine(p):
     p.add_argument(
         "--partitions",
         type=int,
-        help="spark: partitions of the shuffle by patient (default: "
-        "spark.sql.shuffle.partitions, coalesced by adaptive execution)",
+        help="spark: partitions of the shuffle by patient (default: one per "
+        "--batch-rows input rows, at least one per core)",
     )
 
 
@@ -932,6 +932,37 @@ def _add_demo(sub):
     p.set_defaults(func=_run_demo)
 
 
+def _print_history_summary(valid) -> None:
+    """Denial rates by payer class, top CARCs and the rule hits of the history."""
+    from ptdenial.analytics import carc_pareto, denial_rates
+    from ptdenial.rules import apply_rules, rule_hit_summary
+    from ptdenial.schema import PAYER_CLASS, derive_outcomes
+
+    labelled = derive_outcomes(valid)
+    rates = denial_rates(labelled, PAYER_CLASS)
+    print("    denial rate by payer class (adjudicated lines):")
+    cols = ["adjudicated", "denied", "denial_rate", "ci_low", "ci_high"]
+    print(
+        rates[[PAYER_CLASS, *cols]].to_string(index=False, float_format="{:.3f}".format)
+    )
+    pareto = carc_pareto(labelled).head(5)
+    print("    top denial CARCs (each denied line counted once):")
+    print(
+        pareto[["group", "code", "category", "lines", "share", "charges"]].to_string(
+            index=False, float_format="{:,.2f}".format
+        )
+    )
+    summary = rule_hit_summary(apply_rules(labelled), labelled)
+    hits = summary[summary["lines"] > 0].sort_values("lines", ascending=False)
+    cols = [
+        c
+        for c in ("rule_id", "kind", "lines", "denial_rate", "share_of_denied")
+        if c in hits.columns
+    ]
+    print("    rule hits on the history:")
+    print(hits[cols].head(12).to_string(index=False, float_format="{:.3f}".format))
+
+
 def _run_demo(args) -> int:
     from ptdenial.config import ScoringConfig
     from ptdenial.io import read_claims
@@ -955,6 +986,7 @@ def _run_demo(args) -> int:
     valid, quar = validate_claims(
         read_claims(history), source=str(history), run_date=as_of
     )
+    _print_history_summary(valid)
     model = DenialRiskModel(n_estimators=args.n_estimators).fit(valid)
     model_path = save_model(model, out / "model.skops")
     model = load_model(model_path)
