@@ -14,8 +14,9 @@ How :func:`score_spark` distributes the nightly job:
    :func:`ptdenial.scoring.score_file` does.
 2. **Repartition by that key**, then sort each partition by key and input
    position. Arrow batches are streamed through ``mapInArrow`` and cut into
-   scoring batches of about ``config.batch_rows`` rows, **only where the key
-   changes**: a patient is never split between two batches.
+   scoring batches of about ``config.batch_rows`` rows (a partition of up to
+   twice that is one batch), **only where the key changes**: a patient is
+   never split between two batches.
 3. **The same batch function as the CLI.** Each batch is turned into the
    same pandas frame ``score_file`` builds (list columns joined with ``|``
    in Arrow, then ``to_pandas``) and given to
@@ -565,12 +566,13 @@ def _make_partition_scorer(job: dict):
                 continue
             pending.append(rb)
             rows += rb.num_rows
-            if rows < target:
+            if rows < 2 * target:  # a partition of about `target` rows: one call
                 continue
             table = pa.Table.from_batches(pending)
             group = table.column(_GROUP).to_numpy()
-            cut = int(np.searchsorted(group, group[-1], side="left"))
-            if cut == 0:  # one group fills the buffer: keep reading it
+            # score about `target` rows, ending where a group ends
+            cut = int(np.searchsorted(group, group[target - 1], side="right"))
+            if cut == len(group):  # one group fills the buffer: keep reading it
                 continue
             yield from _score_table(table.slice(0, cut), model, job)
             rest = table.slice(cut)
