@@ -45,6 +45,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_note, markdown_table  # noqa: E402
 
 AS_OF = "2026-01-01"
+SCORING_RUNS = ("spark local[1]", "spark local[2]")
+NOTES = """\
+How to read it. Spark's time is the sum of a floor and the scoring: the
+*I/O + shuffle only* run (read the Parquet folder, add the patient key,
+repartition every row by it, sort, write) is already about as long as the
+whole one-machine job, and the scoring runs add the Arrow round trip to the
+Python workers, the worklist pass (the input is scanned again for the
+worklist's patients) and the summary. `local[1]` limits Spark to one task at
+a time, not to one CPU: the JVM reads, shuffles, serializes and collects
+garbage on the other core while the Python worker scores, which is why going
+to `local[2]` gains little here. Spark can only pay for itself by adding
+machines (executors scoring partitions side by side), which this one-machine
+benchmark does not measure. On one machine, use `ptdenial score`.
+"""
 
 
 def vm_hwm_mib(pid="self") -> float:
@@ -303,7 +317,7 @@ def part_score(workdir: Path, n_lines: int) -> dict:
             "seconds": s,
             "lines/s": res["rows"] / s,
             "x pandas": s / pandas_s if pandas_s else "",
-            "speed-up vs local[1]": one / s if one and "spark" in label else "",
+            "speed-up vs local[1]": one / s if one and label in SCORING_RUNS else "",
             "partitions": res.get("partitions") or "",
             "session start s": res.get("session_s", ""),
             "driver MiB": res.get("driver_mib", 0.0),
@@ -374,6 +388,7 @@ def write_report(results: dict, out_md: Path) -> None:
             "and the manifest. One run each, in its own process.",
             "",
             markdown_table(sc["rows"]),
+            NOTES,
         ]
     if "train" in results:
         tr = results["train"]
@@ -419,6 +434,8 @@ def main() -> int:
                     default=[1_000_000, 2_000_000])  # fmt: skip
     ap.add_argument("--train-timeout", type=float, default=330.0)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/ptdenial-bench-spark"))
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite spark.md from spark.json")  # fmt: skip
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("worker_args", nargs="?", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -429,6 +446,9 @@ def main() -> int:
         return 0
     json_path = RESULTS / "spark.json"
     results = json.loads(json_path.read_text()) if json_path.exists() else {}
+    if args.report_only:
+        write_report(results, RESULTS / "spark.md")
+        return 0
     if args.part in ("score", "all"):
         results["score"] = part_score(args.workdir, args.lines)
     if args.part in ("train", "all"):
