@@ -60,6 +60,49 @@ machines (executors scoring partitions side by side), which this one-machine
 benchmark does not measure. On one machine, use `ptdenial score`.
 """
 
+SETUP_NOTES = """\
+Before this change each batch built the explainer again inside
+`score_batch` (the model itself was already loaded once per worker); now
+each Python worker builds it once per model (keyed by the model file's
+SHA-256) and passes it to every batch. The saving is per batch, not per
+line: it matters for small batches and is about 1% of the 1M-line Spark
+run above (10 partitions of one 100k-line batch each, on 2 workers: 8
+explainer builds saved), so that run was not repeated.
+"""
+TRAIN_NOTES = """\
+### How large a history can one machine train on
+
+Peak memory of read + validate + fit grows linearly, about **3.7 GiB per
+million lines** here (284k to 1.14M lines; the model benchmark's plain fit,
+`model.md`, gives 4.3 GiB per million from 50k to 1M lines) on top of
+about 0.5 GiB. On a 24 GiB machine, leaving 4 GiB to the system, that is
+**about 4.5 million lines** (5.3 million with the lower slope); not run
+beyond 1.14 million lines. Fit time grows slightly faster than linearly:
+0.20 s per thousand lines at 284k, 0.24 s at 1.14M (load average 2-3 on 2
+cores; `model.md` measured 611 s for 1M lines at load 4-7), so 4.5 million
+lines would take **about 20-25 minutes** on an idle machine of this size and
+up to twice that on a busy one.
+
+**Decision: training stays on one machine.** One practice of 20 clinicians
+bills about 240,000 lines a year, so 4.5 million lines is many
+practice-years; accuracy gains flatten past about a million lines
+(`perf-measurements.md`: gap to the true-probability AUC 0.025-0.030 at
+80k rows, 0.007-0.012 at 800k); and one process gives the same model, the
+same history snapshot and the same scores on a laptop as in production,
+which a distributed fit would not. Computing the as-of history aggregates in
+Spark is **not implemented**.
+
+From a lakehouse: select the last N months of history in Spark, write them
+to Parquet, and run `ptdenial train` on that file on one machine (the
+README's Spark section has the commands). Beyond the limit: shorten the
+window (the recent-window features need only their 90 days before each
+line; the all-time counts and rates then mean "within the window", so keep
+the same window when refreshing the snapshot with `with_history`), or train
+per practice. The model file carries the history snapshot, about 90 MiB per
+million history lines (102.8 MiB at 1.14M), and every Python worker holds
+one copy.
+"""
+
 
 def vm_hwm_mib(pid="self") -> float:
     """Peak RSS (VmHWM) of one process, MiB; 0 when it is gone."""
@@ -200,7 +243,9 @@ def worker_spark(inp: str, model_path: str, out: str, cores: int, io_only: bool)
     session_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     if io_only:
-        from ptdenial.spark import _GROUP, _keyed, read_claims_spark
+        from ptdenial.spark import read_claims_spark
+        from ptdenial.spark._base import _GROUP
+        from ptdenial.spark._session import _keyed
 
         claims = read_claims_spark(spark, inp)
         parts = max(spark.sparkContext.defaultParallelism,
@@ -265,6 +310,58 @@ def worker_history(path: str, model_path: str, out: str) -> dict:
     mib = saved.stat().st_size / 2**20
     return {"rows": len(valid), "seconds": seconds, "rss_before_mib": before,
             "peak_mib": vm_hwm_mib(), "model_mib": mib}  # fmt: skip
+
+
+def worker_setup(inp: str, model_path: str, n_lines: int, batch_rows: int) -> dict:
+    """Per-batch set-up, old against new: the explainer rebuilt or cached.
+
+    The scoring path of one Spark task, in one process and without Spark:
+    ``score_batch`` on whole-patient batches, alternating between
+    ``explainer=None`` (what each batch did before: ``score_batch`` builds
+    its own) and the worker's cached explainer (what it does now).
+    """
+    from ptdenial._utils import passive_openmp
+
+    passive_openmp()
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from ptdenial import schema as S
+    from ptdenial.config import ScoringConfig
+    from ptdenial.io import file_sha256
+    from ptdenial.scoring import score_batch
+    from ptdenial.spark import _worker
+
+    sha = file_sha256(model_path)
+    context = _worker.model_context(sha, name="", local_path=model_path)
+    model = context.model
+    files = sorted(Path(inp).glob("*.parquet"))
+    table = pq.read_table(files[0])
+    patient = table.column(S.PATIENT_ID).to_numpy(zero_copy_only=False)
+    codes = np.unique(patient, return_inverse=True)[1]
+    order = np.argsort(codes, kind="stable")
+    raw = table.take(order).slice(0, n_lines).to_pandas()
+    codes = codes[order][:n_lines]
+    cuts = [0]
+    while cuts[-1] < len(raw):  # batches of about batch_rows, whole patients
+        end = min(len(raw), cuts[-1] + batch_rows)
+        end = int(np.searchsorted(codes, codes[end - 1], side="right"))
+        cuts.append(end)
+    batches = [raw.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    config = ScoringConfig(progress="off")
+    t0 = time.perf_counter()
+    explainer = context.explainer_for(config)
+    build_s = time.perf_counter() - t0
+    score_batch(model, batches[0], config=config, as_of=AS_OF, explainer=explainer)
+    seconds = {"per batch (before)": 0.0, "cached (now)": 0.0}
+    for batch in batches:  # alternate, so load drifts hit both alike
+        for label, ex in (("per batch (before)", None), ("cached (now)", explainer)):
+            t0 = time.perf_counter()
+            score_batch(model, batch, config=config, as_of=AS_OF, explainer=ex)
+            seconds[label] += time.perf_counter() - t0
+    return {"lines": len(raw), "batches": len(batches), "batch_rows": batch_rows,
+            "explainer_build_s": build_s, "seconds": seconds,
+            "trees": int(getattr(model, "n_iter_", 0) or 0)}  # fmt: skip
 
 
 def run_worker(kind: str, args: list, timeout: float | None = None) -> dict:
@@ -374,6 +471,16 @@ def part_train(workdir: Path, sizes: list[int], history_sizes: list[int],
     return {"fit": fits, "with_history": hist}
 
 
+def part_setup(workdir: Path, n_lines: int, batch_rows: int) -> dict:
+    info = prepare_scoring(workdir, 1_000_000)
+    note = load_note()
+    res = run_worker("setup", [info["input"], info["model"], n_lines, batch_rows],
+                     timeout=1800)  # fmt: skip
+    res.update(load=note, load_after=load_note(), date=time.strftime("%Y-%m-%d %H:%M"))
+    print("setup", json.dumps(res), flush=True)
+    return res
+
+
 def write_report(results: dict, out_md: Path) -> None:
     lines = ["# Spark scoring benchmark and training scale", "", machine_note(), ""]
     if "score" in results:
@@ -389,6 +496,31 @@ def write_report(results: dict, out_md: Path) -> None:
             "",
             markdown_table(sc["rows"]),
             NOTES,
+        ]
+    if "setup" in results and "error" not in results["setup"]:
+        su = results["setup"]
+        rows = []
+        base = su["seconds"]["per batch (before)"]
+        saved = (base - su["seconds"]["cached (now)"]) / su["batches"]
+        for label, sec in su["seconds"].items():
+            rows.append({
+                "explainer": label, "lines": su["lines"], "batches": su["batches"],
+                "seconds": sec, "s per batch": sec / su["batches"],
+                "x before": sec / base,
+            })  # fmt: skip
+        lines += [
+            "## Per-batch set-up: the explainer built once per worker",
+            "",
+            f"Run {su['date']}, {su['load']} before, {su['load_after']} after. "
+            f"The scoring path of one Spark task in one process, without Spark: "
+            f"{su['lines']:,} lines of the 1M input in {su['batches']} "
+            f"whole-patient batches of about {su['batch_rows']:,} lines, model of "
+            f"{su['trees']} trees; each batch scored both ways, alternating. "
+            f"Building the explainer once took {su['explainer_build_s']:.3f} s; "
+            f"caching it saved {saved:.3f} s per batch.",
+            "",
+            markdown_table(rows),
+            SETUP_NOTES,
         ]
     if "train" in results:
         tr = results["train"]
@@ -421,18 +553,23 @@ def write_report(results: dict, out_md: Path) -> None:
                 "",
                 markdown_table(rows),
             ]
+    if "train" in results:
+        lines += ["", TRAIN_NOTES]
     out_md.write_text("\n".join(lines) + "\n")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["score", "train", "all"], default="all")
+    ap.add_argument("--part", choices=["score", "train", "setup", "all"],
+                    default="all")  # fmt: skip
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--train-sizes", type=int, nargs="*",
                     default=[250_000, 500_000, 1_000_000])  # fmt: skip
     ap.add_argument("--history-sizes", type=int, nargs="*",
                     default=[1_000_000, 2_000_000])  # fmt: skip
     ap.add_argument("--train-timeout", type=float, default=330.0)
+    ap.add_argument("--setup-lines", type=int, default=200_000)
+    ap.add_argument("--setup-batch-rows", type=int, default=10_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/ptdenial-bench-spark"))
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite spark.md from spark.json")  # fmt: skip
@@ -440,8 +577,10 @@ def main() -> int:
     ap.add_argument("worker_args", nargs="?", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        fn = {"pandas": worker_pandas, "spark": worker_spark, "fit": worker_fit,
-              "history": worker_history}[args.worker]  # fmt: skip
+        workers = {"pandas": worker_pandas, "spark": worker_spark,
+                   "fit": worker_fit, "history": worker_history,
+                   "setup": worker_setup}  # fmt: skip
+        fn = workers[args.worker]
         print(json.dumps(fn(*json.loads(args.worker_args)), default=float))
         return 0
     json_path = RESULTS / "spark.json"
@@ -451,6 +590,10 @@ def main() -> int:
         return 0
     if args.part in ("score", "all"):
         results["score"] = part_score(args.workdir, args.lines)
+    if args.part == "setup":  # not part of "all": a focused comparison
+        results["setup"] = part_setup(
+            args.workdir, args.setup_lines, args.setup_batch_rows
+        )
     if args.part in ("train", "all"):
         results["train"] = part_train(
             args.workdir, args.train_sizes, args.history_sizes, args.train_timeout

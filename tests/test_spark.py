@@ -310,22 +310,147 @@ def test_missing_column_raises_on_the_driver(spark, files):
         score_spark(frame, files["model"])
 
 
+def _job(model_path, *, batch_rows, ship=False):
+    """A job description as the driver builds it, for a model on a shared path."""
+    from ptdenial.io import file_sha256
+    from ptdenial.scoring import _run_dates
+    from ptdenial.spark._base import _arrow_schema, _combined_ddl
+
+    as_of, stamp = _run_dates(AS_OF, None)
+    return {"model_name": model_path.name, "model_sha256": file_sha256(model_path),
+            "model_local_path": None if ship else str(model_path),
+            "config": ScoringConfig(batch_rows=batch_rows).to_dict(), "as_of": as_of,
+            "scored_at": stamp, "source": "test",
+            "arrow_schema": _arrow_schema(_combined_ddl(), False)}  # fmt: skip
+
+
+def _keyed_batches(path, rows_per_batch):
+    """Input rows as Spark hands them to a task: keyed, sorted, in small batches."""
+    import pyarrow as pa
+
+    from ptdenial.spark._base import _GROUP, _SRC_FILE, _SRC_ROW
+
+    table = pq.read_table(path)
+    group, _ = pd.factorize(table.column(S.PATIENT_ID).to_pandas())
+    order = np.argsort(group, kind="stable")
+    table = table.take(order).append_column(
+        _GROUP, pa.array(group[order].astype(np.int64))
+    )
+    table = table.append_column(_SRC_FILE, pa.array([str(path)] * len(table)))
+    table = table.append_column(_SRC_ROW, pa.array(order.astype(np.int64)))
+    return table.to_batches(max_chunksize=rows_per_batch)
+
+
 def test_model_is_not_in_the_closure_and_loads_once_per_worker(files):
     pytest.importorskip("pyspark", reason="pyspark is not installed")
     from pyspark import cloudpickle
 
-    from ptdenial import spark as ps
     from ptdenial.io import file_sha256
+    from ptdenial.spark import _worker
 
     sha = file_sha256(files["model"])
-    job = {"model_name": "m", "model_sha256": sha, "model_local_path": "x",
-           "config": ScoringConfig().to_dict(), "batch_rows": 10}  # fmt: skip
-    closure = cloudpickle.dumps(ps._make_partition_scorer(job))
+    closure = cloudpickle.dumps(
+        _worker.make_partition_scorer(_job(files["model"], batch_rows=10))
+    )
     assert len(closure) < 50_000 < files["model"].stat().st_size
-    ps._WORKER_MODELS.clear()
-    first = ps._worker_model("m", sha, str(files["model"]), 1)
-    assert ps._worker_model("m", sha, str(files["model"]), 1) is first
-    assert first.estimator_.n_jobs == 1
-    ps._WORKER_MODELS.clear()
+    _worker._CONTEXTS.clear()
+    first = _worker.model_context(sha, name="m", local_path=str(files["model"]))
+    again = _worker.model_context(sha, name="m", local_path=str(files["model"]))
+    assert again is first and first.model.estimator_.n_jobs == 1
+    _worker._CONTEXTS.clear()
     with pytest.raises(ModelVersionError, match="SHA-256"):
-        ps._worker_model("m", "0" * 64, str(files["model"]), 1)
+        _worker.model_context("0" * 64, name="m", local_path=str(files["model"]))
+
+
+def test_per_model_setup_runs_once_per_process_for_many_batches(
+    files, new, monkeypatch
+):
+    """Two tasks of many batches in one process: one model load, one explainer."""
+    from ptdenial import scoring
+    from ptdenial.io import file_sha256
+    from ptdenial.spark import _worker
+
+    sha = file_sha256(files["model"])
+    _worker._CONTEXTS.clear()
+    _worker._STATS.pop(sha, None)
+    seen = []
+    original = scoring.score_batch
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("explainer"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "score_batch", spy)
+    scorer = _worker.make_partition_scorer(_job(files["model"], batch_rows=60))
+    out_rows = 0
+    for _task in range(2):
+        for rb in scorer(_keyed_batches(files["one"], 40)):
+            out_rows += rb.num_rows
+    assert out_rows == 2 * len(new)  # every row comes back (scored or quarantined)
+    stats = _worker.worker_stats()[sha]
+    assert stats["batches"] == len(seen) >= 10
+    assert stats["model_loads"] == 1
+    assert stats["explainer_builds"] == 1
+    assert seen[0] is not None and all(e is seen[0] for e in seen)
+    # explain="none" needs no explainer: none is built or passed
+    _worker._CONTEXTS.clear()
+    _worker._STATS.pop(sha, None)
+    seen.clear()
+    job = _job(files["model"], batch_rows=60)
+    job["config"] = ScoringConfig(batch_rows=60, explain="none").to_dict()
+    for _ in _worker.make_partition_scorer(job)(_keyed_batches(files["one"], 40)):
+        pass
+    assert _worker.worker_stats()[sha]["explainer_builds"] == 0
+    assert seen and all(e is None for e in seen)
+
+
+@pytest.mark.spark
+def test_on_spark_each_python_worker_sets_up_the_model_once(spark, files):
+    """Six tasks of small batches on local[2]: per worker process, one set-up."""
+    from ptdenial.io import file_sha256
+    from ptdenial.scoring import _run_dates
+    from ptdenial.spark import _driver, _session, _worker, read_claims_spark
+    from ptdenial.spark._base import _GROUP, _SRC_FILE, _SRC_ROW
+
+    sha = file_sha256(files["model"])
+    as_of, stamp = _run_dates(AS_OF, None)
+    job = _driver._job_spec(
+        spark, files["model"], sha, config=ScoringConfig(batch_rows=60), as_of=as_of,
+        scored_at=stamp, ship_model=True, source="test",
+    )  # fmt: skip
+    scorer = _worker.make_partition_scorer(job)
+
+    def probe(batches):  # runs in the Python worker; reports that process's counts
+        import os
+
+        import pyarrow as pa
+
+        from ptdenial.spark import _worker as here
+
+        rows = sum(rb.num_rows for rb in scorer(batches))
+        counts = here.worker_stats().get(job["model_sha256"], {})
+        yield pa.RecordBatch.from_pydict({
+            "pid": [os.getpid()], "rows": [rows],
+            "model_loads": [counts.get("model_loads", 0)],
+            "explainer_builds": [counts.get("explainer_builds", 0)],
+            "batches": [counts.get("batches", 0)],
+        })  # fmt: skip
+
+    keyed = _session._keyed(read_claims_spark(spark, files["one"]), "test")
+    tasks = _collect(
+        keyed.repartition(6, _GROUP)
+        .sortWithinPartitions(_GROUP, _SRC_FILE, _SRC_ROW)
+        .mapInArrow(
+            probe,
+            "pid bigint, rows bigint, model_loads bigint, "
+            "explainer_builds bigint, batches bigint",
+        )
+    )
+    assert len(tasks) == 6
+    per_pid = tasks.groupby("pid").agg(
+        tasks=("rows", "size"), loads=("model_loads", "max"),
+        builds=("explainer_builds", "max"), batches=("batches", "max"),
+    )  # fmt: skip
+    assert (per_pid["loads"] == 1).all() and (per_pid["builds"] == 1).all()
+    assert per_pid["tasks"].max() >= 2  # a worker really ran several tasks
+    assert per_pid["batches"].max() > per_pid["tasks"].max()  # several batches each

@@ -1,0 +1,254 @@
+"""``ptdenial score --engine spark``: Parquet in, partitioned Parquet out, manifest.
+
+:func:`score_to_parquet` reads the claims with Spark, scores them with
+:func:`ptdenial.spark.score_spark` and writes the scored lines (partitioned
+by :data:`ptdenial.spark.PARTITION_COLUMN`), the quarantine, the worklist
+and the run manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from ptdenial import schema as S
+from ptdenial.spark._base import PARTITION_COLUMN, SparkJobError, _require_pyspark
+from ptdenial.spark._driver import score_spark
+from ptdenial.spark._session import _session, read_claims_spark
+
+__all__ = ["score_to_parquet"]
+
+logger = logging.getLogger("ptdenial.spark")
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path or path.startswith("file:")
+
+
+def _local(path: str) -> Path:
+    return Path(path.removeprefix("file://").removeprefix("file:"))
+
+
+def _input_files(claims: str) -> list[dict]:
+    if not _is_local(claims):
+        return [{"path": claims}]
+    import pyarrow.parquet as pq
+
+    from ptdenial.io import claim_files, file_sha256, table_format
+
+    out = []
+    for f in claim_files(_local(claims)):
+        info = {"path": str(f), "sha256": file_sha256(f), "bytes": f.stat().st_size}
+        if table_format(f) != "csv":
+            info["rows"] = pq.ParquetFile(f).metadata.num_rows
+        out.append(info)
+    return out
+
+
+def _side_path(out: str, name: str) -> str:
+    stem = out.rstrip("/")
+    for suffix in (".parquet", ".pq"):
+        stem = stem.removesuffix(suffix)
+    return f"{stem}.{name}"
+
+
+def score_to_parquet(
+    claims,
+    model_path,
+    out,
+    *,
+    quarantine=None,
+    worklist=None,
+    config=None,
+    as_of=None,
+    scored_at=None,
+    partitions: int | None = None,
+    ship_model: bool = True,
+    spark=None,
+    spark_conf=None,
+):
+    """``ptdenial score --engine spark``: Parquet folder in, partitioned Parquet out.
+
+    Reads ``claims`` with Spark, scores it with :func:`score_spark` and
+    writes:
+
+    * ``out/``: the scored lines as Parquet partitioned by
+      :data:`PARTITION_COLUMN` (``service_month=YYYY-MM/part-*.parquet``,
+      the month of ``date_of_service``); the folder is replaced;
+    * the quarantine (only when rows failed, or when ``quarantine`` is
+      given): a Parquet folder, by default ``<out>.quarantine.parquet``;
+    * the worklist CSV and its HTML page, when ``worklist`` is given;
+    * the run manifest, ``<out>.manifest.json`` beside ``out`` (on a
+      remote ``out``, a one-file text folder of that name).
+
+    Parameters
+    ----------
+    claims : str or Path
+        Parquet file or folder (or CSV), a local path or a URI Spark reads.
+    model_path : str or Path
+        Model file, readable by the driver.
+    out : str or Path
+        Output folder (local path or URI).
+    quarantine, worklist : str or Path, optional
+    config : ptdenial.config.ScoringConfig, optional
+    as_of, scored_at : optional
+    partitions : int, optional
+        See :func:`score_spark`.
+    ship_model : bool, default=True
+        See :func:`score_spark`.
+    spark : pyspark.sql.SparkSession, optional
+        Default: the active session, else a new one built from
+        ``spark_conf`` (a local one when no cluster master is set); a
+        session created here is stopped at the end.
+    spark_conf : mapping, optional
+        Spark settings for a new session (``spark.master``,
+        ``spark.sql.shuffle.partitions``, ...).
+
+    Returns
+    -------
+    tuple of (dict, int)
+        The manifest and the exit code: 0, or 3 when rows were quarantined.
+
+    Examples
+    --------
+    >>> from ptdenial.spark import score_to_parquet
+    >>> manifest, code = score_to_parquet(
+    ...     "claims/", "model.skops", "scored", as_of="2026-01-01",
+    ...     spark_conf={"spark.master": "local[2]"},
+    ... )  # doctest: +SKIP
+    >>> manifest["partition_by"]  # doctest: +SKIP
+    'service_month (month of date_of_service, YYYY-MM)'
+    """
+    _require_pyspark()
+    from pyspark.errors import PySparkException
+    from pyspark.sql import functions as F
+
+    from ptdenial.config import ScoringConfig
+    from ptdenial.io import write_json, write_table
+    from ptdenial.scoring import _versions, worklist_html, worklist_paths
+
+    t_start = time.perf_counter()
+    config = config if config is not None else ScoringConfig()
+    claims, out = str(claims), str(out)
+    created = False
+    if spark is None:
+        spark, created = _session(spark_conf)
+    timings: dict = {}
+    try:
+        inputs = _input_files(claims)
+        t0 = time.perf_counter()
+        try:
+            df = read_claims_spark(spark, claims)
+            result = score_spark(
+                df, model_path, config=config, as_of=as_of, scored_at=scored_at,
+                partitions=partitions, ship_model=ship_model, source=claims,
+            )  # fmt: skip
+            timings["score_and_worklist"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            summary = result.summary()
+            timings["summary"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            (
+                result.scored.withColumn(
+                    PARTITION_COLUMN, F.date_format(S.DATE_OF_SERVICE, "yyyy-MM")
+                )
+                .write.mode("overwrite")
+                .partitionBy(PARTITION_COLUMN)
+                .parquet(out)
+            )
+            q_path = str(quarantine) if quarantine is not None else None
+            if q_path is None and summary["counts"]["quarantined"]:
+                q_path = _side_path(out, "quarantine.parquet")
+            if q_path is not None:
+                result.quarantine.write.mode("overwrite").parquet(q_path)
+            timings["write"] = time.perf_counter() - t0
+        except PySparkException as exc:
+            first = str(exc).strip().splitlines()[0][:500] if str(exc) else ""
+            raise SparkJobError(
+                f"{claims}: the Spark job failed: {type(exc).__name__}: {first}"
+            ) from exc
+        outputs = {"scored": out}
+        if q_path is not None:
+            outputs["quarantine"] = q_path
+        if worklist is not None:
+            from ptdenial.scoring import WORKLIST_COLUMNS
+
+            wl = result.worklist
+            if wl is None:
+                import pandas as pd
+
+                wl = pd.DataFrame({c: pd.Series([], dtype=object)
+                                   for c in WORKLIST_COLUMNS})  # fmt: skip
+            csv_path, html_path = worklist_paths(worklist)
+            write_table(wl, csv_path)
+            page = worklist_html(
+                wl,
+                title=f"ptdenial worklist, claims of {result.as_of.date()}",
+                subtitle=f"model {result.model_id}; "
+                f"{summary['counts']['valid']:,} lines scored on Spark; "
+                f"top {config.worklist_top} by dollars at risk",
+            )
+            tmp = html_path.with_name(f".{html_path.name}.tmp")
+            tmp.write_text(page, encoding="utf-8")
+            tmp.replace(html_path)
+            outputs["worklist_csv"], outputs["worklist_html"] = (
+                str(csv_path),
+                str(html_path),
+            )
+        result.unpersist()
+        import pyspark
+
+        versions = _versions()
+        versions["pyspark"] = pyspark.__version__
+        sc = spark.sparkContext
+        manifest_path = _side_path(out, "manifest.json")
+        outputs["manifest"] = manifest_path
+        timings["total"] = time.perf_counter() - t_start
+        manifest = {
+            "command": "score",
+            "engine": "spark",
+            "inputs": inputs,
+            "outputs": outputs,
+            "partition_by": f"{PARTITION_COLUMN} (month of {S.DATE_OF_SERVICE}, "
+            "YYYY-MM)",
+            **summary,
+            "model": {
+                "model_id": result.model_id,
+                "path": str(model_path),
+                "sha256": result.model_sha256,
+                "shipped": "SparkContext.addFile" if ship_model else "shared path",
+            },
+            "as_of": str(result.as_of.date()),
+            "scored_at": result.scored_at.isoformat(),
+            "config": config.to_dict(),
+            "spark": {
+                "version": spark.version,
+                "master": sc.master,
+                "default_parallelism": sc.defaultParallelism,
+                "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+                "partitions": result.partitions,
+                "arrow_max_records_per_batch": spark.conf.get(
+                    "spark.sql.execution.arrow.maxRecordsPerBatch"
+                ),
+            },
+            "timings_s": {k: round(v, 4) for k, v in timings.items()},
+            "versions": versions,
+        }
+        if _is_local(manifest_path):
+            write_json(manifest, _local(manifest_path))
+        else:
+            import json
+
+            text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
+            spark.sparkContext.parallelize([text], 1).saveAsTextFile(manifest_path)
+        code = 3 if summary["counts"]["quarantined"] else 0
+        logger.info(
+            "spark: scored %d lines (%d 97112), quarantined %d, in %.1f s -> %s",
+            summary["counts"]["valid"], summary["counts"]["scored_97112"],
+            summary["counts"]["quarantined"], timings["total"], out,
+        )  # fmt: skip
+        return manifest, code
+    finally:
+        if created:
+            spark.stop()
