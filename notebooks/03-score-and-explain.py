@@ -250,6 +250,7 @@ reports.plot_waterfall(
     values=line_features.iloc[0],
     rule_hits=hits,
     probability=line["denial_probability"],
+    categories=model,
     top=12,
 )
 

@@ -74,7 +74,9 @@ rates.pivot(index="quarter", columns="payer_class", values="denial_rate")
 # arrived later. The reference profile is built on the model's own scores of
 # the last six months of that history, with the score distribution kept per
 # payer class too (a policy change at some payers barely moves the score
-# distribution of the whole practice).
+# distribution of the whole practice). Features are always computed on every
+# line of the period (visit-level features and rules need the whole visit),
+# then the 97112 lines are kept.
 
 # %%
 history = monitoring.history_as_of(stable_world, "2025-03-31")
@@ -82,7 +84,7 @@ model = DenialRiskModel(n_estimators=100).fit(history)
 reference_lines = history[
     (history["cpt_code"] == "97112") & (history["date_of_service"] >= "2024-10-01")
 ]
-reference_features = model.transform_features(reference_lines)
+reference_features = model.transform_features(history).loc[reference_lines.index]
 reference_scores = model.predict_proba_features(reference_features)
 profile = monitoring.reference_profile(
     reference_features, reference_scores, segments=reference_lines["payer_class"]
@@ -93,12 +95,10 @@ profile = monitoring.reference_profile(
 # ## Batch 1: the same world, six months later
 
 # %%
-batch = stable_world[
-    (stable_world["cpt_code"] == "97112")
-    & (stable_world["date_of_service"] >= "2025-04-01")
-]
+window = stable_world[stable_world["date_of_service"] >= "2025-04-01"]
+batch = window[window["cpt_code"] == "97112"]
 scorer = model.with_history(stable_world)
-stable_features = scorer.transform_features(batch)
+stable_features = scorer.transform_features(window).loc[batch.index]
 stable_scores = scorer.predict_proba_features(stable_features)
 stable_drift = monitoring.drift_table(
     profile, stable_features, stable_scores, segments=batch["payer_class"]
@@ -115,12 +115,12 @@ monitoring.recommend_retraining(stable_drift, card=model.card_, as_of="2025-09-3
 # ## Batch 2: commercial payers now require prior authorization
 
 # %%
-changed_batch = changed_world[
-    (changed_world["cpt_code"] == "97112")
-    & (changed_world["date_of_service"] >= "2025-04-01")
-]
+changed_window = changed_world[changed_world["date_of_service"] >= "2025-04-01"]
+changed_batch = changed_window[changed_window["cpt_code"] == "97112"]
 changed_scorer = model.with_history(changed_world)
-changed_features = changed_scorer.transform_features(changed_batch)
+changed_features = changed_scorer.transform_features(changed_window).loc[
+    changed_batch.index
+]
 changed_scores = changed_scorer.predict_proba_features(changed_features)
 changed_drift = monitoring.drift_table(
     profile, changed_features, changed_scores, segments=changed_batch["payer_class"]

@@ -1206,10 +1206,14 @@ def monitor_batch(
         ``recommendation`` (dict), ``scores`` (DataFrame of keys + probability).
     """
     profile = model_profile(model)
+    # features on every line of the batch (visit-level features and rules need
+    # the whole visit), then the monitored code's rows
+    Xf = model.transform_features(claims, as_of=as_of)
     batch = claims
     if cpt_code is not None:
-        batch = claims.loc[(claims[S.CPT_CODE] == cpt_code).to_numpy(dtype=bool)]
-    Xf = model.transform_features(batch, as_of=as_of)
+        keep = (claims[S.CPT_CODE] == cpt_code).to_numpy(dtype=bool, na_value=False)
+        batch = claims.loc[keep]
+        Xf = Xf.loc[keep]
     p = np.asarray(model.predict_proba_features(Xf), dtype=float)
     segment_by = profile.get("segment_by")
     segments = batch[segment_by] if segment_by in batch.columns else None

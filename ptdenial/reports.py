@@ -53,6 +53,9 @@ _RED = "#c53030"
 _ORANGE = "#dd6b20"
 _GREEN = "#2f855a"
 _PALETTE = ["#2b6cb0", "#dd6b20", "#2f855a", "#805ad5", "#718096", "#b7791f"]
+# white backing for numbers drawn next to bars, so a reference line under them
+# does not strike them through
+_TEXT_BOX = {"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.85}
 _STATUS_COLORS = {
     "stable": _GREEN,
     "moderate": _ORANGE,
@@ -76,10 +79,21 @@ def _short(text, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "\u2026"
 
 
-def _percent_axis(axis) -> None:
-    from matplotlib.ticker import PercentFormatter
+def _percent_text(x: float) -> str:
+    """``0.05`` -> ``'5%'``, ``0.025`` -> ``'2.5%'``: only the decimals needed."""
+    text = f"{x * 100:.2f}".rstrip("0").rstrip(".")
+    return ("0" if text in ("-0", "") else text) + "%"
 
-    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+
+def _percent_axis(axis) -> None:
+    """Percent ticks at round steps (1, 2, 5, 10 ...), each with the decimals it needs.
+
+    A fixed ``decimals=0`` formatter would print 2.5% steps as 2%, 5%, 8%.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: _percent_text(x)))
 
 
 def _dollar_axis(axis) -> None:
@@ -112,6 +126,18 @@ def _label_of(row: pd.Series, columns) -> str:
 
 def _dimension_columns(table: pd.DataFrame, known) -> list[str]:
     return [c for c in table.columns if c not in known]
+
+
+def _readable_name(column: str) -> str:
+    """Column name for a reader: ``rendering_provider_id`` -> ``rendering provider``."""
+    name = str(column)
+    if name.endswith("_id"):
+        name = name[:-3]
+    return name.replace("_", " ")
+
+
+def _dims_text(dims) -> str:
+    return " / ".join(_readable_name(d) for d in dims)
 
 
 _RATE_COLUMNS = {
@@ -207,10 +233,11 @@ def plot_denial_rates(
             va="center",
             fontsize=8,
             color="#4a5568",
+            bbox=_TEXT_BOX,
         )
     ax.set_xlabel("denial rate (95% Wilson interval)")
-    ax.set_ylabel(" / ".join(dims) if dims else "")
-    ax.set_title(title or f"Denial rate by {' / '.join(dims) or 'all lines'}")
+    ax.set_ylabel(_dims_text(dims))
+    ax.set_title(title or f"Denial rate by {_dims_text(dims) or 'all lines'}")
     ax.grid(axis="x", alpha=0.3)
     fig.get_layout_engine().set(h_pad=0.06)
     ax.annotate(
@@ -417,7 +444,7 @@ def plot_revenue_at_risk(
     _dollar_axis(ax.xaxis)
     ax.set_xlim(0, float(data["revenue_at_risk"].max() or 1) * 1.35)
     ax.set_xlabel("expected payment of denied lines (USD)")
-    ax.set_ylabel(" / ".join(dims))
+    ax.set_ylabel(_dims_text(dims))
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(
@@ -677,6 +704,7 @@ def plot_reliability(
     ax, axn = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     top = 0.0
     hist_scores = []
+    per_bin = []
     for i, (name, s) in enumerate(scores.items()):
         table = calibration_table(y, s, n_bins=n_bins)
         if table.empty:
@@ -698,18 +726,19 @@ def plot_reliability(
             lw=1.4,
             label=f"{_short(name, 22)} (ECE {ece:.3f})",
         )
-        hist_scores.append((s[~np.isnan(s)], color, int(table["n"].median())))
+        hist_scores.append((name, s[~np.isnan(s)], color))
+        per_bin.append(int(table["n"].median()))
         top = max(top, float(np.nanmax(high)), float(table["mean_score"].max()))
     lim = min(1.0, top * 1.1 + 0.02)
     edges = np.linspace(0, lim, 41)
-    for values, color, per_bin in hist_scores:
+    for name, values, color in hist_scores:
         axn.hist(
             values,
             bins=edges,
             histtype="step",
             color=color,
             lw=1.4,
-            label=f"~{per_bin:,} lines per reliability bin",
+            label=_short(name, 22),
         )
     ax.plot([0, lim], [0, lim], color=_GREY, ls="--", lw=1, label="perfect calibration")
     ax.set_xlim(0, lim)
@@ -721,7 +750,23 @@ def plot_reliability(
     ax.grid(alpha=0.3)
     axn.set_xlabel("predicted denial probability")
     axn.set_ylabel("lines")
-    axn.legend(loc="upper right", frameon=False, fontsize=8)
+    # one legend entry per score (colours match the upper panel only when
+    # there are several); the bin size is said once, in the panel's title
+    if len(hist_scores) > 1:
+        axn.legend(loc="upper right", frameon=False, fontsize=8)
+    sizes = sorted(set(per_bin))
+    size_text = (
+        f"~{sizes[0]:,} lines per point above"
+        if len(sizes) == 1
+        else "~" + " / ".join(f"{n:,}" for n in sizes) + " lines per point above"
+    )
+    axn.set_title(
+        f"distribution of the scores ({size_text})"
+        if sizes
+        else "distribution of the scores",
+        fontsize=9,
+        loc="left",
+    )
     axn.grid(axis="y", alpha=0.3)
     ax.set_title(title or f"Reliability diagram ({n_bins} equal-count bins)")
     return fig
@@ -840,12 +885,117 @@ def plot_feature_importance(
     return fig
 
 
+# --- one line explained --------------------------------------------------------------
+_FLAG_PREFIXES = (
+    "rule__",
+    "mod_",
+    "deficit_",
+    "intervention_",
+    "interventions_fit",
+    "dx_primary_",
+    "dx_any_",
+    "is_",
+    "has_",
+    "visit_has_",
+)
+_FLAG_NAMES = frozenset({"poc_certified", "objective_measures"})
+_MONEY_PREFIXES = ("ytd_", "gap__ytd_", "charge_")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _category_vocabularies(source) -> dict:
+    """Category labels per ``cat__*`` feature, from a dict or a fitted model.
+
+    ``source`` is a mapping (feature -> labels in code order), a fitted
+    :class:`ptdenial.model.DenialRiskModel` (its ``features_``), its feature
+    pipeline, or a fitted :class:`ptdenial.features.ClaimFeatures`; read
+    through their fitted attributes, so nothing here imports the model.
+    """
+    if source is None:
+        return {}
+    if isinstance(source, dict):
+        return {str(k): list(v) for k, v in source.items()}
+    found = {}
+    stack = [source]
+    while stack:
+        obj = stack.pop()
+        cats = getattr(obj, "categories_", None)
+        if isinstance(cats, dict):
+            found.update({str(k): list(v) for k, v in cats.items()})
+        inner = getattr(obj, "features_", None)
+        if inner is not None:
+            stack.append(inner)
+        for part in getattr(obj, "transformers_", None) or ():
+            stack.append(part[1] if isinstance(part, tuple) else part)
+    return found
+
+
+def _feature_value_text(name: str, value, categories: dict | None = None) -> str:
+    """A feature's value as a reader says it.
+
+    Category codes become their label (the code past the last label is the
+    pooled rare/new category), NaN becomes ``missing``, 0/1 flags ``yes`` /
+    ``no``, rates a percentage, money whole dollars, day counts and other
+    whole numbers integers, anything else three significant digits.
+
+    Examples
+    --------
+    >>> from ptdenial.reports import _feature_value_text as text
+    >>> cats = {"cat__payer_id": ["COM01", "MCR01"]}
+    >>> [text("cat__payer_id", 1.0, cats), text("cat__payer_id", 2.0, cats)]
+    ['MCR01', 'other (rare or new)']
+    >>> [text("hist_payer_code_rate", 0.1753), text("gap__days_past_cert_due", None)]
+    ['17.5%', 'missing']
+    >>> [text("rule__units_total", 1.0), text("days_since_certification", 12.0)]
+    ['yes', '12']
+    >>> [text("line_minutes_per_unit", 12.3456), text("ytd_therapy_allowed", 2330.4)]
+    ['12.3', '$2,330']
+    """
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "missing"
+    if isinstance(value, str | bool | np.bool_) or not isinstance(
+        value, int | float | np.number
+    ):
+        return _short(value, 24)
+    v = float(value)
+    whole = v.is_integer()
+    if name.startswith("cat__"):
+        labels = (categories or {}).get(name)
+        if labels is not None and whole:
+            k = int(v)
+            if 0 <= k < len(labels):
+                return _short(labels[k], 24)
+            if k == len(labels):
+                return "other (rare or new)"
+        return f"code {v:g}"
+    if name == "month_index" and whole:
+        years, month = divmod(int(v), 12)
+        return f"{2000 + years}-{month + 1:02d}"
+    if name == "day_of_week" and whole and 0 <= v < 7:
+        return _WEEKDAYS[int(v)]
+    is_flag = name.startswith(_FLAG_PREFIXES) or name in _FLAG_NAMES
+    if is_flag and not name.endswith("_count") and v in (0.0, 1.0):
+        return "yes" if v else "no"
+    if "_rate" in name:
+        return f"{v:.1%}"
+    if name.startswith(_MONEY_PREFIXES):
+        return f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}"
+    if whole or "days" in name:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def _feature_display_name(name: str) -> str:
+    return name.removeprefix("cat__")
+
+
 def plot_waterfall(
     contributions: pd.Series,
     *,
     values: pd.Series | None = None,
     rule_hits=None,
     probability: float | None = None,
+    categories=None,
     top: int = 10,
     title: str | None = None,
 ):
@@ -854,8 +1004,11 @@ def plot_waterfall(
     Starts at the model's base value (``bias``, log-odds), adds the ``top``
     largest contributions one by one (the rest pooled), and ends at the
     line's raw score; the axis is log-odds, with the equivalent probability
-    at the start and end. Rule hits on the line are listed beside the chart
-    with their fixes.
+    at the start and end. A bar is red when it raises the risk and green when
+    it lowers it, whatever its place. Feature values are shown as a reader
+    says them: category labels instead of codes, ``missing``, ``yes``/``no``
+    for flags, rates in percent. Rule hits on the line are listed beside the
+    chart with their fixes.
 
     Parameters
     ----------
@@ -870,13 +1023,31 @@ def plot_waterfall(
     probability : float, optional
         The calibrated probability, shown in the title (the waterfall itself
         is the uncalibrated score).
+    categories : dict or fitted model, optional
+        How to decode the ``cat__*`` codes of ``values``: a mapping feature ->
+        labels in code order, or the fitted
+        :class:`~ptdenial.model.DenialRiskModel` (or its feature pipeline)
+        whose learned categories are used. Without it codes show as
+        ``code N``.
     top : int
     title : str, optional
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.reports import plot_waterfall
+    >>> row = pd.Series({"bias": -2.0, "cat__payer_id": 0.6, "units": -0.2})
+    >>> fig = plot_waterfall(row, values=pd.Series({"cat__payer_id": 1.0,
+    ...     "units": 3.0}), categories={"cat__payer_id": ["COM01", "MCR01"]})
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()][1:3]
+    ['payer_id = MCR01', 'units = 3']
     """
+    from matplotlib.patches import Patch
+
     c = pd.Series(contributions, dtype=float)
     bias = float(c.get("bias", 0.0))
     feats = c.drop(labels=["bias"], errors="ignore")
@@ -886,29 +1057,34 @@ def plot_waterfall(
     steps = list(shown.items())
     if len(order) > top:
         steps.append((f"{len(order) - top} other features", rest))
+    vocab = _category_vocabularies(categories)
     has_rules = rule_hits is not None and len(rule_hits) > 0
-    fig = _figure(13 if has_rules else 9, max(4.0, 1.6 + 0.38 * (len(steps) + 2)))
+    fig = _figure(12.5 if has_rules else 8.5, max(4.2, 2.0 + 0.36 * (len(steps) + 2)))
     if has_rules:
-        ax, axt = fig.subplots(1, 2, width_ratios=[1.5, 1])
+        ax, axt = fig.subplots(1, 2, width_ratios=[1.6, 1])
     else:
         ax = fig.add_subplot()
-    labels = ["base value"]
+    labels = ["base value (average line)"]
     for name, _v in steps:
-        label = str(name)
+        label = _feature_display_name(str(name))
         if values is not None and name in values.index:
-            v = values[name]
-            label = (
-                f"{name} = {v:g}" if isinstance(v, int | float | np.number) else label
-            )
-        labels.append(_short(label, 40))
-    labels.append("score (log-odds)")
+            label += " = " + _feature_value_text(str(name), values[name], vocab)
+        labels.append(_short(label, 44))
+    labels.append("this line's score")
     y = np.arange(len(labels))[::-1]
     running = bias
     ax.barh(y[0], bias, color=_GREY, height=0.6)
     for i, (_name, v) in enumerate(steps, start=1):
+        ax.plot(
+            [running, running],
+            [y[i - 1] - 0.3, y[i] + 0.3],
+            color="#718096",
+            lw=0.7,
+            ls=":",
+        )
         ax.barh(y[i], v, left=running, color=_RED if v > 0 else _GREEN, height=0.6)
         ax.text(
-            running + v if v > 0 else running,
+            max(running, running + v),
             y[i],
             f" {v:+.2f}",
             va="center",
@@ -916,39 +1092,54 @@ def plot_waterfall(
             fontsize=8,
         )
         running += v
+    ax.plot(
+        [running, running], [y[-2] - 0.3, y[-1] + 0.3], color="#718096", lw=0.7, ls=":"
+    )
     ax.barh(y[-1], running, color=_BLUE, height=0.6)
     ax.axvline(0, color="#1a202c", lw=0.6)
     ax.set_yticks(y, labels)
-    lo = min(0.0, bias, running) - 0.5
-    hi = max(0.0, bias, running) + 0.5
     cum = bias + np.cumsum([v for _, v in steps]) if steps else np.array([bias])
-    lo = min(lo, float(cum.min()) - 0.5)
-    hi = max(hi, float(cum.max()) + 0.9, 1.6)
-    ax.set_xlim(lo, hi)
-    ax.set_xlabel("contribution to the denial score (log-odds; red raises risk)")
-    ax.set_ylabel("feature (value on this line)" if values is not None else "feature")
+    lo = min(0.0, bias, float(cum.min()))
+    hi = max(0.0, bias, float(cum.max()))
+    span = max(hi - lo, 0.5)
+    # room on the right for the "+0.00 (p=00.0%)" labels
+    ax.set_xlim(lo - 0.04 * span, hi + 0.32 * span)
+    ax.set_xlabel("contribution to the denial score (log-odds, before calibration)")
+    ax.set_ylabel(
+        "feature = its value on this line" if values is not None else "feature"
+    )
 
     def prob(x):
         return 1 / (1 + np.exp(-x))
 
-    ax.text(
-        max(0.0, bias),
-        y[0],
-        f" {bias:+.2f} (p={prob(bias):.1%})",
-        va="center",
-        fontsize=8,
-    )
-    ax.text(
-        max(0.0, running),
-        y[-1],
-        f" {running:+.2f} (p={prob(running):.1%})",
-        va="center",
-        fontsize=8,
-    )
+    for yy, x in ((y[0], bias), (y[-1], running)):
+        ax.text(
+            max(0.0, x),
+            yy,
+            f" {x:+.2f} (p={prob(x):.1%})",
+            va="center",
+            fontsize=8,
+        )
     ax.grid(axis="x", alpha=0.3)
-    head = "Why this line scored high" if running > bias else "Why this line scored"
+    fig.legend(
+        handles=[
+            Patch(color=_RED, label="raises the risk"),
+            Patch(color=_GREEN, label="lowers the risk"),
+            Patch(color=_GREY, label="base value"),
+            Patch(color=_BLUE, label="this line's score"),
+        ],
+        loc="outside lower center",
+        ncols=4,
+        frameon=False,
+        fontsize=8,
+    )
     if probability is not None:
-        head += f": calibrated denial probability {probability:.1%}"
+        head = (
+            f"What drives this line's denial risk "
+            f"(calibrated denial probability {probability:.1%})"
+        )
+    else:
+        head = "What drives this line's denial score"
     fig.suptitle(title or head, x=0.02, ha="left")
     if has_rules:
         import textwrap
@@ -961,8 +1152,8 @@ def plot_waterfall(
             detail = str(r.get("detail", "") or "")
             fix = str(r.get("fix", "") or "")
             lines.append(rid)
-            lines += ["  " + t for t in textwrap.wrap(detail, 44)[:3]]
-            fix_lines = textwrap.wrap(fix, 39)[:3]
+            lines += ["  " + t for t in textwrap.wrap(detail, 46)[:3]]
+            fix_lines = textwrap.wrap(fix, 41)[:3]
             lines += [
                 ("  fix: " if k == 0 else "       ") + t
                 for k, t in enumerate(fix_lines)
@@ -1097,7 +1288,7 @@ def plot_drift(drift: pd.DataFrame, *, top: int = 20, title: str | None = None):
             labels.append(_short(f, 34))
     ax.set_yticks(y, labels)
     for yi, v in zip(y, psi, strict=True):
-        ax.text(v, yi, f" {v:.3f}", va="center", fontsize=8)
+        ax.text(v, yi, f" {v:.3f}", va="center", fontsize=8, bbox=_TEXT_BOX)
     ax.axvline(PSI_MODERATE, color=_ORANGE, ls="--", lw=1)
     ax.axvline(PSI_SIGNIFICANT, color=_RED, ls="--", lw=1)
     right = max(float(np.nanmax(psi)) if psi.size else 0.0, PSI_SIGNIFICANT) * 1.25

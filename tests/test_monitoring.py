@@ -358,3 +358,59 @@ def test_monitor_cli_writes_outputs(profile, tmp_path, monkeypatch):
         tmp_path / "other.parquet",
     )
     assert main(["monitor", str(other), "--model", "m.skops"]) == 2
+
+
+# --- real generator worlds -------------------------------------------------------
+def _world_drift(model, profile, world):
+    """Drift of the Apr-Sep 2025 97112 lines of a world (features on whole visits)."""
+    window = world[world[S.DATE_OF_SERVICE] >= "2025-04-01"]
+    batch = window[window[S.CPT_CODE] == "97112"]
+    scorer = model.with_history(world)
+    Xf = scorer.transform_features(window).loc[batch.index]
+    p = scorer.predict_proba_features(Xf)
+    drift = M.drift_table(profile, Xf, p, segments=batch[S.PAYER_CLASS])
+    advice = M.recommend_retraining(drift, card=model.card_, as_of="2025-09-30")
+    return drift.set_index("feature"), advice
+
+
+def test_drift_flags_a_payer_policy_change_in_generated_worlds():
+    """Same seed, two worlds: only the one where four commercial payers start
+    requiring prior authorization on 2025-04-01 is flagged (notebook 04)."""
+    from ptdenial.datasets import PolicyChange, SyntheticParams, make_claims
+    from ptdenial.model import DenialRiskModel
+
+    payers = ("COM02", "COM03", "COM04", "COM05")
+    changed = SyntheticParams(
+        policy_changes=tuple(
+            PolicyChange(p, "2025-04-01", "auth_required", 5.0, 365) for p in payers
+        )
+    )
+    worlds = {
+        name: make_claims(
+            900, start="2024-01-01", end="2025-09-30", random_state=7, params=params
+        ).claims
+        for name, params in (
+            ("stable", SyntheticParams(policy_changes=())),
+            ("changed", changed),
+        )
+    }
+    history = M.history_as_of(worlds["stable"], "2025-03-31")
+    model = DenialRiskModel(n_estimators=100, n_jobs=1).fit(history)
+    ref = history[
+        (history[S.CPT_CODE] == "97112") & (history[S.DATE_OF_SERVICE] >= "2024-10-01")
+    ]
+    ref_features = model.transform_features(history).loc[ref.index]
+    profile = M.reference_profile(
+        ref_features,
+        model.predict_proba_features(ref_features),
+        segments=ref[S.PAYER_CLASS],
+    )
+    stable, stable_advice = _world_drift(model, profile, worlds["stable"])
+    shifted, shifted_advice = _world_drift(model, profile, worlds["changed"])
+    segment = f"{M.SCORE_NAME}[commercial]"
+    assert not stable_advice["retrain"], stable_advice["reasons"]
+    assert (stable.loc[stable["kind"] != "numeric", "status"] != "significant").all()
+    assert shifted.loc[segment, "status"] == "significant"
+    assert shifted.loc[segment, "psi"] > 2 * stable.loc[segment, "psi"]
+    assert shifted_advice["retrain"]
+    assert "segment_drift" in {r["trigger"] for r in shifted_advice["reasons"]}

@@ -233,3 +233,81 @@ def test_reports_never_use_pyplot_state():
     before = plt.get_fignums()
     R.plot_score_distribution(np.linspace(0, 0.5, 100))
     assert plt.get_fignums() == before
+
+
+def test_waterfall_shows_human_values_and_colours_by_sign(tmp_path):
+    from matplotlib.colors import to_hex
+
+    row = pd.Series(
+        {
+            "bias": -2.0,
+            "cat__payer_id": 0.5,
+            "hist_payer_code_rate": 0.3,
+            "gap__days_past_cert_due": -0.4,
+            "rule__units_total": 0.2,
+            "line_minutes_per_unit": -0.1,
+        }
+    )
+    values = pd.Series(
+        {
+            "cat__payer_id": 1.0,
+            "hist_payer_code_rate": 0.17453,
+            "gap__days_past_cert_due": np.nan,
+            "rule__units_total": 1.0,
+            "line_minutes_per_unit": 12.345678,
+        }
+    )
+    fig = R.plot_waterfall(
+        row, values=values, categories={"cat__payer_id": ["COM01", "MCR01"]}
+    )
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[1:6] == [
+        "payer_id = MCR01",
+        "gap__days_past_cert_due = missing",
+        "hist_payer_code_rate = 17.5%",
+        "rule__units_total = yes",
+        "line_minutes_per_unit = 12.3",
+    ]
+    assert not any("nan" in label for label in labels)
+    # steps are bars 1..5 (bar 0 is the base value, the last one the score)
+    steps = ax.patches[1:-1]
+    colours = {to_hex(b.get_facecolor()) for b in steps}
+    assert len(colours) == 2
+    for bar in steps:
+        up = bar.get_width() > 0
+        assert to_hex(bar.get_facecolor()) == (R._RED if up else R._GREEN)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "raises the risk" in legend and "lowers the risk" in legend
+    check_readable(fig, tmp_path / "waterfall_values.png")
+    # an unknown code past the vocabulary is the pooled rare category
+    fig = R.plot_waterfall(
+        row,
+        values=pd.concat([pd.Series({"cat__payer_id": 2.0}), values.iloc[1:]]),
+        categories={"cat__payer_id": ["COM01", "MCR01"]},
+    )
+    assert "payer_id = other (rare or new)" in [
+        t.get_text() for t in fig.axes[0].get_yticklabels()
+    ]
+
+
+def test_reliability_legend_has_no_repeats(scores):
+    y, p, other = scores
+    for score in (p, {"model": p, "other": other}):
+        fig = R.plot_reliability(y, score)
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            texts = [t.get_text() for t in legend.get_texts()]
+            assert len(texts) == len(set(texts)), texts
+
+
+def test_percent_ticks_are_not_rounded_into_lies():
+    assert [R._percent_text(x) for x in (0.0, 0.025, 0.05, 0.125, 1.0)] == [
+        "0%",
+        "2.5%",
+        "5%",
+        "12.5%",
+        "100%",
+    ]
