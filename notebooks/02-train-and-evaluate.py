@@ -111,9 +111,12 @@ pd.DataFrame(
 # * `rules_only`: a logistic regression on the billing-rule flags alone;
 # * `logistic_onehot`: a logistic regression on the same features as the
 #   model (one-hot categories, scaled numbers), a strong simple competitor;
-# * `true_probability`: the generator's own probability. No model can do better
-#   on average; the distance between the model and this row is what is left to
-#   learn, the rest is chance.
+# * `true_probability`: the generator's own probability, with the random claim
+#   and line noise it drew. That noise leaves no trace in the claims, so this
+#   row is an oracle no model can reach;
+# * `best_achievable`: the same probability with the noise integrated out, the
+#   best any model can do from the claim table. The distance between the model
+#   and this row is what is left to learn, the rest is chance.
 #
 # Higher is better for ROC AUC, PR AUC, lift, capture and dollars captured;
 # lower for Brier, log loss and ECE (expected calibration error).

@@ -69,6 +69,7 @@ __all__ = [
     "SyntheticParams",
     "TRUTH_PROBABILITY",
     "TRUTH_CAUSE",
+    "TRUTH_BEST_PROBABILITY",
     "DEFAULT_SAMPLE_PATIENTS",
     "DEFAULT_SAMPLE_SEED",
     "load_sample_claims",
@@ -80,6 +81,10 @@ __all__ = [
 # --- truth table -----------------------------------------------------------------
 TRUTH_PROBABILITY = "true_denial_probability"
 TRUTH_CAUSE = "dominant_cause"
+#: The true probability with the latent model's random claim and line noise
+#: integrated out: the best any model can do from the claim table (the noise
+#: is drawn at random and is not visible in any column).
+TRUTH_BEST_PROBABILITY = "best_achievable_probability"
 
 #: Causes that are near-certain denials when present (rule ids of the reference
 #: where one exists; PROVIDER_ELIG is not visible in the claim table).
@@ -714,6 +719,23 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _integrate_noise(logit: np.ndarray, sd: float) -> np.ndarray:
+    """E[sigmoid(logit + e)] for e ~ N(0, sd^2), by Gauss-Hermite quadrature.
+
+    The claim and line noise of the latent model are drawn at random and leave
+    no trace in the claim table, so no model can know them: the probability
+    given everything observable averages over them.
+    """
+    if sd <= 0:
+        return _sigmoid(logit)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(24)
+    weights = weights / weights.sum()
+    out = np.zeros(len(logit))
+    for x, w in zip(nodes, weights, strict=True):
+        out += w * _sigmoid(logit + sd * x)
+    return out
+
+
 def _group_first(keys: np.ndarray) -> np.ndarray:
     """For rows sorted by ``keys``, the index of each row's group's first row."""
     n = len(keys)
@@ -1003,6 +1025,7 @@ class _Sim:
     submission: np.ndarray
     adjudication: np.ndarray
     intercept: float
+    best_prob: np.ndarray  # the noise terms integrated out
 
 
 def _reference_facts(ref):
@@ -1825,7 +1848,19 @@ def _simulate(
         "adj_codes": adj_codes,
         "rem_codes": rem_codes,
     }
-    return _Sim(columns, prob, cause_idx, l_dos[lo_], l_sub, l_adj, float(intercept))
+    best_prob = _integrate_noise(
+        logit - comps["noise"], np.hypot(p.noise_claim_sd, p.noise_line_sd)
+    )
+    return _Sim(
+        columns,
+        prob,
+        cause_idx,
+        l_dos[lo_],
+        l_sub,
+        l_adj,
+        float(intercept),
+        best_prob,
+    )
 
 
 def _visits_on_file(billable, key, first, submission):
@@ -2177,6 +2212,7 @@ def _select(sim: _Sim, keep: np.ndarray, pending: np.ndarray, *, outcomes: bool)
             S.CLAIM_ID: claims[S.CLAIM_ID],
             S.LINE_NUMBER: claims[S.LINE_NUMBER],
             TRUTH_PROBABILITY: sim.prob[keep],
+            TRUTH_BEST_PROBABILITY: sim.best_prob[keep],
             TRUTH_CAUSE: _strings(sim.cause[keep], CAUSES),
         }
     )

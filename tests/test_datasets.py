@@ -14,6 +14,7 @@ from ptdenial import schema as S
 from ptdenial.datasets import (
     CAUSES,
     HARD_CAUSES,
+    TRUTH_BEST_PROBABILITY,
     TRUTH_CAUSE,
     TRUTH_PROBABILITY,
     PolicyChange,
@@ -97,6 +98,7 @@ def test_truth_is_separate_and_aligned(world):
         S.CLAIM_ID,
         S.LINE_NUMBER,
         TRUTH_PROBABILITY,
+        TRUTH_BEST_PROBABILITY,
         TRUTH_CAUSE,
     ]
     assert TRUTH_PROBABILITY not in claims and TRUTH_CAUSE not in claims
@@ -106,6 +108,29 @@ def test_truth_is_separate_and_aligned(world):
     p = truth[TRUTH_PROBABILITY]
     assert ((p > 0) & (p < 1)).all()
     assert set(truth[TRUTH_CAUSE]) <= set(CAUSES)
+
+
+def test_best_achievable_probability_integrates_out_only_the_noise():
+    from sklearn.metrics import roc_auc_score
+
+    world = make_claims(400, random_state=11)
+    t = world.truth
+    best, oracle = t[TRUTH_BEST_PROBABILITY], t[TRUTH_PROBABILITY]
+    assert ((best > 0) & (best < 1)).all()
+    # averaging over unseen noise pulls probabilities toward the middle, keeps
+    # the mean, and ranks the drawn outcomes worse than the noisy oracle
+    assert best.std() < oracle.std()
+    assert abs(best.mean() - oracle.mean()) < 0.01
+    labelled = derive_outcomes(world.claims)
+    done = ~labelled[S.PENDING].to_numpy(dtype=bool)
+    y = labelled.loc[done, S.DENIED].astype(bool)
+    assert roc_auc_score(y, best[done]) < roc_auc_score(y, oracle[done])
+    # without noise in the latent model the two are the same
+    quiet = dataclasses.replace(
+        SyntheticParams(), noise_claim_sd=0.0, noise_line_sd=0.0
+    )
+    t0 = make_claims(200, random_state=11, params=quiet).truth
+    np.testing.assert_allclose(t0[TRUTH_BEST_PROBABILITY], t0[TRUTH_PROBABILITY])
 
 
 def test_codes_billed_beside_97112(world):
