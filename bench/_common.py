@@ -48,5 +48,14 @@ def machine_note() -> str:
     return (
         f"python {platform.python_version()}, {os.cpu_count()} cores, "
         f"{platform.machine()}; run {time.strftime('%Y-%m-%d %H:%M')}; "
-        f"argv {' '.join(sys.argv[1:])}"
+        f"load average at start {_load()}; argv {' '.join(sys.argv[1:])}"
     )
+
+
+def _load() -> str:
+    import os
+
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"

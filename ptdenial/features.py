@@ -33,6 +33,7 @@ __all__ = [
     "make_feature_pipeline",
     "ClaimFeatureSet",
     "CATEGORICAL_FEATURES",
+    "FEATURE_SET_VERSION",
     "HISTORY_KEYS",
 ]
 
@@ -59,6 +60,12 @@ OTHER_CODE_INTERVENTIONS = {
 CONTEXT_CODES = ("97110", "97140", "97530", "97116", "97760", "97022", "97032")
 EVAL_CODES = frozenset({"97161", "97162", "97163", "97164"})
 BYPASS_MODIFIERS = frozenset({"59", "XE", "XP", "XS", "XU"})
+
+#: Version of the feature set. Bump it whenever a feature is added, removed or
+#: computed differently: a model file records the version it was trained with,
+#: and :func:`ptdenial.model.load_model` refuses a file from another version
+#: (its fitted transformers would not match this code).
+FEATURE_SET_VERSION = 3
 
 CATEGORICAL_FEATURES = (
     "cat__payer_id",

@@ -38,6 +38,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from ptdenial import features as F
 from ptdenial import schema as S
 from ptdenial._utils import passive_openmp
 from ptdenial.evaluation import denial_metrics, known_at
@@ -61,6 +62,8 @@ logger = logging.getLogger(__name__)
 
 SCORED_CODE = "97112"
 PROBABILITY_FLOOR = 0.001
+#: Months of the newest history kept as the drift reference profile.
+PROFILE_MONTHS = 6
 _EPS = 1e-6
 
 
@@ -96,6 +99,31 @@ def prepare_history(claims: pd.DataFrame, *, reference=None) -> pd.DataFrame:
     return S.derive_outcomes(claims, reference=reference)
 
 
+def _centered_isotonic_knots(raw: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+    """Knots of centered isotonic regression (Oron and Flournoy, 2017).
+
+    Isotonic regression maps whole intervals of raw scores to one value: lines
+    the trees ranked apart get the same probability, and the ranking (AUC)
+    loses. Placing each constant block's level at the mean raw score of its
+    lines and interpolating linearly between those points keeps the map
+    monotone and calibrated, and strictly increasing inside the data's range.
+
+    Returns
+    -------
+    numpy.ndarray of shape (2, k)
+        Raw-score knots and their probabilities, for :func:`numpy.interp`.
+    """
+    order = np.argsort(raw, kind="stable")
+    x, v = np.asarray(raw, float)[order], np.asarray(fitted, float)[order]
+    start = np.flatnonzero(np.r_[True, np.diff(v) != 0])
+    centres = np.add.reduceat(x, start) / np.diff(np.r_[start, len(x)])
+    levels = v[start]
+    kx = np.r_[x[0], centres, x[-1]]
+    ky = np.r_[levels[0], levels, levels[-1]]
+    keep = np.r_[True, np.diff(kx) > 0]
+    return np.vstack([kx[keep], ky[keep]])
+
+
 def _logit(p):
     p = np.clip(p, _EPS, 1 - _EPS)
     return np.log(p / (1 - p))
@@ -109,7 +137,11 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
     learner : {"lightgbm", "hist_gradient_boosting"}, default="lightgbm"
         The gradient-boosted trees implementation.
     calibration : {"isotonic", "sigmoid", None}, default="isotonic"
-        Calibrator fitted on the calibration time slice.
+        Calibrator fitted on the calibration time slice. ``"isotonic"`` is
+        centered isotonic regression: the isotonic fit's levels placed at the
+        mean score of their blocks and joined linearly, so lines the trees
+        rank apart keep distinct probabilities (plain isotonic steps lose
+        ranking; measured in ``bench/results/model.md``).
     calibrate_months : int, default=3
         Length of the calibration slice (newest months of the history).
     train_codes : {"all", "97112"}, default="all"
@@ -130,8 +162,9 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
     refit : {"none", "train", "all"}, default="all"
         After early stopping picks the number of trees: keep that model
         (``"none"``), refit on the whole training window (``"train"``), or
-        also on the calibration slice, keeping the calibrator fitted before
-        (``"all"``).
+        refit on the training window and the calibration slice (``"all"``);
+        the calibrator is fitted before, on the calibration slice's scores
+        from a model that did not see it.
     learner_params : dict, optional
         Extra keyword arguments for the learner (e.g. LightGBM's
         ``reg_lambda``), applied last.
@@ -297,9 +330,13 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             fit_mask, es_mask = train_mask, None
         self.estimator_ = self._make_learner()
         self._fit_learner(Xf, y_all, fit_mask, es_mask)
-        if es_mask is not None and self.refit in ("train", "all"):
+        if es_mask is not None and self.refit == "train":
             # the early-stopping months are the most recent training data: refit
             # on the whole training window with the number of trees they chose
+            # (with refit="all" the final refit below covers them; the
+            # calibrator then learns from the early-stopped model, whose data
+            # ends before the calibration slice just as well: one boosting run
+            # less, see bench/results/model.md)
             self._refit(Xf, y_all, train_mask)
 
         raw = self._raw_proba(Xf)
@@ -321,13 +358,22 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             self._refit(Xf, y_all, train_mask | (calib_mask & _known(claims)))
 
         self.payment_table_ = _payment_table(claims)
-        # drift reference: calibration-slice 97112 lines (scores out of sample)
+        # Drift reference: the newest PROFILE_MONTHS of adjudicated 97112 lines
+        # (the calibration slice and the training months before it). A single
+        # 3-month slice was measured to be too small and too seasonal: on an
+        # unchanged world it flagged features for retraining.
         from ptdenial.monitoring import reference_profile
 
-        profile_rows = calib_rows if calib_rows.any() else (train_mask & code)
+        profile_start = (
+            calib_start.to_period("M") - max(PROFILE_MONTHS - self.calibrate_months, 0)
+        ).to_timestamp()
+        profile_rows = code & adjudicated & (w >= np.datetime64(profile_start))
+        if not profile_rows.any():
+            profile_rows = train_mask & code
+        # the scores of the final model (after any refit), as scoring sees them
         profile = reference_profile(
             Xf.loc[profile_rows],
-            p[profile_rows],
+            self._calibrate(self._raw_proba(Xf.loc[profile_rows])),
             segments=claims.loc[profile_rows, S.PAYER_CLASS].astype(str),
         )
         self.classes_ = np.array([0, 1])
@@ -368,6 +414,9 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
                 subsample_freq=1,
                 colsample_bytree=0.8,
                 reg_lambda=1.0,
+                # 63 histogram bins instead of 255: same quality, faster
+                # (bench/results/model-cir.md)
+                max_bin=63,
                 cat_smooth=20.0,
                 min_data_per_group=50,
                 class_weight=weight,
@@ -451,13 +500,19 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
     def _fit_calibrator(self, raw, y):
         if self.calibration == "isotonic":
             self.calibrator_.fit(raw, y)
+            self.calibration_knots_ = _centered_isotonic_knots(
+                raw, self.calibrator_.predict(raw)
+            )
         else:
             self.calibrator_.fit(_logit(raw).reshape(-1, 1), y)
 
     def _calibrate(self, raw):
         if self.calibrator_ is None:
             return raw
-        if self.calibration == "isotonic":
+        knots = getattr(self, "calibration_knots_", None)
+        if self.calibration == "isotonic" and knots is not None:
+            p = np.interp(raw, knots[0], knots[1])
+        elif self.calibration == "isotonic":
             p = self.calibrator_.predict(raw)
         else:
             p = self.calibrator_.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
@@ -706,6 +761,7 @@ def _make_card(model, claims, when, *, train_mask, calib_mask, y, p, code, calib
     w = when
     card = {
         "schema_version": S.SCHEMA_VERSION,
+        "feature_set_version": F.FEATURE_SET_VERSION,
         "learner": model.learner,
         "calibration": model.calibration,
         "params": {k: v for k, v in model.get_params().items() if k != "reference"},
@@ -883,6 +939,14 @@ def load_model(path) -> DenialRiskModel:
             f"this ptdenial reads schema version {S.SCHEMA_VERSION}. Retrain with "
             "`ptdenial train`."
         )
+    if card.get("feature_set_version") != F.FEATURE_SET_VERSION:
+        raise ModelVersionError(
+            f"{path}: model built with feature set version "
+            f"{card.get('feature_set_version', 'unknown (older ptdenial)')}; this "
+            f"ptdenial computes feature set version {F.FEATURE_SET_VERSION}. The "
+            "features changed since the model was trained: retrain with "
+            "`ptdenial train`."
+        )
     now = _versions()
     for lib in ("scikit-learn", "lightgbm"):
         built = str(card.get("versions", {}).get(lib, "?"))
@@ -1040,8 +1104,11 @@ def train_and_evaluate(
         Validated claims with outcomes.
     test_months : int
     truth : pandas.DataFrame, optional
-        Generator truth (claim_id, line_number, true_denial_probability): adds
-        the best achievable scores as a row ``true_probability``.
+        Generator truth (claim_id, line_number, true_denial_probability and,
+        when present, best_achievable_probability): adds rows
+        ``true_probability`` (the generator's probability, random noise
+        included: an oracle) and ``best_achievable`` (the noise integrated
+        out: the best any model can do from the claim table).
     **params
         :class:`DenialRiskModel` parameters.
 
@@ -1088,12 +1155,18 @@ def train_and_evaluate(
     preds["denied"] = y
     dollars = test[S.CHARGE_AMOUNT].to_numpy(dtype=float)
     if truth is not None:
+        truth_cols = {
+            "true_probability": "true_denial_probability",
+            "best_achievable": "best_achievable_probability",
+        }
+        truth_cols = {k: v for k, v in truth_cols.items() if v in truth.columns}
         t = test[[S.CLAIM_ID, S.LINE_NUMBER]].merge(
-            truth[[S.CLAIM_ID, S.LINE_NUMBER, "true_denial_probability"]],
+            truth[[S.CLAIM_ID, S.LINE_NUMBER, *truth_cols.values()]],
             on=[S.CLAIM_ID, S.LINE_NUMBER],
             how="left",
         )
-        scores["true_probability"] = t["true_denial_probability"].to_numpy(float)
+        for name, col in truth_cols.items():
+            scores[name] = t[col].to_numpy(float)
     rows = []
     for name, score in scores.items():
         preds[f"score_{name}"] = score

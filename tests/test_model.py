@@ -53,6 +53,44 @@ def test_calibrated_on_later_slice(world):
     assert p.min() >= 0.001 and p.max() <= 0.999
 
 
+def test_centered_isotonic_knots_keep_ranking():
+    from ptdenial.model import _centered_isotonic_knots
+
+    raw = np.array([0.1, 0.2, 0.3, 0.4])
+    steps = np.array([0.0, 0.5, 0.5, 1.0])  # plain isotonic ties 0.2 and 0.3
+    kx, ky = _centered_isotonic_knots(raw, steps)
+    np.testing.assert_allclose(kx, [0.1, 0.25, 0.4])
+    np.testing.assert_allclose(ky, [0.0, 0.5, 1.0])
+    p = np.interp(raw, kx, ky)
+    np.testing.assert_allclose(p, [0.0, 1 / 3, 2 / 3, 1.0])
+
+
+def test_calibration_keeps_the_trees_ranking(fitted, world):
+    from sklearn.metrics import roc_auc_score
+
+    claims = derive_outcomes(world.claims)
+    Xf = fitted.transform_features(claims)
+    raw = fitted._raw_proba(Xf)
+    p = fitted.predict_proba_features(Xf)
+    order = np.argsort(raw)
+    assert (np.diff(p[order]) >= -1e-12).all()  # monotone
+    lo, hi = fitted.calibration_knots_[0, [0, -1]]
+    inside = (raw > lo) & (raw < hi)
+    assert inside.mean() > 0.9
+    # strictly increasing inside the calibration range: no ties, same AUC
+    y = claims[S.DENIED].fillna(False).astype(bool).to_numpy()
+    from ptdenial.model import PROBABILITY_FLOOR
+
+    done = ~claims[S.PENDING].to_numpy(dtype=bool) & inside
+    done &= (p > PROBABILITY_FLOOR) & (p < 1 - PROBABILITY_FLOOR)  # clip ties
+    assert roc_auc_score(y[done], p[done]) == pytest.approx(
+        roc_auc_score(y[done], raw[done]), abs=1e-9
+    )
+    # plain isotonic steps would tie lines the trees rank apart
+    steps = fitted.calibrator_.predict(raw[done])
+    assert len(np.unique(steps)) < len(np.unique(p[done])) / 10
+
+
 def test_holdout_beats_baselines_and_is_calibrated(world):
     report = train_and_evaluate(
         world.claims, truth=world.truth, n_estimators=150, n_jobs=1
@@ -123,6 +161,15 @@ def test_other_schema_version_is_refused(fitted, tmp_path, monkeypatch):
     path = save_model(fitted, tmp_path / "m.skops")
     monkeypatch.setattr(S, "SCHEMA_VERSION", S.SCHEMA_VERSION + 1)
     with pytest.raises(ModelVersionError, match="schema version 1.*version 2"):
+        load_model(path)
+
+
+def test_other_feature_set_version_is_refused(fitted, tmp_path, monkeypatch):
+    from ptdenial import features as F
+
+    path = save_model(fitted, tmp_path / "m.skops")
+    monkeypatch.setattr(F, "FEATURE_SET_VERSION", F.FEATURE_SET_VERSION + 1)
+    with pytest.raises(ModelVersionError, match="feature set version 3.*version 4"):
         load_model(path)
 
 
