@@ -771,7 +771,8 @@ def _score_report(run, model, folder: Path, config) -> Path:
         )
     try:
         profile = model_profile(model)
-        drift = drift_table(profile, run.drift_features, run.scores)
+        segments = run.score_segments if len(run.score_segments) else None
+        drift = drift_table(profile, run.drift_features, run.scores, segments=segments)
         sections.append(
             (
                 "Drift against the model's training profile",

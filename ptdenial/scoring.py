@@ -75,6 +75,7 @@ from ptdenial.rules import PayerRuleFlagger, apply_rules
 
 __all__ = [
     "BatchResult",
+    "make_explainer",
     "ScoreRun",
     "score_batch",
     "score_claims",
@@ -290,6 +291,93 @@ def _bands(p: np.ndarray, config: ScoringConfig) -> np.ndarray:
     return np.select([p >= hi, p >= lo], ["high", "medium"], "low").astype(object)
 
 
+def _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf):
+    """A reason for every scored line that has none yet.
+
+    Lines below ``drivers_min_band`` without a rule hit get no model drivers
+    (a low risk has no driver worth acting on); they still say why their
+    score is what it is: no rule hit, and the payer's own track record for
+    the code, from the history snapshot.
+    """
+    has = np.zeros(len(band), dtype=bool)
+    if len(hits):
+        has[hits["pos"].to_numpy(dtype=np.int64)] = True
+    if len(drivers):
+        has[drivers["pos"].to_numpy(dtype=np.int64)] = True
+    quiet = np.flatnonzero(~has[pos97]) if len(pos97) else np.zeros(0, np.int64)
+    if not len(quiet):
+        return drivers
+    at = pos97[quiet]
+    pct = np.char.mod("%.0f%%", 100 * p[at])
+    text = (
+        pd.Series(
+            np.char.add(
+                np.char.add(band[at].astype(str), " risk ("), np.char.add(pct, ")")
+            ),
+            dtype=object,
+        )
+        + ": no billing rule hit"
+    )
+    if "hist_payer_code_rate" in Xf.columns and "hist_payer_code_n" in Xf.columns:
+        rate = Xf["hist_payer_code_rate"].to_numpy(dtype=float)[quiet]
+        seen = Xf["hist_payer_code_n"].to_numpy(dtype=float)[quiet]
+        payer = valid[S.PAYER_ID].astype("string").fillna("?").to_numpy(object)[at]
+        code = valid[S.CPT_CODE].astype("string").fillna("?").to_numpy(object)[at]
+        known = (seen > 0) & ~np.isnan(rate)
+        history = (
+            "; payer "
+            + pd.Series(payer, dtype=object)
+            + " denied "
+            + pd.Series(np.char.mod("%.0f%%", 100 * np.nan_to_num(rate)), dtype=object)
+            + " of its "
+            + pd.Series(code, dtype=object)
+            + " lines before"
+        )
+        text = text + np.where(known, history, "; no history for this payer yet")
+    quiet_rows = pd.DataFrame(
+        {"pos": at, "rank": 0, "reason": text.to_numpy(object), "fix": ""}
+    )
+    if not len(drivers):
+        return quiet_rows
+    return pd.concat([drivers, quiet_rows], ignore_index=True)
+
+
+def make_explainer(model, config=None) -> Explainer | None:
+    """The explainer :func:`score_batch` builds per call, to reuse across batches.
+
+    Building it reads the model's trees once; a job that scores many batches
+    with one model (e.g. a Spark worker) builds it once and passes it as
+    ``explainer=``.
+
+    Parameters
+    ----------
+    model : ptdenial.model.DenialRiskModel
+    config : ptdenial.config.ScoringConfig, optional
+
+    Returns
+    -------
+    ptdenial.explain.Explainer or None
+        None when the configuration asks for no model reasons.
+
+    Examples
+    --------
+    >>> from ptdenial.datasets import load_sample_claims
+    >>> from ptdenial.model import DenialRiskModel
+    >>> from ptdenial.scoring import make_explainer, score_batch
+    >>> model = DenialRiskModel(n_estimators=30).fit(load_sample_claims("history"))
+    >>> ex = make_explainer(model)
+    >>> new = load_sample_claims("new_claims").head(300)
+    >>> r1 = score_batch(model, new.iloc[:150], explainer=ex)
+    >>> r2 = score_batch(model, new.iloc[150:], explainer=ex)
+    >>> len(r1.scored) + len(r1.quarantine) + len(r2.scored) + len(r2.quarantine)
+    300
+    """
+    config = config or ScoringConfig()
+    if config.explain == "none" or config.max_model_reasons <= 0:
+        return None
+    return Explainer(model)
+
+
 def score_batch(
     model,
     raw: pd.DataFrame,
@@ -470,6 +558,7 @@ def score_batch(
             drivers["pos"] = at[drivers["pos"].to_numpy(dtype=np.int64)]
     if drivers is None:
         drivers = pd.DataFrame({"pos": [], "rank": [], "reason": [], "fix": []})
+    drivers = _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf)
     rule_ids, reasons, fixes = combine_reasons(n, hits, drivers)
     lap("explain")
 
@@ -895,6 +984,8 @@ class ScoreRun:
         Quarantined rows per column and check.
     exit_code : int
         0 when every row was scored, 3 when rows were quarantined.
+    score_segments : numpy.ndarray
+        The payer class of each score in ``scores`` (drift per segment).
     """
 
     manifest: dict
@@ -904,6 +995,9 @@ class ScoreRun:
     rule_counts: pd.Series
     quarantine_summary: pd.DataFrame
     exit_code: int
+    score_segments: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=object)
+    )
 
 
 _KEY_COLUMNS = (S.PATIENT_ID, S.CLAIM_ID, S.LINE_NUMBER)
@@ -1313,7 +1407,7 @@ def score_file(
     explained = {"exact": 0, "approximate": 0, "rules": 0}
     rule_counts: dict = {}
     q_summary: dict = {}
-    scores_parts, drift_parts = [], []
+    scores_parts, drift_parts, segment_parts = [], [], []
     drift_step = max(1, int(np.ceil(n_in / 2 / max(config.drift_sample_rows, 1))))
     q_paths, s_paths = [], []
     try:
@@ -1434,6 +1528,12 @@ def score_file(
                         dtype=np.float32, na_value=np.nan
                     )[feats.index.to_numpy()]
                 )
+                segment_parts.append(
+                    result.claims[S.PAYER_CLASS]
+                    .astype("string")
+                    .fillna("")
+                    .to_numpy(dtype=object)[feats.index.to_numpy()]
+                )
                 fslot = _valid_slots(result, raw, slot, src)[feats.index.to_numpy()]
                 keep = fslot % drift_step == 0
                 if keep.any():
@@ -1520,6 +1620,9 @@ def score_file(
         rule_counts=pd.Series(rule_counts, dtype=np.int64).sort_values(ascending=False),
         quarantine_summary=qs,
         exit_code=3 if counts["quarantined"] else 0,
+        score_segments=np.concatenate(segment_parts)
+        if segment_parts
+        else np.zeros(0, dtype=object),
     )
 
 

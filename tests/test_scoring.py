@@ -120,6 +120,16 @@ def test_every_scored_97112_line_says_why(batch):
     s = batch.scored
     high = s[s[S.RISK_BAND] == "high"]
     assert len(high) and (high[S.REASONS].list.len() > 0).all()
+    # every line with a probability has a reason, low-risk ones included
+    scored97 = s[s[S.DENIAL_PROBABILITY].notna()]
+    assert (scored97[S.REASONS].list.len() > 0).all()
+    low = scored97[
+        (scored97[S.RISK_BAND] == "low") & (scored97[S.RULE_HITS].list.len() == 0)
+    ]
+    assert len(low)
+    first = low[S.REASONS].list[0]
+    assert first.str.startswith("low risk (").all()
+    assert first.str.contains("no billing rule hit").all()
     # a fix per fixable reason: every rule hit with a fix shows up
     with_hits = s[s[S.RULE_HITS].list.len() > 0]
     assert (with_hits[S.SUGGESTED_FIXES].list.len() > 0).all()
@@ -445,7 +455,8 @@ def test_report_is_self_contained(files, tmp_path):
     assert code == 0
     page = (tmp_path / "report" / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 2  # scores and drift
-    assert "http://" not in page and "<script" not in page and NOTE not in page
+    for forbidden in ("http://", "https://", "<script", 'src="http', "href=", NOTE):
+        assert forbidden not in page
 
 
 def test_demo_runs_end_to_end(tmp_path, capsys):

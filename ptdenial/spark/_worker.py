@@ -80,14 +80,10 @@ def worker_stats() -> dict:
 
 
 def _build_explainer(model):
-    """The explainer :func:`ptdenial.scoring.score_batch` would build per call.
-
-    Reached through ``ptdenial.scoring``, the module whose ``score_batch``
-    takes it, so this package depends on the scoring API only.
-    """
+    """The explainer :func:`ptdenial.scoring.score_batch` would build per call."""
     from ptdenial import scoring
 
-    return scoring.Explainer(model)
+    return scoring.make_explainer(model)
 
 
 class ModelContext:
