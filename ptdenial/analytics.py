@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
+from ptdenial._payment import payment_table, price_lines
 from ptdenial.exceptions import ClaimsSchemaError
 
 __all__ = [
@@ -400,55 +401,13 @@ def expected_payment(
     [30.0, 60.0, 30.0, 30.0, 60.0, 60.0]
     """
     hist = claims if history is None else history
-    units = claims[S.UNITS].to_numpy(dtype=float, na_value=1.0)
-    charge = claims[S.CHARGE_AMOUNT].to_numpy(dtype=float, na_value=0.0)
-    result = np.full(len(claims), np.nan)
     if S.ALLOWED_AMOUNT in hist.columns and len(hist):
         hist = _labelled(hist, reference)
         denied, pending, _ = _outcome_arrays(hist)
-        allowed = hist[S.ALLOWED_AMOUNT].to_numpy(dtype=float, na_value=np.nan)
-        paid = ~pending & ~denied & (np.nan_to_num(allowed) > 0)
-        h_units = hist[S.UNITS].to_numpy(dtype=float, na_value=1.0)
-        per_unit = pd.Series(
-            allowed[paid] / np.maximum(h_units[paid], 1.0), name="per_unit"
-        )
-        levels = [
-            (S.PAYER_ID, S.CPT_CODE),
-            (S.PAYER_CLASS, S.CPT_CODE),
-            (S.CPT_CODE,),
-        ]
-        for keys in levels:
-            if not all(k in hist.columns and k in claims.columns for k in keys):
-                continue
-            left = pd.DataFrame(
-                {k: hist[k].astype(object).to_numpy()[paid] for k in keys}
-            )
-            left["per_unit"] = per_unit.to_numpy()
-            stats = left.groupby(list(keys), dropna=True)["per_unit"].agg(
-                ["median", "size"]
-            )
-            stats = stats.loc[stats["size"] >= 5, "median"]
-            if stats.empty:
-                continue
-            idx = pd.MultiIndex.from_arrays(
-                [claims[k].astype(object).to_numpy() for k in keys]
-            )
-            if len(keys) == 1:
-                idx = idx.get_level_values(0)
-                stats.index = stats.index.get_level_values(0)
-            rate = stats.reindex(idx).to_numpy(dtype=float)
-            fill = np.isnan(result) & ~np.isnan(rate)
-            result[fill] = rate[fill] * np.maximum(units[fill], 1.0)
-        h_charge = hist[S.CHARGE_AMOUNT].to_numpy(dtype=float, na_value=0.0)
-        ratio = (
-            np.nansum(allowed[paid]) / h_charge[paid].sum()
-            if paid.any() and h_charge[paid].sum() > 0
-            else 1.0
-        )
+        table = payment_table(hist, ~pending & ~denied)
     else:
-        ratio = 1.0
-    todo = np.isnan(result)
-    result[todo] = charge[todo] * ratio
+        table = {"ratio": 1.0}
+    result = price_lines(table, claims)
     return pd.Series(result, index=claims.index, name="expected_payment")
 
 

@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ptdenial import features as F
 from ptdenial import schema as S
+from ptdenial._payment import payment_table, price_lines
 from ptdenial._utils import passive_openmp
 from ptdenial.evaluation import denial_metrics, known_at
 from ptdenial.exceptions import ModelVersionError, PtdenialError
@@ -658,8 +659,11 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
 
         Learned at ``fit`` from paid lines of the history: the median allowed
         amount per unit for the same payer and code, else the same payer class
-        and code, else the code, else the history's median allowed-to-charge
-        ratio times the line's charge.
+        and code, else the code (at least 5 paid lines per cell), times the
+        units; else the history's allowed-to-charge ratio (sum over sum of
+        paid lines) times the charge, or the charge when no line was paid.
+        The same table prices lines in :func:`ptdenial.analytics.expected_payment`
+        (:mod:`ptdenial._payment`).
 
         Parameters
         ----------
@@ -671,25 +675,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         numpy.ndarray of float
         """
         check_is_fitted(self, "payment_table_")
-        t = self.payment_table_
-        units = pd.to_numeric(X[S.UNITS], errors="coerce").to_numpy(float)
-        units = np.where(np.isnan(units), 1.0, units)
-        cpt = X[S.CPT_CODE].astype("string").fillna("").astype(object)
-        payer = X[S.PAYER_ID].astype("string").fillna("").astype(object)
-        pclass = X[S.PAYER_CLASS].astype("string").fillna("").astype(object)
-        per_unit = np.full(len(X), np.nan)
-        for level, keys in (
-            ("payer_code", payer + "|" + cpt),
-            ("class_code", pclass + "|" + cpt),
-            ("code", cpt),
-        ):
-            table = t[level]
-            idx = pd.Index(table["keys"], dtype=object).get_indexer(keys.to_numpy())
-            vals = np.where(idx >= 0, np.asarray(table["values"])[idx], np.nan)
-            per_unit = np.where(np.isnan(per_unit), vals, per_unit)
-        charge = pd.to_numeric(X[S.CHARGE_AMOUNT], errors="coerce").to_numpy(float)
-        fallback = charge * t["ratio"]
-        return np.where(np.isnan(per_unit), fallback, per_unit * units)
+        return price_lines(self.payment_table_, X)
 
     @property
     def model_id(self) -> str:
@@ -699,34 +685,11 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
 
 
 def _payment_table(claims: pd.DataFrame) -> dict:
-    """Median allowed amount per unit of paid lines, at three levels (JSON-safe)."""
-    paid = (~claims[S.PENDING]) & (~claims[S.DENIED].fillna(False).astype(bool))
-    if S.ALLOWED_AMOUNT in claims:
-        paid &= claims[S.ALLOWED_AMOUNT].fillna(0) > 0
-        allowed = claims.loc[paid, S.ALLOWED_AMOUNT].astype(float)
-    else:
-        allowed = pd.Series(dtype=float)
-    h = claims.loc[paid]
-    units = pd.to_numeric(h[S.UNITS], errors="coerce").clip(lower=1).astype(float)
-    per_unit = allowed / units
-    cpt = h[S.CPT_CODE].astype(str)
-    levels = {
-        "payer_code": h[S.PAYER_ID].astype(str) + "|" + cpt,
-        "class_code": h[S.PAYER_CLASS].astype(str) + "|" + cpt,
-        "code": cpt,
-    }
-    out = {}
-    for name, key in levels.items():
-        grouped = per_unit.groupby(key.to_numpy()).agg(["median", "size"])
-        grouped = grouped[grouped["size"] >= 5]
-        out[name] = {
-            "keys": [str(k) for k in grouped.index],
-            "values": [float(v) for v in grouped["median"]],
-        }
-    charge = h[S.CHARGE_AMOUNT].astype(float)
-    ratio = float((allowed / charge.where(charge > 0)).median()) if len(h) else 0.0
-    out["ratio"] = ratio if np.isfinite(ratio) else 0.0
-    return out
+    """The pricing table of :mod:`ptdenial._payment`, from the history's paid lines."""
+    paid = ~claims[S.PENDING].to_numpy(dtype=bool) & ~claims[S.DENIED].fillna(
+        False
+    ).to_numpy(dtype=bool)
+    return payment_table(claims, paid)
 
 
 def _known(claims):

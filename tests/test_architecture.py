@@ -8,6 +8,7 @@ PKG = Path(__file__).resolve().parents[1] / "ptdenial"
 BASE = {"exceptions", "_utils", "reference"}
 ALLOWED = {
     "exceptions": set(),
+    "_payment": {"schema"},
     "_utils": {"exceptions"},
     "config": {"exceptions"},
     "reference": {"exceptions"},
@@ -16,7 +17,16 @@ ALLOWED = {
     "datasets": {"schema", "io", "rules"} | BASE,
     "rules": {"schema"} | BASE,
     "features": {"rules", "schema"} | BASE,
-    "model": {"features", "rules", "schema", "evaluation", "monitoring", "io"} | BASE,
+    "model": {
+        "features",
+        "rules",
+        "schema",
+        "evaluation",
+        "monitoring",
+        "io",
+        "_payment",
+    }
+    | BASE,
     "evaluation": {"schema"} | BASE,
     "explain": {"model", "features", "rules", "schema"} | BASE,
     "scoring": {
@@ -30,7 +40,7 @@ ALLOWED = {
         "evaluation",
     }
     | BASE,
-    "analytics": {"schema", "rules", "evaluation"} | BASE,
+    "analytics": {"schema", "rules", "evaluation", "_payment"} | BASE,
     "monitoring": {"schema", "rules", "evaluation", "features", "io"} | BASE,
     "x12": {"schema", "io"} | BASE,
     "reports": {"analytics", "monitoring", "evaluation", "schema", "rules"} | BASE,

@@ -225,3 +225,33 @@ def test_nothing_depends_on_the_generators_names_or_defaults():
     groups = set(report.by_payer["group"]) - {"(all)", "(small groups)"}
     assert groups and groups <= set(renamed[S.PAYER_ID])
     assert abs(auc["original"] - auc["renamed"]) < 0.015
+
+
+def test_model_and_analytics_price_lines_the_same(fitted, world):
+    from ptdenial.analytics import expected_payment
+
+    claims = derive_outcomes(world.claims)
+    model_pay = fitted.expected_payment(claims)
+    analytics_pay = expected_payment(claims, history=claims).to_numpy()
+    np.testing.assert_allclose(model_pay, analytics_pay)
+    assert (model_pay > 0).all()
+
+
+def test_pricing_without_paid_lines_falls_back_to_the_charge():
+    import pandas as pd
+
+    from ptdenial._payment import payment_table, price_lines
+
+    h = pd.DataFrame(
+        {
+            S.PAYER_ID: ["A", "A"],
+            S.PAYER_CLASS: ["commercial"] * 2,
+            S.CPT_CODE: ["97112"] * 2,
+            S.UNITS: [1, 2],
+            S.CHARGE_AMOUNT: [50.0, 100.0],
+            S.ALLOWED_AMOUNT: [0.0, 0.0],
+        }
+    )
+    table = payment_table(h, np.array([False, False]))
+    assert table["ratio"] == 1.0
+    np.testing.assert_allclose(price_lines(table, h), [50.0, 100.0])
