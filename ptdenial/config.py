@@ -106,6 +106,10 @@ class ScoringConfig:
     def __post_init__(self):
         _check(self)
 
+    def wants_model_reasons(self) -> bool:
+        """Whether lines get model drivers as reasons (not only rule hits)."""
+        return self.explain != "none" and self.max_model_reasons > 0
+
     def band_edges(self) -> tuple[float, float]:
         """The two cut points ``(medium_cut, high_cut)``."""
         return (self.medium_cut, self.high_cut)

@@ -82,6 +82,7 @@ __all__ = [
     "score_file",
     "build_worklist",
     "worklist_html",
+    "write_worklist",
     "scored_arrow_schema",
     "N_SLOTS",
     "WORKLIST_COLUMNS",
@@ -373,9 +374,7 @@ def make_explainer(model, config=None) -> Explainer | None:
     300
     """
     config = config or ScoringConfig()
-    if config.explain == "none" or config.max_model_reasons <= 0:
-        return None
-    return Explainer(model)
+    return Explainer(model) if config.wants_model_reasons() else None
 
 
 def score_batch(
@@ -516,7 +515,7 @@ def score_batch(
     # --- explanations ---------------------------------------------------------
     explanation = np.full(n, "rules", dtype=object)
     drivers = None
-    if len(pos97) and config.explain != "none" and config.max_model_reasons > 0:
+    if len(pos97) and config.wants_model_reasons():
         ex = explainer if explainer is not None else Explainer(model)
         if ex.available:
             band97 = band[pos97]
@@ -1300,6 +1299,32 @@ def worklist_paths(path) -> tuple[Path, Path]:
     return p, p.with_suffix(".html") if p.suffix else p.with_name(p.name + ".html")
 
 
+def write_worklist(worklist: pd.DataFrame, path, *, title, subtitle):
+    """Write a worklist as CSV and as a self-contained HTML page, atomically.
+
+    Parameters
+    ----------
+    worklist : pandas.DataFrame
+        Output of :func:`build_worklist`.
+    path : str or Path
+        The CSV or the HTML path; the other is written beside it
+        (:func:`worklist_paths`).
+    title, subtitle : str
+        Heading of the HTML page.
+
+    Returns
+    -------
+    tuple of Path
+        ``(csv_path, html_path)``.
+    """
+    csv_path, html_path = worklist_paths(path)
+    write_table(worklist, csv_path)
+    page = worklist_html(worklist, title=title, subtitle=subtitle)
+    with _atomic(html_path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return csv_path, html_path
+
+
 def score_file(
     model,
     claims,
@@ -1566,17 +1591,13 @@ def score_file(
             writer.close()
         wl_paths = None
         if worklist is not None:
-            csv_path, html_path = worklist_paths(worklist)
-            write_table(wl, csv_path)
-            page = worklist_html(
+            wl_paths = write_worklist(
                 wl,
+                worklist,
                 title=f"ptdenial worklist, claims of {as_of_ts.date()}",
                 subtitle=f"model {model.model_id}; {counts['valid']:,} lines scored; "
                 f"top {config.worklist_top} by dollars at risk",
             )
-            with _atomic(html_path) as tmp:
-                tmp.write_text(page, encoding="utf-8")
-            wl_paths = (csv_path, html_path)
         add_time("write_outputs", time.perf_counter() - t0)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

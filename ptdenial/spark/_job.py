@@ -125,8 +125,8 @@ def score_to_parquet(
     from pyspark.sql import functions as F
 
     from ptdenial.config import ScoringConfig
-    from ptdenial.io import write_json, write_table
-    from ptdenial.scoring import _versions, worklist_html, worklist_paths
+    from ptdenial.io import write_json
+    from ptdenial.scoring import _versions, write_worklist
 
     t_start = time.perf_counter()
     config = config if config is not None else ScoringConfig()
@@ -180,18 +180,14 @@ def score_to_parquet(
 
                 wl = pd.DataFrame({c: pd.Series([], dtype=object)
                                    for c in WORKLIST_COLUMNS})  # fmt: skip
-            csv_path, html_path = worklist_paths(worklist)
-            write_table(wl, csv_path)
-            page = worklist_html(
+            csv_path, html_path = write_worklist(
                 wl,
+                worklist,
                 title=f"ptdenial worklist, claims of {result.as_of.date()}",
                 subtitle=f"model {result.model_id}; "
                 f"{summary['counts']['valid']:,} lines scored on Spark; "
                 f"top {config.worklist_top} by dollars at risk",
             )
-            tmp = html_path.with_name(f".{html_path.name}.tmp")
-            tmp.write_text(page, encoding="utf-8")
-            tmp.replace(html_path)
             outputs["worklist_csv"], outputs["worklist_html"] = (
                 str(csv_path),
                 str(html_path),

@@ -121,9 +121,7 @@ class ModelContext:
 
     def explainer_for(self, config):
         """The explainer when ``config`` asks for model reasons, else None."""
-        if config.explain == "none" or config.max_model_reasons <= 0:
-            return None
-        return self.explainer()
+        return self.explainer() if config.wants_model_reasons() else None
 
 
 def cached_context(sha256: str) -> ModelContext | None:
