@@ -165,6 +165,13 @@ def _add_train(sub):
     )
     p.add_argument("--calibration", default="isotonic", choices=["isotonic", "sigmoid"])
     p.add_argument(
+        "--no-linear-base",
+        dest="linear_base",
+        action="store_false",
+        help="trees alone (default: LightGBM boosts from a one-hot logistic "
+        "regression's log-odds)",
+    )
+    p.add_argument(
         "--reference",
         type=Path,
         help="folder of reference-table overrides (payer_policies.csv ...)",
@@ -191,6 +198,7 @@ def _run_train(args) -> int:
     params = {
         "learner": args.learner,
         "calibration": args.calibration,
+        "linear_base": "auto" if args.linear_base else False,
         "random_state": args.seed,
         "reference": reference,
     }

@@ -297,10 +297,12 @@ class Explainer:
             (vals, (rows, cols)), shape=(offset, self._n_features)
         )
         self._leaf_group = (leaf_feature @ self._group_matrix()).tocsr()
+        self._group_dense = self._group_matrix().toarray()
         self._offsets = np.asarray(offsets, dtype=np.int64)
         self._leaf_values = np.concatenate(leaf_values)
         self._n_leaves = offset
-        self.bias_ = bias
+        linear = getattr(self.model, "linear_", None)
+        self.bias_ = bias + (linear.bias_ if linear is not None else 0.0)
 
     def _check(self):
         if not self.available:
@@ -342,14 +344,21 @@ class Explainer:
             (np.ones(n * t), leaves.ravel(), np.arange(0, n * t + 1, t)),
             shape=(n, self._n_leaves),
         )
-        return np.asarray((hit @ self._leaf_group).todense())
+        out = np.asarray((hit @ self._leaf_group).todense())
+        linear = getattr(self.model, "linear_", None)
+        if linear is not None:  # the additive base's terms are exact
+            out += linear.contributions(arr) @ self._group_dense
+        return out
 
     def raw_score(self, Xf) -> np.ndarray:
-        """Raw log-odds of the trees (the value contributions add up to)."""
+        """Raw log-odds of the model (the value contributions add up to)."""
         self._check()
-        return self.model.estimator_.booster_.predict(
-            self._array(Xf), num_iteration=self._n_iter, raw_score=True
+        arr = self._array(Xf)
+        raw = self.model.estimator_.booster_.predict(
+            arr, num_iteration=self._n_iter, raw_score=True
         )
+        linear = getattr(self.model, "linear_", None)
+        return raw if linear is None else raw + linear.decision_function(arr)
 
     def exact(self, Xf) -> np.ndarray:
         """Exact TreeSHAP contributions per reason group (LightGBM ``pred_contrib``).
@@ -371,7 +380,7 @@ class Explainer:
             else pd.DataFrame(Xf, columns=self.model.feature_names_)
         )
         contrib = self.model.contributions(frame).to_numpy()[:, : self._n_features]
-        return np.asarray(contrib @ self._group_matrix().toarray())
+        return np.asarray(contrib @ self._group_dense)
 
     # -- reasons ---------------------------------------------------------------------
     def model_reasons(
@@ -453,12 +462,13 @@ class Explainer:
         val = np.concatenate(parts_val)
         reason = np.full(len(pos), "", dtype=object)
         fix = np.full(len(pos), "", dtype=object)
+        texts: dict = {}
         for gi in np.unique(grp):  # loop over reason groups, not rows
             sel = np.flatnonzero(grp == gi)
             at = pos[sel]
             r, f = _render(
                 self.groups[gi],
-                _Rows(claims, at),
+                _Rows(claims, at, texts),
                 _Rows(Xf, at),
                 smoothing=self._smoothing,
                 window=self._window,
@@ -485,10 +495,12 @@ class Explainer:
 class _Rows:
     """Some rows of a frame; columns are taken only when a sentence needs them."""
 
-    def __init__(self, frame: pd.DataFrame, at: np.ndarray):
+    def __init__(self, frame: pd.DataFrame, at: np.ndarray, texts=None):
         self.frame = frame
         self.at = at
         self.columns = frame.columns
+        # shared by the groups of one call: each text column converted once
+        self._texts = {} if texts is None else texts
 
     def __len__(self):
         return len(self.at)
@@ -504,8 +516,16 @@ class _Rows:
     def text(self, name: str, missing: str = "?") -> np.ndarray:
         if name not in self.columns:
             return np.full(len(self.at), missing, dtype=object)
-        s = self.frame[name].iloc[self.at].astype("string").fillna(missing)
-        return s.to_numpy(dtype=object)
+        key = (name, missing)
+        if key not in self._texts:
+            # every group's sentences ask for the payer and the code: convert
+            # each distinct value of the column once
+            codes, uniques = pd.factorize(self.frame[name])
+            words = pd.Series(uniques).astype("string").to_numpy(dtype=object)
+            words = np.append(words, missing).astype(object)
+            self._texts[key] = (words, codes)  # code -1 (missing) takes the last
+        words, codes = self._texts[key]
+        return words[codes[self.at]]
 
     def series(self, name: str):
         return self.frame[name].iloc[self.at] if name in self.columns else None

@@ -9,6 +9,7 @@ BASE = {"exceptions", "_utils", "reference"}
 ALLOWED = {
     "exceptions": set(),
     "_payment": {"schema"},
+    "_linear": set(),
     "_utils": {"exceptions"},
     "config": {"exceptions"},
     "reference": {"exceptions"},
@@ -25,6 +26,7 @@ ALLOWED = {
         "monitoring",
         "io",
         "_payment",
+        "_linear",
     }
     | BASE,
     "evaluation": {"schema"} | BASE,

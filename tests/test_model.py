@@ -186,11 +186,64 @@ def test_bad_params_and_no_outcomes(world):
 def test_contributions_add_up(fitted, world):
     Xf = fitted.transform_features(world.claims.head(200))
     contrib = fitted.contributions(Xf)
-    raw = fitted.estimator_.predict_proba(
-        Xf.to_numpy(float), num_iteration=fitted.n_iter_
-    )[:, 1]
+    raw = fitted._raw_proba(Xf)
     logit = np.log(raw / (1 - raw))
     np.testing.assert_allclose(contrib.sum(axis=1), logit, atol=1e-6)
+    # the trees boost from the additive base: both parts are in the log-odds
+    assert fitted.linear_ is not None
+    trees = fitted.estimator_.booster_.predict(
+        Xf.to_numpy(float), num_iteration=fitted.n_iter_, raw_score=True
+    )
+    linear = fitted.linear_.decision_function(Xf.to_numpy(float))
+    np.testing.assert_allclose(trees + linear, logit, atol=1e-6)
+
+
+def test_linear_base_options(world):
+    with pytest.raises(ValueError, match="linear_base=True needs learner='lightgbm'"):
+        DenialRiskModel(learner="hist_gradient_boosting", linear_base=True).fit(
+            world.claims
+        )
+    with pytest.raises(ValueError, match="linear_base"):
+        DenialRiskModel(linear_base="yes").fit(world.claims)
+    plain = DenialRiskModel(n_estimators=40, n_jobs=1, linear_base=False)
+    plain.fit(world.claims)
+    assert plain.linear_ is None
+    Xf = plain.transform_features(world.claims.head(100))
+    raw = plain.estimator_.predict_proba(
+        Xf.to_numpy(float), num_iteration=plain.n_iter_
+    )[:, 1]
+    np.testing.assert_allclose(plain._raw_proba(Xf), raw)
+
+
+def test_linear_base_terms_unseen_categories_and_missing_values():
+    import pandas as pd
+
+    from ptdenial._linear import MIN_CATEGORY_COUNT, LinearBase
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    X = pd.DataFrame(
+        {
+            "x": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "cat": rng.choice([0, 1, 2, 3], size=n, p=[0.5, 0.3, 0.195, 0.005]),
+        }
+    )
+    logit = np.nan_to_num(X["x"].to_numpy()) + np.where(X["cat"] == 1, 1.0, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    base = LinearBase(categorical=["cat"]).fit(X, y)
+    # category 3 is rare (< MIN_CATEGORY_COUNT lines): it shares the "other" slot
+    assert (X["cat"] == 3).sum() < MIN_CATEGORY_COUNT
+    assert 3.0 not in base.levels_[0]
+    new = pd.DataFrame({"x": [np.nan, 0.5, 0.5], "cat": [3.0, 7.0, np.nan]})
+    terms = base.contributions(new)
+    np.testing.assert_allclose(
+        terms.sum(axis=1) + base.bias_, base.decision_function(new), atol=1e-9
+    )
+    # an unseen code (7) is scored like a rare one (3)
+    assert terms[0, 1] == terms[1, 1]
+    # the learned effects have the generator's signs
+    assert base.coef_num_[0] > 0
+    assert base.coef_cat_[0][1] > base.coef_cat_[0][0]
 
 
 def test_nothing_depends_on_the_generators_names_or_defaults():

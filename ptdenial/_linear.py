@@ -1,0 +1,185 @@
+"""An additive logistic base that the trees boost from.
+
+The synthetic world (and, we expect, most payers' behaviour) is close to
+additive in the log-odds: a payer's strictness, a provider's habits, a rule
+flag each add a fixed amount. A logistic regression on one-hot categoricals
+and standardized numbers learns that from little history; trees need many
+splits for it and trail by about 0.013 AUC on a 50k-line history
+(``bench/results/model.md``). The model therefore starts boosting from this
+regression's log-odds: the trees learn what is not additive.
+
+Everything here is plain NumPy at prediction time (a few vector operations
+per batch), and each line's log-odds splits exactly into one term per model
+feature, centred on the training mean: the linear part's exact SHAP values
+for independent features, added to the trees' TreeSHAP values in
+:mod:`ptdenial.explain`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: A category seen fewer times than this in training shares one coefficient
+#: with the other rare and unseen categories of its feature.
+MIN_CATEGORY_COUNT = 20
+#: The regression learns from at most this many training rows (sampled with the
+#: model's random state): a few hundred coefficients need no more, and the
+#: 1M-line fit stays within its time budget.
+MAX_ROWS = 200_000
+
+
+class LinearBase:
+    """Additive log-odds over model features, fitted by logistic regression.
+
+    Numeric features: missing values take the training median and get an
+    indicator term; values are standardized. Categorical features (integer
+    codes): one coefficient per category seen at least
+    :data:`MIN_CATEGORY_COUNT` times, one shared by the others.
+
+    Parameters
+    ----------
+    categorical : list of str
+        Names of the categorical (integer-coded) features.
+    C : float
+        Inverse regularization strength of the logistic regression.
+    random_state : int
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from ptdenial._linear import LinearBase
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"a": rng.normal(size=2000), "c": rng.integers(0, 3, 2000)})
+    >>> y = (rng.random(2000) < 1 / (1 + np.exp(-2 * X["a"]))).astype(int)
+    >>> base = LinearBase(categorical=["c"]).fit(X, y)
+    >>> terms = base.contributions(X)
+    >>> bool(np.allclose(terms.sum(axis=1) + base.bias_, base.decision_function(X)))
+    True
+    """
+
+    def __init__(self, *, categorical=(), C=0.5, random_state=0):
+        self.categorical = list(categorical)
+        self.C = C
+        self.random_state = random_state
+
+    def _split(self, X):
+        arr = X.to_numpy(dtype=np.float64) if isinstance(X, pd.DataFrame) else X
+        return arr[:, self.num_idx_], arr[:, self.cat_idx_]
+
+    def _cat_slots(self, cat: np.ndarray) -> np.ndarray:
+        """Column of each categorical value in its feature's table (rare: last)."""
+        slots = np.empty(cat.shape, dtype=np.int64)
+        for j in range(cat.shape[1]):
+            levels = self.levels_[j]
+            v = np.where(np.isnan(cat[:, j]), -1.0, cat[:, j])
+            at = np.searchsorted(levels, v)
+            at_c = np.minimum(at, max(len(levels) - 1, 0))
+            found = (at < len(levels)) & (levels[at_c] == v) if len(levels) else False
+            slots[:, j] = np.where(found, at_c, len(levels))
+        return slots
+
+    def _numeric_terms(self, num: np.ndarray) -> np.ndarray:
+        missing = np.isnan(num)
+        z = (np.where(missing, self.median_, num) - self.mean_) / self.scale_
+        return z * self.coef_num_ + missing * self.coef_missing_
+
+    def _categorical_terms(self, cat: np.ndarray) -> np.ndarray:
+        slots = self._cat_slots(cat)
+        out = np.empty(cat.shape, dtype=np.float64)
+        for j in range(cat.shape[1]):
+            out[:, j] = self.coef_cat_[j][slots[:, j]]
+        return out
+
+    def fit(self, X: pd.DataFrame, y) -> LinearBase:
+        """Fit on feature rows ``X`` (a DataFrame of model features) and labels."""
+        import scipy.sparse as sp
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(y)
+        names = list(X.columns)
+        self.feature_names_ = names
+        self.cat_idx_ = np.array(
+            [names.index(c) for c in self.categorical if c in names], dtype=np.int64
+        )
+        self.num_idx_ = np.array(
+            [i for i in range(len(names)) if i not in set(self.cat_idx_)],
+            dtype=np.int64,
+        )
+        rows = np.arange(len(X))
+        if len(rows) > MAX_ROWS:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(rows, MAX_ROWS, replace=False))
+        num, cat = self._split(X.iloc[rows])
+        yy = y[rows]
+
+        missing = np.isnan(num)
+        with np.errstate(all="ignore"):
+            median = np.nanmedian(np.where(missing.all(axis=0), 0.0, num), axis=0)
+        self.median_ = np.nan_to_num(median)
+        filled = np.where(missing, self.median_, num)
+        self.mean_ = filled.mean(axis=0)
+        scale = filled.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        z = (filled - self.mean_) / self.scale_
+        has_missing = missing.any(axis=0) & ~missing.all(axis=0)
+
+        self.levels_ = []
+        onehots = []
+        for j in range(cat.shape[1]):
+            v = np.where(np.isnan(cat[:, j]), -1.0, cat[:, j])
+            values, counts = np.unique(v, return_counts=True)
+            self.levels_.append(values[counts >= MIN_CATEGORY_COUNT])
+        slots = self._cat_slots(cat) if cat.shape[1] else np.zeros((len(rows), 0))
+        for j in range(cat.shape[1]):
+            width = len(self.levels_[j]) + 1
+            onehots.append(
+                sp.csr_matrix(
+                    (np.ones(len(rows)), (np.arange(len(rows)), slots[:, j])),
+                    shape=(len(rows), width),
+                )
+            )
+        design = sp.hstack(
+            [sp.csr_matrix(z), sp.csr_matrix(missing[:, has_missing].astype(float))]
+            + onehots,
+            format="csr",
+        )
+        reg = LogisticRegression(C=self.C, max_iter=300)
+        reg.fit(design, yy)
+        coef = reg.coef_.ravel()
+        k = z.shape[1]
+        self.coef_num_ = coef[:k]
+        self.coef_missing_ = np.zeros(k)
+        self.coef_missing_[has_missing] = coef[k : k + int(has_missing.sum())]
+        at = k + int(has_missing.sum())
+        self.coef_cat_ = []
+        for j in range(cat.shape[1]):
+            width = len(self.levels_[j]) + 1
+            self.coef_cat_.append(coef[at : at + width].copy())
+            at += width
+        self.intercept_ = float(reg.intercept_[0])
+        # centre each feature's term on its training mean (SHAP of a linear model)
+        terms = self._terms(num, cat)
+        self.term_mean_ = terms.mean(axis=0)
+        self.bias_ = self.intercept_ + float(self.term_mean_.sum())
+        return self
+
+    def _terms(self, num, cat) -> np.ndarray:
+        out = np.empty((len(num), len(self.feature_names_)))
+        out[:, self.num_idx_] = self._numeric_terms(num)
+        if len(self.cat_idx_):
+            out[:, self.cat_idx_] = self._categorical_terms(cat)
+        return out
+
+    def decision_function(self, X) -> np.ndarray:
+        """Log-odds of each row."""
+        num, cat = self._split(X)
+        total = self._numeric_terms(num).sum(axis=1) + self.intercept_
+        if len(self.cat_idx_):
+            total += self._categorical_terms(cat).sum(axis=1)
+        return total
+
+    def contributions(self, X) -> np.ndarray:
+        """Per-feature log-odds terms, centred: rows sum to log-odds - ``bias_``."""
+        num, cat = self._split(X)
+        return self._terms(num, cat) - self.term_mean_
