@@ -16,3 +16,44 @@ def passive_openmp() -> None:
     first import of lightgbm), and a value the user set is kept.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+class ClaimsTransformerMixin:
+    """scikit-learn plumbing shared by the transformers of claim lines.
+
+    Their input is a claims frame with text columns and missing values (the
+    tags say so, for scikit-learn's checks), and ``get_feature_names_out``
+    returns ``_output_names()`` once the estimator is fitted, which is checked
+    on the attribute named by ``_fitted_attribute``. List it before
+    ``TransformerMixin, BaseEstimator`` in the bases.
+    """
+
+    _fitted_attribute: str
+
+    def _output_names(self):
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        numpy.ndarray of str
+        """
+        # imported here, not at the top: ptdenial.cli imports this module
+        # before anything may start the OpenMP runtime (see passive_openmp)
+        import numpy as np
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, self._fitted_attribute)
+        return np.asarray(self._output_names(), dtype=object)

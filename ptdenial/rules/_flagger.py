@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ptdenial import schema as S
+from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.exceptions import ClaimsSchemaError, DataQualityWarning
 from ptdenial.reference import Reference
 from ptdenial.rules._catalogue import _RULE_BY_ID, GAP_COLUMNS, RULES
@@ -17,7 +18,7 @@ from ptdenial.rules._engine import apply_rules
 
 
 # --- transformer ------------------------------------------------------------
-class PayerRuleFlagger(TransformerMixin, BaseEstimator):
+class PayerRuleFlagger(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
     """Rule flags and gaps as model features.
 
     For each selected rule a 0/1 integer column ``rule__<rule_id lower>``
@@ -63,6 +64,8 @@ class PayerRuleFlagger(TransformerMixin, BaseEstimator):
     (1, 0)
     """
 
+    _fitted_attribute = "rules_"
+
     def __init__(self, *, reference=None, rules=None, include_gaps=True, as_of=None):
         self.reference = reference
         self.rules = rules
@@ -71,8 +74,6 @@ class PayerRuleFlagger(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
         tags.input_tags.categorical = True
         return tags
 
@@ -189,19 +190,8 @@ class PayerRuleFlagger(TransformerMixin, BaseEstimator):
                 out[f"gap__{name}"] = result.gaps[name].to_numpy(dtype=float)
         return pd.DataFrame(out, index=X.index)
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        ndarray of str
-        """
-        check_is_fitted(self, "rules_")
+    def _output_names(self):
         names = [f"rule__{rid.lower()}" for rid in self.rules_]
         if self.include_gaps:
             names += [f"gap__{name}" for name in GAP_COLUMNS]
-        return np.asarray(names, dtype=object)
+        return names
