@@ -30,13 +30,39 @@ LEVELS = (
 )
 
 
-def _keys(frame: pd.DataFrame, columns) -> np.ndarray | None:
+def _key_index(frame: pd.DataFrame, columns):
+    """Each line's key as (position among the unique keys, unique key texts).
+
+    Keys are ``"|"``-joined texts of the columns (missing as empty text),
+    built once per distinct combination: a batch has few payers and codes
+    but many lines.
+    """
     if not all(c in frame.columns for c in columns):
         return None
-    key = frame[columns[0]].astype("string").fillna("")
-    for c in columns[1:]:
-        key = key + "|" + frame[c].astype("string").fillna("")
-    return key.to_numpy(dtype=object)
+    combined = np.zeros(len(frame), dtype=np.int64)
+    texts = []
+    for c in columns:
+        codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
+        text = np.asarray([""] + [str(u) for u in uniques], dtype=object)
+        combined = combined * len(text) + (codes + 1)
+        texts.append((text, len(text)))
+    found, inverse = np.unique(combined, return_inverse=True)
+    parts = []
+    for text, size in reversed(texts):
+        parts.append(text[found % size])
+        found = found // size
+    unique_keys = parts[-1]
+    for part in reversed(parts[:-1]):
+        unique_keys = unique_keys + "|" + part
+    return inverse.reshape(-1), np.asarray(unique_keys, dtype=object)
+
+
+def _keys(frame: pd.DataFrame, columns) -> np.ndarray | None:
+    index = _key_index(frame, columns)
+    if index is None:
+        return None
+    inverse, unique_keys = index
+    return unique_keys[inverse]
 
 
 def payment_table(history: pd.DataFrame, paid: np.ndarray) -> dict:
@@ -100,11 +126,12 @@ def price_lines(table: dict, claims: pd.DataFrame) -> np.ndarray:
     units = np.maximum(np.where(np.isnan(units), 1.0, units), 1.0)
     per_unit = np.full(len(claims), np.nan)
     for name, columns in LEVELS:
-        keys = _keys(claims, columns)
+        index = _key_index(claims, columns)
         level = table.get(name) or {"keys": []}
-        if keys is None or not level["keys"]:
+        if index is None or not level["keys"]:
             continue
-        idx = pd.Index(level["keys"], dtype=object).get_indexer(keys)
+        inverse, unique_keys = index
+        idx = pd.Index(level["keys"], dtype=object).get_indexer(unique_keys)[inverse]
         vals = np.where(idx >= 0, np.asarray(level["values"], float)[idx], np.nan)
         per_unit = np.where(np.isnan(per_unit), vals, per_unit)
     charge = pd.to_numeric(claims[S.CHARGE_AMOUNT], errors="coerce").to_numpy(float)
