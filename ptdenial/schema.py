@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 from typing import NamedTuple
 
@@ -344,16 +345,32 @@ def parse_list_column(values) -> pd.Series:
     values = pd.Series(values)
     if values.empty:
         return pd.Series([], index=values.index, dtype=object)
-    obj = values.astype(object)
-    try:  # text, tuples and missing values hash as they are
-        codes, uniques = pd.factorize(obj, use_na_sentinel=True)
-    except TypeError:  # Parquet lists arrive as arrays: join them in Arrow
-        codes, uniques = pd.factorize(_join_lists(obj), use_na_sentinel=True)
+    codes, parsed = _list_codes(values)
+    return pd.Series(parsed[codes], index=values.index, dtype=object)
+
+
+def _list_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a list column once per distinct value.
+
+    Returns ``(codes, parsed)`` with ``parsed[codes]`` the rows' tuples; code
+    -1 (a missing value) picks the trailing ``()``. Callers that normalize the
+    tuples further reuse the codes instead of hashing tuples again.
+    """
+    text = _arrow_text(values)
+    if text is not None:  # Arrow text: hashing in Arrow avoids object arrays
+        codes, dictionary = _arrow_codes(text)
+        uniques = dictionary.to_pylist()
+    else:
+        obj = values.astype(object)
+        try:  # text, tuples and missing values hash as they are
+            codes, uniques = pd.factorize(obj, use_na_sentinel=True)
+        except TypeError:  # Parquet lists arrive as arrays: join them in Arrow
+            codes, uniques = pd.factorize(_join_lists(obj), use_na_sentinel=True)
     parsed = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
         parsed[i] = _parse_one(u)
     parsed[-1] = ()
-    return pd.Series(parsed[codes], index=values.index, dtype=object)
+    return codes, parsed
 
 
 def arrow_join_lists(arr):
@@ -395,9 +412,7 @@ def arrow_join_lists(arr):
         values = pc.filter(values, keep)
         counts = np.bincount(parent, minlength=len(arr))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        arr = pa.ListArray.from_arrays(
-            pa.array(offsets), values, mask=pc.is_null(arr)
-        )
+        arr = pa.ListArray.from_arrays(pa.array(offsets), values, mask=pc.is_null(arr))
     return pc.binary_join(arr, "|")
 
 
@@ -538,8 +553,107 @@ def _show(v) -> str:
     return str(v)
 
 
+def _arrow_text(s: pd.Series):
+    """The Arrow data behind an Arrow-backed string column (else ``None``).
+
+    Both pandas ``str`` (Parquet/CSV input) and ``string`` columns qualify;
+    working on this array skips pandas' object conversions.
+    """
+    arr = s.array
+    if isinstance(arr, pd.arrays.ArrowStringArray):
+        return arr.__arrow_array__()
+    return None
+
+
+def _arrow_codes(text):
+    """Factorize Arrow text: ``(codes, dictionary)``; missing values get -1.
+
+    The dictionary keeps first-appearance order, as :func:`pandas.factorize`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    enc = pc.dictionary_encode(text)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    return codes, enc.dictionary
+
+
+def _distinct(s: pd.Series, *, categorical: bool = False):
+    """``(codes, uniques)`` with ``uniques.take(codes)`` equal to ``s``, or ``None``.
+
+    Only for columns that hash cheaply: Arrow text, and categoricals when
+    ``categorical`` (their uniques are all the categories, used or not, so
+    only for coercions that do not look at the set of values). For Arrow
+    text the uniques keep ``s``'s dtype and first-appearance order and hold a
+    missing value only if ``s`` does, so a coercion sees exactly the set of
+    values it would see on ``s``.
+    """
+    if len(s) == 0:
+        return None
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        if not categorical:
+            return None
+        codes = s.cat.codes.to_numpy()
+        k = len(s.dtype.categories)
+        labels = np.arange(k)
+        if (codes < 0).any():
+            labels = np.append(labels, -1)
+            codes = np.where(codes < 0, k, codes)
+        return codes, pd.Series(pd.Categorical.from_codes(labels, dtype=s.dtype))
+    text = _arrow_text(s)
+    if text is None:
+        return None
+    import pyarrow as pa
+
+    codes, dictionary = _arrow_codes(text)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(dictionary), codes)
+        dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+    uniques = pd.arrays.ArrowStringArray(dictionary, dtype=s.dtype)
+    return codes, pd.Series(uniques)
+
+
+def _on_distinct(fn, s: pd.Series, *, categorical: bool = False):
+    """``fn(s)``, computed on the distinct values of ``s`` only.
+
+    ``fn`` must work row by row (no row's result depends on another row) and
+    return a Series, an array or a tuple of them; results are spread back to
+    every row with ``s``'s index. Columns of batch files repeat few values
+    (codes, dates, amounts), so this turns per-row parsing into per-value.
+    """
+    found = _distinct(s, categorical=categorical)
+    if found is None:
+        return fn(s)
+    codes, uniques = found
+    res = fn(uniques)
+
+    def spread(r):
+        if isinstance(r, pd.Series):
+            return r.take(codes).set_axis(s.index).rename(s.name)
+        return np.asarray(r)[codes]
+
+    return tuple(spread(r) for r in res) if isinstance(res, tuple) else spread(res)
+
+
+def _arrow_strings() -> bool:
+    """Whether pandas' ``string`` dtype is Arrow-backed (the default).
+
+    The Arrow shortcuts below must strip exactly as ``astype("string")``
+    columns do, so they only run when that dtype is Arrow-backed too.
+    """
+    return pd.StringDtype().storage == "pyarrow"
+
+
 def _is_blank(series: pd.Series) -> np.ndarray:
     s = series
+    text = _arrow_text(s)
+    if text is not None and _arrow_strings():
+        import pyarrow.compute as pc
+
+        blank = pc.equal(pc.utf8_trim_whitespace(text), "")
+        return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
     blank = s.isna().to_numpy().copy()
     if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         as_str = s.astype("string")
@@ -548,6 +662,16 @@ def _is_blank(series: pd.Series) -> np.ndarray:
 
 
 def _coerce_str(s: pd.Series) -> pd.Series:
+    text = _arrow_text(s)
+    if text is not None and _arrow_strings():
+        # the same steps in Arrow, without pandas' dtype round trips
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        out = pc.utf8_trim_whitespace(text)
+        out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+        out = pd.arrays.ArrowStringArray(out, dtype=pd.StringDtype())
+        return pd.Series(out, index=s.index, name=s.name)
     out = s.astype("string").str.strip()
     return out.mask(out == "")
 
@@ -594,6 +718,23 @@ def _coerce_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     out = pd.Series(parsed, index=s.index).dt.normalize()
     bad = (out.isna() & ~_is_blank(s)).to_numpy()
     return out, bad
+
+
+def _coerce_category(s: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, np.ndarray]:
+    text = _coerce_str(s)
+    if spec.name == PAYER_CLASS:
+        codes, uniques = pd.factorize(text)
+        norm = np.array(
+            [re.sub(r"[\s-]+", "_", str(u).lower()) for u in uniques] + [None],
+            dtype=object,
+        )
+        text = pd.Series(norm[codes], index=text.index, dtype="string")
+    bad = (text.notna() & ~text.isin(spec.categories)).to_numpy()
+    col = pd.Categorical(
+        text.where(~pd.Series(bad, index=text.index)),
+        categories=spec.categories,
+    )
+    return pd.Series(col, index=s.index), bad
 
 
 _BOOL_TRUE = {"true", "t", "1", "yes", "y"}
@@ -692,38 +833,37 @@ def validate_claims(
     n = len(df)
     fails = _Failures(n)
     out = {}
+    lists = {}  # list column -> (codes, parsed tuples), reused by the checks
     for name in df.columns:
         spec = COLUMNS.get(name)
         raw = df[name]
         if spec is None:
             out[name] = raw
             continue
+        blank = None
         if spec.kind == "str":
             col = _coerce_str(raw)
+            if _arrow_text(raw) is not None and _arrow_strings():
+                # stripped Arrow text is missing exactly where it was blank
+                blank = col.isna().to_numpy()
             if name == CPT_CODE:
                 col = col.str.upper()
         elif spec.kind == "int":
-            col, bad = _coerce_int(raw)
+            col, bad = _on_distinct(_coerce_int, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not a whole number")
         elif spec.kind == "decimal":
-            col, bad = _coerce_decimal(raw)
+            col, bad = _on_distinct(_coerce_decimal, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not a number")
         elif spec.kind == "date":
-            col, bad = _coerce_date(raw)
+            col, bad = _on_distinct(_coerce_date, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not a date (YYYY-MM-DD)")
         elif spec.kind == "bool":
-            col, bad = _coerce_bool(raw)
+            col, bad = _on_distinct(_coerce_bool, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not true/false")
         elif spec.kind == "category":
-            text = _coerce_str(raw)
-            if name == PAYER_CLASS:
-                codes, uniques = pd.factorize(text)
-                norm = np.array(
-                    [re.sub(r"[\s-]+", "_", str(u).lower()) for u in uniques] + [None],
-                    dtype=object,
-                )
-                text = pd.Series(norm[codes], index=text.index, dtype="string")
-            bad = (text.notna() & ~text.isin(spec.categories)).to_numpy()
+            col, bad = _on_distinct(
+                functools.partial(_coerce_category, spec=spec), raw, categorical=True
+            )
             fails.add(
                 bad,
                 name,
@@ -731,22 +871,22 @@ def validate_claims(
                 raw,
                 f"{name} must be one of {list(spec.categories)}",
             )
-            col = pd.Categorical(
-                text.where(~pd.Series(bad, index=text.index)),
-                categories=spec.categories,
-            )
-            col = pd.Series(col, index=df.index)
         elif spec.kind == "list":
-            col = parse_list_column(raw)
+            codes, parsed = lists[name] = _list_codes(raw)
+            col = pd.Series(parsed[codes], index=df.index, dtype=object)
         else:  # pragma: no cover - spec table is fixed
             raise AssertionError(spec.kind)
         if not spec.nullable:
-            fails.add(_is_blank(raw), name, Check.NOT_NULL, raw, f"{name} is empty")
+            if blank is None:
+                blank = _is_blank(raw)
+            fails.add(blank, name, Check.NOT_NULL, raw, f"{name} is empty")
         out[name] = col
 
     # --- value checks on coerced columns -----------------------------------
-    cpt = out[CPT_CODE]
-    bad = (cpt.notna() & ~cpt.str.match(_CPT.pattern).fillna(False)).to_numpy()
+    bad = _on_distinct(
+        lambda c: (c.notna() & ~c.str.match(_CPT.pattern).fillna(False)).to_numpy(),
+        out[CPT_CODE],
+    )
     fails.add(
         bad,
         CPT_CODE,
@@ -757,11 +897,15 @@ def validate_claims(
     )
 
     dx_raw = out[DIAGNOSIS_CODES]
-    dx_codes, dx_uniques = pd.factorize(dx_raw)
+    dx_codes, dx_uniques = lists[DIAGNOSIS_CODES]
     norm_u = np.empty(len(dx_uniques), dtype=object)
     bad_u = np.zeros(len(dx_uniques), dtype=bool)
+    icd10 = {}  # the same few codes recur across the code lists
     for i, codes in enumerate(dx_uniques):
-        normed = tuple(normalize_icd10(c) for c in codes)
+        for c in codes:
+            if c not in icd10:
+                icd10[c] = normalize_icd10(c)
+        normed = tuple(icd10[c] for c in codes)
         bad_u[i] = any(c is None for c in normed)
         norm_u[i] = tuple(c for c in normed if c is not None) if bad_u[i] else normed
     out[DIAGNOSIS_CODES] = pd.Series(norm_u[dx_codes], index=df.index, dtype=object)
@@ -775,12 +919,12 @@ def validate_claims(
     )
 
     if MODIFIERS in out:
-        m_codes, m_uniques = pd.factorize(out[MODIFIERS])
+        m_codes, m_uniques = lists[MODIFIERS]
         bad_u = np.array(
             [any(not _MODIFIER.match(m) for m in mods) for mods in m_uniques], bool
         )
         fails.add(
-            bad_u[m_codes] if len(m_uniques) else np.zeros(n, bool),
+            bad_u[m_codes],
             MODIFIERS,
             Check.MODIFIER_FORMAT,
             out[MODIFIERS],
@@ -789,7 +933,7 @@ def validate_claims(
 
     for name in (ADJUSTMENT_CODES,):
         if name in out:
-            a_codes, a_uniques = pd.factorize(out[name])
+            a_codes, a_uniques = lists[name]
             norm_u = np.empty(len(a_uniques), dtype=object)
             bad_u = np.zeros(len(a_uniques), dtype=bool)
             for i, codes in enumerate(a_uniques):
@@ -803,13 +947,9 @@ def validate_claims(
                         f"{m.group(1)}-{m.group(2)}" if m.group(1) else m.group(2)
                     )
                 norm_u[i] = tuple(normed)
-            out[name] = pd.Series(
-                norm_u[a_codes] if len(a_uniques) else [()] * n,
-                index=df.index,
-                dtype=object,
-            )
+            out[name] = pd.Series(norm_u[a_codes], index=df.index, dtype=object)
             fails.add(
-                bad_u[a_codes] if len(a_uniques) else np.zeros(n, bool),
+                bad_u[a_codes],
                 name,
                 Check.TYPE,
                 df[name],
@@ -880,21 +1020,23 @@ def validate_claims(
 
     keys = pd.DataFrame({CLAIM_ID: out[CLAIM_ID], LINE_NUMBER: out[LINE_NUMBER]})
     dup = keys.duplicated(keep=False).to_numpy() & keys.notna().all(axis=1).to_numpy()
-    fails.add(
-        dup,
-        CLAIM_ID,
-        Check.DUPLICATE_KEY,
-        out[CLAIM_ID].astype(str) + "/" + out[LINE_NUMBER].astype(str),
-        "(claim_id, line_number) appears more than once; every copy is "
-        "quarantined because the right one cannot be told",
-    )
+    if dup.any():  # the shown keys cost a pass over every row: only when needed
+        fails.add(
+            dup,
+            CLAIM_ID,
+            Check.DUPLICATE_KEY,
+            out[CLAIM_ID].astype(str) + "/" + out[LINE_NUMBER].astype(str),
+            "(claim_id, line_number) appears more than once; every copy is "
+            "quarantined because the right one cannot be told",
+        )
 
     canon = pd.DataFrame(out, index=df.index)
     f = fails.frame()
     bad_pos = np.unique(f["_pos"].to_numpy()) if len(f) else np.array([], int)
     is_bad = np.zeros(n, dtype=bool)
     is_bad[bad_pos] = True
-    valid = canon.loc[~is_bad].copy()
+    # no .copy(): under Copy-on-Write the selection already behaves as one
+    valid = canon.loc[~is_bad]
     quarantine = _build_quarantine(df, f, source=source, first_row=first_row)
     return ValidationResult(valid, quarantine)
 

@@ -242,3 +242,85 @@ def test_every_row_is_valid_or_quarantined(data, n):
     assert sorted(list(valid.index) + list(quarantine[S.SOURCE_ROW])) == list(
         range(len(base))
     )
+
+
+# --- Arrow shortcuts give what the general (object) path gives -------------------
+def _messy_raw() -> pd.DataFrame:
+    """tiny_raw with the values the coercions and checks must tell apart."""
+    raw = pd.concat([tiny_raw()] * 4, ignore_index=True)
+    raw[S.LINE_NUMBER] = [str(i + 1) for i in range(len(raw))]
+    raw.loc[0, S.UNITS] = " 3 "
+    raw.loc[1, S.UNITS] = "1.5"
+    raw.loc[2, S.UNITS] = None
+    raw.loc[3, S.CHARGE_AMOUNT] = "$1,234.50"
+    raw.loc[4, S.CHARGE_AMOUNT] = "-2"
+    raw.loc[5, S.DATE_OF_SERVICE] = "2025-13-45"
+    raw.loc[6, S.DATE_OF_SERVICE] = "  "
+    raw.loc[7, S.DATE_OF_SERVICE] = " 2025-03-03 "
+    raw.loc[8, S.PATIENT_ID] = " \t"
+    raw.loc[9, S.CPT_CODE] = " g0283 "
+    raw.loc[10, S.CPT_CODE] = "9711"
+    raw.loc[11, S.PAYER_CLASS] = "Medicare Advantage"
+    raw.loc[12, S.PAYER_CLASS] = "blue cross"
+    raw.loc[13, S.DIAGNOSIS_CODES] = "r2681 ; XYZ"
+    raw.loc[14, S.MODIFIERS] = "gp,,kx"
+    raw.loc[15, S.MINUTES] = "-1"
+    raw.loc[16, S.SUBMISSION_DATE] = "2025-01-01"
+    raw.loc[17, S.CLAIM_ID] = None
+    raw.loc[18, [S.CLAIM_ID, S.LINE_NUMBER]] = ["C1", "1"]  # duplicate key
+    raw[S.OBJECTIVE_MEASURES_DOCUMENTED] = ["yes", " No ", "maybe", None] * 5
+    raw[S.ADJUSTMENT_CODES] = ["CO-45|PR2", "co45", "??", None, ""] * 4
+    return raw
+
+
+def _assert_same_result(a, b):
+    pd.testing.assert_frame_equal(a.valid, b.valid)
+    pd.testing.assert_frame_equal(a.quarantine, b.quarantine)
+
+
+def test_arrow_text_validates_like_object_columns():
+    raw = _messy_raw()
+    assert isinstance(raw[S.UNITS].array, pd.arrays.ArrowStringArray)
+    arrow = validate_claims(raw, run_date=RUN, source="x.csv")
+    general = validate_claims(raw.astype(object), run_date=RUN, source="x.csv")
+    _assert_same_result(arrow, general)
+    assert 0 < len(arrow.quarantine) < len(raw)
+    assert arrow.valid[S.UNITS].dtype == "Int64"
+    assert arrow.valid[S.CLAIM_ID].dtype == "string"
+
+
+def test_chunked_arrow_columns_validate_like_one_chunk():
+    import pyarrow as pa
+
+    raw = _messy_raw()
+    table = pa.Table.from_pandas(raw, preserve_index=False)
+    chunked = pa.concat_tables([table.slice(0, 7), table.slice(7, 1), table.slice(8)])
+    again = chunked.to_pandas()
+    assert again[S.UNITS].array.__arrow_array__().num_chunks == 3
+    _assert_same_result(
+        validate_claims(raw, run_date=RUN), validate_claims(again, run_date=RUN)
+    )
+
+
+def test_categorical_input_validates_like_text():
+    raw = _messy_raw()
+    typed = raw.assign(
+        **{S.PAYER_CLASS: raw[S.PAYER_CLASS].astype("category")},
+        provider_credential=pd.Categorical(["PT", "pta", None, "XX"] * 5),
+    )
+    text = typed.assign(provider_credential=typed[S.PROVIDER_CREDENTIAL].astype(object))
+    _assert_same_result(
+        validate_claims(typed, run_date=RUN), validate_claims(text, run_date=RUN)
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n=st.integers(min_value=0, max_value=10))
+def test_arrow_and_object_paths_agree(data, n):
+    base = pd.concat([tiny_raw()] * 2, ignore_index=True).head(n).copy()
+    for col in base.columns:
+        base[col] = [data.draw(st.one_of(st.just(v), _cell)) for v in base[col]]
+    _assert_same_result(
+        validate_claims(base, run_date=RUN),
+        validate_claims(base.astype(object), run_date=RUN),
+    )
