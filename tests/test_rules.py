@@ -27,11 +27,24 @@ from ptdenial.rules import (
     GAP_COLUMNS,
     RULES,
     PayerRuleFlagger,
+    RuleResult,
     apply_rules,
     rule_catalogue,
     rule_hit_summary,
     rule_ids,
     units_supported,
+)
+from ptdenial.rules._arrays import (
+    _as_str,
+    _date_str,
+    _factorize,
+    _Field,
+    _format_one,
+    _format_uniques,
+    _int_str,
+    _money_str,
+    _render_hits,
+    _units_str,
 )
 
 RUN_DATE = "2026-12-31"
@@ -831,6 +844,119 @@ def test_apply_rules_preserves_rows_and_index(raw):
     n_flags = int(result.flags[hard_soft].fillna(False).to_numpy(dtype=bool).sum())
     assert n_flags == len(result.hits)
     assert not result.hits["fix"].str.contains("{", regex=False).any()
+    _assert_hit_rows_match(result, valid)
+
+
+# --- hit rows and hit text ----------------------------------------------------
+def _assert_hit_rows_match(result, claims):
+    rows = result.hit_rows
+    assert isinstance(rows, np.ndarray) and rows.dtype == np.int64
+    assert len(rows) == len(result.hits)
+    lines_hit = claims.iloc[rows]
+    assert lines_hit["claim_id"].tolist() == result.hits["claim_id"].tolist()
+    assert lines_hit["line_number"].tolist() == result.hits["line_number"].tolist()
+
+
+def test_hit_rows_give_the_position_of_each_hit_line():
+    claims = lines(
+        {"modifiers": ""}, {"cpt_code": "97760", "line_number": 2}, {"line_number": 3}
+    )
+    claims.index = pd.Index([30, 10, 20])  # positions, not labels
+    result = apply_rules(claims, hit_kinds=("hard", "soft", "payment"))
+    assert len(result.hits) >= 2
+    _assert_hit_rows_match(result, claims)
+    gp = (result.hits["rule_id"] == "GP_MISSING").to_numpy()
+    assert result.hit_rows[gp].tolist() == [0]
+    assert list(result.hits.columns) == [
+        "claim_id", "line_number", "rule_id", "detail", "fix", "kind", "carc",
+    ]  # fmt: skip
+    for no_hits in (apply_rules(lines()), apply_rules(claims, hits=False)):
+        assert no_hits.hits.empty
+        assert no_hits.hit_rows.dtype == np.int64 and len(no_hits.hit_rows) == 0
+    # results built by hand (four fields) still work
+    built = RuleResult(result.flags, result.gaps, result.hits, result.not_evaluated)
+    assert len(built.hit_rows) == 0
+
+
+def _render_per_hit(templates, variant, fields, k):
+    """The hit texts formatted one hit at a time (the reference behaviour)."""
+    import string
+
+    out = []
+    for i in range(k):
+        name = "" if variant is None else variant[i]
+        values = {}
+        for f, field in fields.items():
+            if field.kind == "coded":
+                u = field.uniques[field.values[i]]
+                values[f] = u if isinstance(u, str) else ""
+            else:
+                values[f] = _format_one(field.values[i], field.kind)
+        texts = []
+        for tpl in templates[name]:
+            parts = string.Formatter().parse(tpl)
+            texts.append(
+                "".join(lit + (values[f] if f else "") for lit, f, _, _ in parts)
+            )
+        out.append(tuple(texts))
+    return out
+
+
+def test_hit_text_is_rendered_as_one_hit_at_a_time():
+    rng = np.random.default_rng(7)
+    k = 3000
+    templates = {
+        "": ("{a} of {code} ({money}) {{literal}}", "fix {when}: {n}, {n} again"),
+        "alt": ("only text", "{a}{code}"),
+        "other": ("{name} and {money}", "{when} / {a}"),
+    }
+    fields = {
+        "a": _units_str(rng.choice([0.0, 1.0, 2.0, 1.5, np.nan, 12.0], k)),
+        "n": _int_str(rng.choice([-3.0, 0.0, 7.9, np.inf, 1e19, 4.0], k)),
+        "money": _money_str(rng.choice([2612.0, 2410.5, 0.004, -12.25, np.nan], k)),
+        "when": _date_str(rng.choice([20240.0, 0.0, -1.0, np.nan, 20500.0], k)),
+        "name": _as_str(rng.choice(np.array(["x", "", "é", "{a}"], dtype=object), k)),
+    }
+    codes_u = np.array(["97112", None, "G0283"], dtype=object)
+    fields["code"] = _Field(rng.integers(0, 3, k), "coded", codes_u)
+    for variant in (None, rng.choice(np.array(["", "alt", "other"]), k)):
+        (d_codes, d_text), (f_codes, f_text) = _render_hits(
+            templates, variant, fields, k
+        )
+        got = list(
+            zip(
+                d_text.take(d_codes).to_pylist(),
+                f_text.take(f_codes).to_pylist(),
+                strict=True,
+            )
+        )
+        assert got == _render_per_hit(templates, variant, fields, k)
+    with pytest.raises(KeyError):
+        _render_hits(templates, np.array(["", "nope"]), fields, 2)
+
+
+def test_field_texts_match_the_one_value_formatting():
+    values = np.array(
+        [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 1.5, -1.5, 0.999, 12345.675, 2612.0,
+         1e18, 2.0**62, -(2.0**63), 1e300, 20240.0, -719162.0]
+    )  # fmt: skip
+    for kind in ("int", "units", "money", "date"):
+        vals = values if kind != "date" else values[np.abs(values) < 2.0**40]
+        assert list(_format_uniques(vals, kind)) == [_format_one(v, kind) for v in vals]
+
+
+def test_object_columns_factorize_like_pandas():
+    rng = np.random.default_rng(3)
+    pool = [("A",), ("B", "C"), None, np.nan, float("nan"), (), ("A",), pd.NA, "x", 1]
+    shared = np.empty(5000, dtype=object)
+    shared[:] = [pool[i] for i in rng.integers(0, len(pool), 5000)]
+    distinct = np.empty(5000, dtype=object)
+    distinct[:] = [("T", str(i % 700)) for i in range(5000)]  # one object per row
+    for arr in (shared, distinct, shared[:10]):
+        codes, uniques = _factorize(pd.Series(arr, dtype=object))
+        want_codes, want_uniques = pd.factorize(arr, use_na_sentinel=False)
+        assert np.array_equal(codes, want_codes)
+        assert [repr(u) for u in uniques] == [repr(u) for u in want_uniques]
 
 
 # --- transformer --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import weakref
 from collections.abc import Callable, Mapping
@@ -9,6 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ptdenial import schema as S
 from ptdenial.exceptions import ReferenceDataError
@@ -52,7 +55,10 @@ def _known(values, known) -> _Tri:
 
 # --- small vectorized helpers -----------------------------------------------
 def _float(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if not pd.api.types.is_numeric_dtype(series.dtype):
+        # to_numeric leaves numeric columns as they are: skip its overhead
+        series = pd.to_numeric(series, errors="coerce")
+    return series.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _days(series: pd.Series) -> np.ndarray:
@@ -75,6 +81,8 @@ def _day_number(value) -> float:
 def _blank(series: pd.Series) -> np.ndarray:
     """True where a text column is missing or only blanks (per unique value)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    # one conversion to Python objects: iterating an Arrow array is slow
+    uniques = np.asarray(uniques, dtype=object)
     blank_u = np.array(
         [not isinstance(u, str) or not u.strip() for u in uniques] + [True], bool
     )
@@ -82,8 +90,38 @@ def _blank(series: pd.Series) -> np.ndarray:
 
 
 def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(values, pd.Series) and values.dtype == object:
+        fast = _factorize_objects(values.to_numpy())
+        if fast is not None:
+            return fast
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _factorize_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(arr, use_na_sentinel=False)`` through object identity first.
+
+    Validated list columns hold one tuple object per distinct value, and
+    hashing and comparing 100k tuples is slow. The object pointers are
+    factorized as integers instead; only the first object of each is then
+    factorized by value. Both steps number values by first occurrence, so
+    codes and uniques are those of ``pd.factorize``. None where it would not
+    pay off (few rows, or mostly distinct objects).
+    """
+    n = len(arr)
+    if n < 1000 or arr.dtype != object or not arr.flags.c_contiguous:
+        return None
+    try:
+        pointers = np.frombuffer(memoryview(arr).cast("B"), dtype=np.uintp)
+    except (TypeError, ValueError, BufferError):
+        return None
+    by_object = pd.factorize(pointers)[0]
+    n_objects = int(by_object.max()) + 1
+    if n_objects > n // 4:
+        return None
+    first = _first_positions(by_object, n_objects)
+    codes, uniques = pd.factorize(arr[first], use_na_sentinel=False)
+    return codes.astype(np.int64)[by_object], np.asarray(uniques, dtype=object)
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
@@ -144,11 +182,13 @@ def _list_flags(factorized, n: int, tests: Mapping[str, Callable]):
     if factorized is None:
         return None
     codes, uniques = factorized
+    values = [u if isinstance(u, tuple) else () for u in uniques]
     out = {}
     for name, fn in tests.items():
-        per_unique = np.array(
-            [fn(u if isinstance(u, tuple) else ()) for u in uniques], dtype=object
-        )
+        results = [fn(u) for u in values]
+        # all-boolean tests take as a bool array (cheaper than object, same values)
+        kind = bool if all(type(r) is bool for r in results) else object
+        per_unique = np.array(results, dtype=kind)
         out[name] = per_unique[codes] if len(uniques) else np.array([], dtype=object)
     return out
 
@@ -202,52 +242,175 @@ def _format_one(value, kind: str) -> str:
     raise AssertionError(kind)
 
 
-def _field_codes(field: _Field) -> tuple[np.ndarray, list[str]]:
+def _format_uniques(uniques, kind: str) -> list[str] | np.ndarray:
+    """:func:`_format_one` of each value, vectorized for the numeric kinds."""
+    values = uniques
+    if kind == "str" or not (
+        isinstance(values, np.ndarray) and values.dtype == np.float64
+    ):
+        return [_format_one(u, kind) for u in uniques]
+    out = np.full(len(values), "?", dtype=object)
+    finite = np.isfinite(values)
+    if kind == "money":
+        out[finite] = [
+            f"${v:,.0f}" if v.is_integer() else f"${v:,.2f}"
+            for v in values[finite].tolist()
+        ]
+        return out
+    # int64 holds these exactly (astype truncates toward zero, as int() does)
+    small = finite & (np.abs(values) < 2.0**62)
+    ints = values[small].astype(np.int64)
+    if kind == "int":
+        out[small] = ints.astype(str)
+    elif kind == "units":
+        plural = np.where(values[small] == 1, " unit", " units")
+        out[small] = np.strings.add(ints.astype(str), plural)
+    elif kind == "date":
+        out[small] = ints.astype("datetime64[D]").astype(str)
+    else:
+        raise AssertionError(kind)
+    big = np.flatnonzero(finite & ~small)
+    out[big] = [_format_one(v, kind) for v in values[big]]
+    return out
+
+
+def _field_codes(field: _Field) -> tuple[np.ndarray, list[str] | np.ndarray]:
     """Integer codes of a field's values and the formatted text of each code."""
     if field.kind == "coded":
         text = [u if isinstance(u, str) else "" for u in field.uniques]
         return np.asarray(field.values, dtype=np.int64), text
     codes, uniques = pd.factorize(field.values, use_na_sentinel=False)
-    return codes.astype(np.int64), [_format_one(u, field.kind) for u in uniques]
+    return codes.astype(np.int64), _format_uniques(uniques, field.kind)
+
+
+_EMPTY = pa.scalar("", pa.large_string())
+
+
+@functools.lru_cache(maxsize=256)
+def _template_pieces(template: str) -> tuple[tuple[str, str | None], ...]:
+    """``(literal, field)`` pairs of a template; format specs are not used."""
+    return tuple(
+        (lit, fld or None) for lit, fld, _, _ in string.Formatter().parse(template)
+    )
+
+
+def _fill_template(pieces, columns: Mapping[str, tuple], rows, m: int):
+    """One template filled in for ``m`` hits, once per distinct field combination.
+
+    ``columns`` maps a field to ``(texts, codes)``: its formatted uniques as a
+    large_string array and each hit's code into them; ``rows`` selects the
+    hits (None: all). Only the fields this template uses make a combination,
+    so there are few; Arrow concatenates their texts. Returns ``(codes,
+    texts)``: hit ``i`` reads ``texts[codes[i]]``.
+    """
+    used = list(dict.fromkeys(fld for _, fld in pieces if fld is not None))
+    if not used:
+        text = "".join(lit for lit, _ in pieces)
+        return np.zeros(m, dtype=np.int64), pa.array([text], type=pa.large_string())
+    codes = {f: columns[f][1] if rows is None else columns[f][1][rows] for f in used}
+    if len(used) == 1:
+        combo = codes[used[0]]
+        texts = {used[0]: columns[used[0]][0]}
+    else:
+        combo, first = _combos(list(codes.values()))
+        texts = {f: columns[f][0].take(codes[f][first]) for f in used}
+    args = []
+    for lit, fld in pieces:
+        if lit:
+            args.append(pa.scalar(lit, pa.large_string()))
+        if fld is not None:
+            args.append(texts[fld])
+    return combo, pc.binary_join_element_wise(*args, _EMPTY)
+
+
+def _combos(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the distinct combinations of code arrays, and the first row of each.
+
+    The ids follow no particular order. Where the product of the code ranges
+    is small, a lookup table replaces hashing.
+    """
+    n = len(codes[0])
+    key = np.zeros(n, dtype=np.int64)
+    space = 1
+    for c in codes:
+        width = int(c.max()) + 1
+        space *= width
+        if space > max(4 * n, 1 << 16):
+            combo = _combine(*codes)
+            return combo, _first_positions(combo, int(combo.max()) + 1)
+        key = key * width + c
+    seen = np.zeros(space, dtype=bool)
+    seen[key] = True
+    ids = np.cumsum(seen) - 1
+    combo = ids[key]
+    return combo, _first_positions(combo, int(ids[-1]) + 1)
+
+
+def _variant_groups(templates, variant, k: int) -> list[tuple[str, np.ndarray | None]]:
+    """``(variant name, hit rows)`` per variant present; rows None = all hits."""
+    if variant is None:
+        return [("", None)]
+    values = np.asarray(variant)
+    groups = []
+    covered = 0
+    for name in templates:
+        mask = values == name
+        count = int(np.count_nonzero(mask))
+        if count == k:
+            return [(name, None)]
+        if count:
+            groups.append((name, np.flatnonzero(mask)))
+            covered += count
+    if covered != k:
+        known = np.zeros(k, dtype=bool)
+        for _, rows in groups:
+            known[rows] = True
+        raise KeyError(values[np.flatnonzero(~known)[0]])
+    return groups
 
 
 def _render_hits(templates, variant, fields, k: int):
-    """Detail and fix text of ``k`` hits, rendered once per unique field combo.
+    """Detail and fix text of ``k`` hits, without a Python string per hit.
 
+    Each field is formatted once per unique value; each template is then
+    filled in once per distinct combination of the fields *it* uses (Arrow
+    concatenates the pieces), and the hits take their text by code.
     ``templates`` maps a variant name to its ``(detail, fix)`` templates;
     ``variant`` is an array of variant names, or None for the main one.
-    Returns ``(codes, detail_uniques, fix_uniques)``: hit ``i`` reads
-    ``detail_uniques[codes[i]]``.
+    Returns ``((detail_codes, detail_texts), (fix_codes, fix_texts))``: the
+    texts are pyarrow large_string arrays and hit ``i`` reads
+    ``detail_texts[detail_codes[i]]``.
     """
     if k == 0:
-        return np.zeros(0, np.int64), np.empty(0, dtype=object), np.empty(0, object)
-    names = sorted(fields)
-    variants = np.full(k, "", dtype=object) if variant is None else variant
-    v_codes, v_uniques = pd.factorize(np.asarray(variants, dtype=object))
-    parts = [v_codes.astype(np.int64)]
-    texts = []
-    for name in names:
-        codes, text = _field_codes(fields[name])
-        parts.append(codes)
-        texts.append(text)
-    combo = _combine(*parts)
-    n_combo = int(combo.max()) + 1
-    first = _first_positions(combo, n_combo)
-    parsed = {
-        key: [
-            [(lit, fld) for lit, fld, _, _ in string.Formatter().parse(tpl)]
-            for tpl in pair
-        ]
-        for key, pair in templates.items()
+        empty = (np.zeros(0, np.int64), pa.array([], type=pa.large_string()))
+        return empty, empty
+    groups = _variant_groups(templates, variant, k)
+    pieces = {
+        name: [_template_pieces(tpl) for tpl in templates[name]] for name, _ in groups
     }
-    detail_u = np.empty(n_combo, dtype=object)
-    fix_u = np.empty(n_combo, dtype=object)
-    for c, row in enumerate(first):
-        values = {name: texts[j][parts[j + 1][row]] for j, name in enumerate(names)}
-        d_parts, f_parts = parsed[v_uniques[v_codes[row]]]
-        detail_u[c] = "".join(lit + (values[f] if f else "") for lit, f in d_parts)
-        fix_u[c] = "".join(lit + (values[f] if f else "") for lit, f in f_parts)
-    return combo, detail_u, fix_u
+    used = sorted(
+        {fld for pair in pieces.values() for tpl in pair for _, fld in tpl if fld}
+    )
+    columns = {}
+    for name in used:
+        codes, text = _field_codes(fields[name])
+        columns[name] = (pa.array(text, type=pa.large_string()), codes)
+    out = []
+    for which in (0, 1):  # detail, fix
+        if len(groups) == 1:
+            name, _ = groups[0]
+            out.append(_fill_template(pieces[name][which], columns, None, k))
+            continue
+        codes = np.empty(k, dtype=np.int64)
+        chunks = []
+        offset = 0
+        for name, rows in groups:
+            c, texts = _fill_template(pieces[name][which], columns, rows, len(rows))
+            codes[rows] = c + offset
+            chunks.append(texts)
+            offset += len(texts)
+        out.append((codes, pa.concat_arrays(chunks)))
+    return out[0], out[1]
 
 
 # --- reference preparation --------------------------------------------------
@@ -350,8 +513,9 @@ def _resolve_policies(ref: Reference, dos, payer, payer_class, day_codes) -> dic
     n = len(id_codes)
     combo = _combine(id_codes, cls_codes, day_codes) if n else id_codes
     first = _first_positions(combo, int(combo.max()) + 1 if n else 0)
-    u_pid = np.array([str(x) for x in id_u[id_codes[first]]], dtype=object)
-    u_cls = np.array([str(x) for x in cls_u[cls_codes[first]]], dtype=object)
+    # str() once per payer id and class, then taken per (payer, class, date)
+    u_pid = np.array([str(x) for x in id_u], dtype=object)[id_codes[first]]
+    u_cls = np.array([str(x) for x in cls_u], dtype=object)[cls_codes[first]]
     u_day = dos[first] if n else np.array([], float)
     best_row = np.full(len(first), -1, dtype=np.int64)
     best_prio = np.full(len(first), 9)

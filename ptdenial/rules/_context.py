@@ -148,16 +148,30 @@ class _Ctx:
         return _float(self.claims[name])
 
     def dates(self, name) -> np.ndarray:
+        """Day numbers of a date column, converted once per call (read-only)."""
         if name not in self.cols:
             return np.full(self.n, np.nan)
-        return _days(self.claims[name])
+        key = "dates:" + name
+        if key not in self._codes_cache:
+            days = _days(self.claims[name])
+            days.flags.writeable = False
+            self._codes_cache[key] = days
+        return self._codes_cache[key]
 
     def code_str(self, pos) -> _Field:
         return _Field(self.code_ids[pos], "coded", self.code_u)
 
     def text(self, name, pos) -> _Field:
         """A text field of the hits at ``pos``: the column's value as text."""
-        values = self.claims[name].take(pos).to_numpy(dtype=object)
+        column = self.claims[name]
+        if name in self._codes_cache and isinstance(
+            column.dtype, pd.StringDtype | pd.CategoricalDtype
+        ):
+            # already factorized: the text of each unique value, taken per hit
+            codes, uniques = self._codes_cache[name]
+            text = np.array([_plain(u) for u in uniques], dtype=object)
+            return _Field(codes[pos], "coded", text)
+        values = column.take(pos).to_numpy(dtype=object)
         return _Field(np.array([_plain(v) for v in values], dtype=object), "str")
 
 

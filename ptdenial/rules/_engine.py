@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ptdenial import schema as S
 from ptdenial.reference import Reference, load_reference
@@ -34,6 +35,10 @@ def _shipped_reference() -> Reference:
 
 
 # --- result -----------------------------------------------------------------
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_ROWS.flags.writeable = False  # the shared default must stay empty
+
+
 class RuleResult(NamedTuple):
     """What :func:`apply_rules` returns.
 
@@ -53,12 +58,19 @@ class RuleResult(NamedTuple):
         One row per rule that was not (fully) evaluated: ``rule_id``,
         ``n_lines`` (lines where it applies but was not evaluated; all lines
         for rules the schema cannot evaluate), ``reason``.
+    hit_rows : numpy.ndarray
+        int64, one per row of ``hits`` (same order): the hit's position in
+        the claims frame (``claims.iloc[hit_rows]`` are the hit lines), so
+        hits can be joined back without matching ``claim_id`` and
+        ``line_number``. Empty when there are no hits (or ``hits=False``).
+        Defaults to an empty array for results built by hand.
     """
 
     flags: pd.DataFrame
     gaps: pd.DataFrame
     hits: pd.DataFrame
     not_evaluated: pd.DataFrame
+    hit_rows: np.ndarray = _NO_ROWS
 
 
 def units_supported(
@@ -146,7 +158,7 @@ def apply_rules(
     Returns
     -------
     RuleResult
-        ``flags``, ``gaps``, ``hits``, ``not_evaluated``.
+        ``flags``, ``gaps``, ``hits``, ``not_evaluated``, ``hit_rows``.
 
     Raises
     ------
@@ -175,6 +187,9 @@ def apply_rules(
     (True, False)
     >>> print(result.hits.loc[result.hits.rule_id == "KX_MISSING", "fix"].item())
     add KX: ytd therapy allowed $2,612 exceeds the 2025 threshold $2,410 ...
+    >>> hit_lines = line.iloc[result.hit_rows]   # the claim line of each hit
+    >>> hit_lines["claim_id"].tolist() == result.hits["claim_id"].tolist()
+    True
     >>> result.flags.loc[0, "CERT_30D"] is pd.NA   # no plan-of-care columns given
     True
     """
@@ -239,12 +254,12 @@ def apply_rules(
         block[:, j] = gap_arrays[name]
     gaps_df = pd.DataFrame(block, index=index, columns=list(GAP_COLUMNS), copy=False)
     if hit_parts:
-        hits_df = _assemble_hits(ctx, selected, hit_parts)
+        hits_df, hit_rows = _assemble_hits(ctx, selected, hit_parts)
     else:
-        hits_df = _empty_hits(claims)
+        hits_df, hit_rows = _empty_hits(claims), np.zeros(0, dtype=np.int64)
     ne = pd.DataFrame(ne_rows, columns=["rule_id", "n_lines", "reason"])
     del n
-    return RuleResult(flags_df, gaps_df, hits_df, ne)
+    return RuleResult(flags_df, gaps_df, hits_df, ne, hit_rows)
 
 
 def _empty_hits(claims: pd.DataFrame) -> pd.DataFrame:
@@ -257,48 +272,74 @@ def _empty_hits(claims: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _assemble_hits(ctx: _Ctx, selected: list[str], parts: list[dict]):
+def _assemble_hits(
+    ctx: _Ctx, selected: list[str], parts: list[dict]
+) -> tuple[pd.DataFrame, np.ndarray]:
     """One hits table in input order (then catalogue order), built once.
 
-    Text columns are built from their unique values and taken per hit, so
-    no per-hit Python string is created.
+    Text columns stay Arrow arrays: every rule's unique texts are concatenated
+    and taken once in hit order, so no per-hit Python string is created.
+    Also returns each hit's row position in the claims.
     """
-    offsets = np.cumsum([0] + [len(p["detail"]) for p in parts])
-    codes = np.concatenate(
-        [p["codes"] + off for p, off in zip(parts, offsets, strict=False)]
-    )
-    detail_u = np.concatenate([p["detail"] for p in parts])
-    fix_u = np.concatenate([p["fix"] for p in parts])
     pos = np.concatenate([p["_pos"] for p in parts])
     order = np.concatenate([p["_order"] for p in parts])
     sort = _sort_order([(pos, False), (order, False)])
-    pos, order, codes = pos[sort], order[sort], codes[sort]
+    pos, order = pos[sort], order[sort]
     rules = [_RULE_BY_ID[r] for r in selected]
 
-    def take(uniques, idx):
-        return pd.array(np.asarray(uniques, dtype=object), dtype="str").take(idx)
+    def texts_of(key):
+        offsets = np.cumsum([0] + [len(p[key][1]) for p in parts])
+        codes = np.concatenate(
+            [p[key][0] + off for p, off in zip(parts, offsets, strict=False)]
+        )
+        return pa.concat_arrays([p[key][1] for p in parts]), codes[sort]
 
-    return pd.DataFrame(
+    def text(values: pa.Array, idx: np.ndarray):
+        return pd.array(values.take(idx), dtype="str")
+
+    def take(uniques, idx):
+        values = pd.array(np.asarray(uniques, dtype=object), dtype="str")
+        return text(pa.array(values), idx)
+
+    detail = texts_of("detail")
+    fix = texts_of("fix")
+    hits = pd.DataFrame(
         {
-            S.CLAIM_ID: ctx.claims[S.CLAIM_ID].take(pos).to_numpy(),
-            S.LINE_NUMBER: ctx.claims[S.LINE_NUMBER].take(pos).to_numpy(),
+            S.CLAIM_ID: _key_values(ctx.claims[S.CLAIM_ID], pos),
+            S.LINE_NUMBER: _key_values(ctx.claims[S.LINE_NUMBER], pos),
             "rule_id": take([r.rule_id for r in rules], order),
-            "detail": take(detail_u, codes),
-            "fix": take(fix_u, codes),
+            "detail": text(*detail),
+            "fix": text(*fix),
             "kind": take([r.kind for r in rules], order),
             "carc": take([r.carc for r in rules], order),
         }
     )
+    return hits, pos.astype(np.int64, copy=False)
+
+
+def _key_values(column: pd.Series, pos: np.ndarray):
+    """``column`` at ``pos``, as the hits table holds it.
+
+    The table is built from NumPy values (an Arrow-backed text column ends up
+    as ``str``); Arrow text columns are taken in Arrow, without a Python
+    string per hit, to the same ``str`` values.
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        taken = pa.array(column.array).take(pos)
+        # missing keys keep the NumPy route (its type inference decides)
+        if taken.null_count == 0:
+            return pd.array(taken, dtype="str")
+    return column.take(pos).to_numpy()
 
 
 def _hit_rows(ctx: _Ctx, rule: Rule, order: int, pos: np.ndarray, text) -> dict:
     variant, fields = text(pos)
     templates = {name: rule.template(name) for name in ["", *rule.variants]}
-    codes, detail, fix = _render_hits(templates, variant, fields, len(pos))
+    detail, fix = _render_hits(templates, variant, fields, len(pos))
     return {
         "_pos": pos,
         "_order": np.full(len(pos), order, dtype=np.int64),
-        "codes": codes,
         "detail": detail,
         "fix": fix,
     }

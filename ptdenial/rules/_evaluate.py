@@ -331,13 +331,15 @@ def _evaluate(ctx: _Ctx) -> tuple[dict[str, _Eval], dict[str, np.ndarray]]:
     prefixes, supports = ds["prefixes"], ds["supports"]
     needs_def, ds_ver = ds["needs_deficit"], ds["verified"]
     match_u = np.full(len(dx_u), -1, dtype=np.int64)
+    match_of: dict[str, int] = {}  # many diagnosis lists share a primary code
     for i, code in enumerate(primary_u):
         if code:
-            bare = code.replace(".", "")
-            for j in ds["by_length"]:
-                if bare.startswith(prefixes[j]):
-                    match_u[i] = j
-                    break
+            if code not in match_of:
+                bare = code.replace(".", "")
+                match_of[code] = next(
+                    (j for j in ds["by_length"] if bare.startswith(prefixes[j])), -1
+                )
+            match_u[i] = match_of[code]
     match = match_u[dx_codes]
     no_dx = empty_u[dx_codes]
     ev["DX_MISSING"] = _Eval(_Tri(no_dx), lambda p: (None, {}))
@@ -628,42 +630,39 @@ def _ncci(ctx: _Ctx):
     c1 = code_index.get_indexer(ncci["column1"])
     c2 = code_index.get_indexer(ncci["column2"])
     keep = (c1 >= 0) & (c2 >= 0)
-    pairs = pd.DataFrame(
-        {
-            "c1": c1[keep],
-            "c2": c2[keep],
-            "mi": ncci["mi"][keep],
-            "lo": ncci["lo"][keep],
-            "hi": ncci["hi"][keep],
-        }
-    )
+    p_c1, p_c2, p_mi = c1[keep], c2[keep], ncci["mi"][keep]
+    p_lo, p_hi = ncci["lo"][keep], ncci["hi"][keep]
     mi0 = np.zeros(n, bool)
     mi1_pair = np.zeros(n, bool)
     col1 = np.full(n, -1, dtype=np.int64)
-    if len(pairs) and n:
-        is_c2 = np.isin(ctx.code_ids, pairs["c2"].to_numpy())
-        pos = np.flatnonzero(is_c2)
-        lines = pd.DataFrame({"pos": pos, "c2": ctx.code_ids[pos]})
-        cand = lines.merge(pairs, on="c2")
-        p = cand["pos"].to_numpy()
-        in_force = _in_range(ctx.dos[p], cand["lo"].to_numpy(), cand["hi"].to_numpy())
-        # does the visit hold the column-1 code? one boolean per visit and code
-        present = np.zeros(len(cand), bool)
-        c1_cand = cand["c1"].to_numpy()
-        for code in np.unique(c1_cand):
-            in_visit = np.zeros(ctx.n_visits, bool)
-            in_visit[ctx.visit[ctx.code_ids == code]] = True
-            here = c1_cand == code
-            present[here] = in_visit[ctx.visit[p[here]]]
-        cand = cand[in_force & present]
-        if len(cand):
-            # one partner per line for the text: the first matching pair
-            cand = cand.sort_values(["pos", "mi"], kind="stable")
-            for value, target in ((0, mi0), (1, mi1_pair)):
-                sel = cand[cand["mi"] == value]
-                target[sel["pos"].to_numpy()] = True
-            first = cand.drop_duplicates("pos")
-            col1[first["pos"].to_numpy()] = first["c1"].to_numpy()
+    if len(p_c1) and n:
+        # candidates: each line whose code is a column-2 code, with each pair
+        # of that code in table order (what a merge of lines and pairs gives)
+        n_codes = len(ctx.code_u)
+        by_c2 = np.argsort(p_c2, kind="stable")
+        per_code = np.bincount(p_c2, minlength=n_codes)
+        code_start = np.cumsum(per_code) - per_code
+        per_line = per_code[ctx.code_ids]
+        lines = np.flatnonzero(per_line)
+        reps = per_line[lines]
+        p = np.repeat(lines, reps)
+        within = np.arange(len(p)) - np.repeat(np.cumsum(reps) - reps, reps)
+        pair = by_c2[code_start[ctx.code_ids[p]] + within]
+        c1_cand, mi_cand = p_c1[pair], p_mi[pair]
+        in_force = _in_range(ctx.dos[p], p_lo[pair], p_hi[pair])
+        present = _visit_has_code(ctx, ctx.visit[p], c1_cand)
+        sel = in_force & present
+        p, c1_cand, mi_cand = p[sel], c1_cand[sel], mi_cand[sel]
+        if len(p):
+            mi0[p[mi_cand == 0]] = True
+            mi1_pair[p[mi_cand == 1]] = True
+            # one partner per line for the text: the first pair by (mi, table
+            # order); lexsort is stable and puts a missing mi last
+            order = np.lexsort((mi_cand, p))
+            p_sorted = p[order]
+            first = np.ones(len(p_sorted), bool)
+            first[1:] = p_sorted[1:] != p_sorted[:-1]
+            col1[p_sorted[first]] = c1_cand[order][first]
     bypass = ctx.mod_bypass != ""
     mods_known = np.full(n, ctx.has_mods)
     accepts = ctx.pol["accepts_59_bypass"]
@@ -680,6 +679,23 @@ def _ncci(ctx: _Ctx):
         }
 
     return ptp, _Tri(mi0), mod59, text
+
+
+def _visit_has_code(ctx: _Ctx, visit: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Whether each ``visit`` bills ``code`` (codes as ``ctx.code_ids``)."""
+    n_codes = len(ctx.code_u)
+    if ctx.n_visits * n_codes <= 1 << 25:
+        table = np.zeros(ctx.n_visits * n_codes, dtype=bool)
+        table[ctx.visit * n_codes + ctx.code_ids] = True
+        return table[visit * n_codes + code]
+    # too many visits x codes for a table: one boolean per visit and code
+    present = np.zeros(len(visit), bool)
+    for c in np.unique(code):
+        in_visit = np.zeros(ctx.n_visits, bool)
+        in_visit[ctx.visit[ctx.code_ids == c]] = True
+        here = code == c
+        present[here] = in_visit[visit[here]]
+    return present
 
 
 def _visits_this_year(ctx: _Ctx) -> tuple[np.ndarray, str]:
