@@ -292,6 +292,13 @@ def _bands(p: np.ndarray, config: ScoringConfig) -> np.ndarray:
     return np.select([p >= hi, p >= lo], ["high", "medium"], "low").astype(object)
 
 
+def _words(values: pd.Series, missing: str) -> np.ndarray:
+    """Values as Python text (object array), converting each distinct value once."""
+    codes, uniques = pd.factorize(values)
+    words = pd.Series(uniques).astype("string").to_numpy(dtype=object)
+    return np.append(words, missing).astype(object)[codes]
+
+
 def _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf):
     """A reason for every scored line that has none yet.
 
@@ -322,8 +329,8 @@ def _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf):
     if "hist_payer_code_rate" in Xf.columns and "hist_payer_code_n" in Xf.columns:
         rate = Xf["hist_payer_code_rate"].to_numpy(dtype=float)[quiet]
         seen = Xf["hist_payer_code_n"].to_numpy(dtype=float)[quiet]
-        payer = valid[S.PAYER_ID].astype("string").fillna("?").to_numpy(object)[at]
-        code = valid[S.CPT_CODE].astype("string").fillna("?").to_numpy(object)[at]
+        payer = _words(valid[S.PAYER_ID].iloc[at], "?")
+        code = _words(valid[S.CPT_CODE].iloc[at], "?")
         known = (seen > 0) & ~np.isnan(rate)
         history = (
             "; payer "
@@ -467,7 +474,10 @@ def score_batch(
 
     rules = apply_rules(valid, reference=model.reference, as_of=as_of_ts)
     hits = rules.hits
-    if len(hits):
+    if len(hits) and len(rules.hit_rows) == len(hits):
+        # the rule engine knows each hit's row: no key matching needed
+        hits = hits.assign(pos=np.asarray(rules.hit_rows, dtype=np.int64))
+    elif len(hits):
         keys = pd.MultiIndex.from_arrays(
             [valid[S.CLAIM_ID].astype(object), valid[S.LINE_NUMBER].astype(object)]
         )
@@ -634,6 +644,20 @@ class _Worklist:
         if not len(cand):
             return
         scored = result.scored
+        if len(cand) > self.top:
+            # only a batch's own best ``top`` can reach the overall top: rank
+            # on the sort keys alone before building any frame
+            keys = pd.DataFrame(
+                {
+                    "dollars_at_risk": ctx["dollars_at_risk"].to_numpy()[cand],
+                    S.DENIAL_PROBABILITY: scored[S.DENIAL_PROBABILITY].to_numpy(
+                        dtype=float, na_value=np.nan
+                    )[cand],
+                    S.CLAIM_ID: scored[S.CLAIM_ID].to_numpy()[cand],
+                    S.LINE_NUMBER: scored[S.LINE_NUMBER].to_numpy()[cand],
+                }
+            )
+            cand = np.sort(cand[_worklist_order(keys)[: self.top]])
         rows = scored.iloc[cand].reset_index(drop=True)
         for name in ctx.columns:
             if name != "worklist_candidate":
@@ -1554,10 +1578,7 @@ def score_file(
                     )[feats.index.to_numpy()]
                 )
                 segment_parts.append(
-                    result.claims[S.PAYER_CLASS]
-                    .astype("string")
-                    .fillna("")
-                    .to_numpy(dtype=object)[feats.index.to_numpy()]
+                    _words(result.claims[S.PAYER_CLASS].iloc[feats.index], "")
                 )
                 fslot = _valid_slots(result, raw, slot, src)[feats.index.to_numpy()]
                 keep = fslot % drift_step == 0
