@@ -80,7 +80,40 @@ def run_one(n_lines: int, params: dict, seed: int) -> dict:
         k for k in out if k.startswith("auc_") and k.split("_", 1)[1] in BASELINES
     ]
     out["margin_over_best_baseline"] = out["auc_model"] - max(out[k] for k in baselines)
+    out.update(_uncertainty(report, max(baselines, key=out.get).split("_", 1)[1]))
     return out
+
+
+def _uncertainty(report, best_baseline: str, draws: int = 200) -> dict:
+    """How much of the margin and the ECE the test lines' sampling noise explains.
+
+    ``margin_se``: bootstrap standard error of the model's AUC minus the best
+    baseline's (paired: the same resampled lines for both).
+    ``ece_floor``: median ECE of a perfectly calibrated model with the model's
+    scores on these lines (:func:`ptdenial.evaluation.ece_noise_floor`).
+    """
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from ptdenial.evaluation import ece_noise_floor
+
+    pred = report.predictions
+    y = pred["denied"].to_numpy(dtype=int)
+    a = pred["score_model"].to_numpy(dtype=float)
+    b = pred[f"score_{best_baseline}"].to_numpy(dtype=float)
+    rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(draws):
+        i = rng.integers(0, len(y), len(y))
+        if y[i].min() == y[i].max():
+            continue
+        diffs.append(roc_auc_score(y[i], a[i]) - roc_auc_score(y[i], b[i]))
+    floor = ece_noise_floor(a)
+    return {
+        "margin_se": float(np.std(diffs)),
+        "ece_floor": floor["median"],
+        "ece_floor_p95": floor["p95"],
+    }
 
 
 def fit_time(n_lines: int, seed: int) -> dict:
@@ -174,11 +207,13 @@ def main(argv=None):
         "auc_best_achievable",
         "gap_to_best",
         "margin_over_best_baseline",
+        "margin_se",
         "gap_to_truth",
         "auc_historical_rate",
         "auc_rules_only",
         "auc_logistic_onehot",
         "ece_model",
+        "ece_floor",
         "brier_model",
         "trees",
         "train_eval_s",
@@ -193,8 +228,11 @@ def main(argv=None):
         "no trace in the data); `auc_best_achievable` integrates that noise out, the "
         "best any model can do from the claim table, and `gap_to_best` is measured "
         "against it. `margin_over_best_baseline` is the model's AUC minus the best "
-        "baseline's. `train_eval_s` includes the hold-out model, the refreshed "
-        "history features and the three baselines.\n",
+        "baseline's, `margin_se` its paired bootstrap standard error on the test "
+        "lines. `ece_floor` is the median ECE a perfectly calibrated model would "
+        "show on the same lines (outcomes drawn from the model's own scores): "
+        "sampling noise alone. `train_eval_s` includes the hold-out model, the "
+        "refreshed history features and the three baselines.\n",
         markdown_table(quality, [c for c in cols if any(c in r for r in quality)]),
         "\n## Plain fit (what `ptdenial train` refits on all history)\n",
         markdown_table(fits),

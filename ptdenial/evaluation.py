@@ -40,6 +40,7 @@ __all__ = [
     "time_split",
     "rolling_origin_splits",
     "known_at",
+    "ece_noise_floor",
 ]
 
 TOP_SHARES = (0.05, 0.10, 0.20)
@@ -84,6 +85,53 @@ def expected_calibration_error(y_true, y_score, *, n_bins: int = 10) -> float:
         return float("nan")
     weights = table["n"] / table["n"].sum()
     return float((weights * (table["mean_score"] - table["observed_rate"]).abs()).sum())
+
+
+def ece_noise_floor(
+    y_score, *, n_bins: int = 10, draws: int = 200, random_state=0
+) -> dict:
+    """The ECE a perfectly calibrated model would show on these lines.
+
+    Outcomes are drawn from the scores themselves (so the scores are right
+    by construction) and the ECE is measured on each draw: on a few thousand
+    lines, sampling noise alone gives an ECE of a few points. Read a model's
+    ECE against this floor before calling it miscalibrated.
+
+    Parameters
+    ----------
+    y_score : array-like of float in [0, 1]
+        The scores of the evaluated lines.
+    n_bins : int
+    draws : int
+    random_state : int
+
+    Returns
+    -------
+    dict
+        ``median`` and ``p95`` of the ECE over the draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ptdenial.evaluation import ece_noise_floor
+    >>> p = np.random.default_rng(1).uniform(0.02, 0.4, 1600)
+    >>> floor = ece_noise_floor(p)
+    >>> 0.01 < floor["median"] < 0.03 < floor["p95"] < 0.04
+    True
+    """
+    p = np.asarray(y_score, dtype=float)
+    p = p[~np.isnan(p)]
+    rng = np.random.default_rng(random_state)
+    values = np.array(
+        [
+            expected_calibration_error(rng.random(p.size) < p, p, n_bins=n_bins)
+            for _ in range(draws)
+        ]
+    )
+    return {
+        "median": float(np.median(values)),
+        "p95": float(np.quantile(values, 0.95)),
+    }
 
 
 def calibration_table(y_true, y_score, *, n_bins: int = 10) -> pd.DataFrame:
