@@ -56,6 +56,9 @@ class LinearBase:
     >>> terms = base.contributions(X)
     >>> bool(np.allclose(terms.sum(axis=1) + base.bias_, base.decision_function(X)))
     True
+    >>> G = np.array([[1.0, 0.0], [0.0, 1.0]])  # each feature its own group
+    >>> bool(np.allclose(base.contributions(X, G), terms))
+    True
     """
 
     def __init__(self, *, categorical=(), C=0.5, random_state=0):
@@ -63,33 +66,32 @@ class LinearBase:
         self.C = C
         self.random_state = random_state
 
-    def _split(self, X):
-        arr = X.to_numpy(dtype=np.float64) if isinstance(X, pd.DataFrame) else X
-        return arr[:, self.num_idx_], arr[:, self.cat_idx_]
+    @staticmethod
+    def _array(X) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            return X.to_numpy(dtype=np.float64)
+        return np.asarray(X, dtype=np.float64)
 
     def _cat_slots(self, cat: np.ndarray) -> np.ndarray:
         """Column of each categorical value in its feature's table (rare: last)."""
         slots = np.empty(cat.shape, dtype=np.int64)
         for j in range(cat.shape[1]):
-            levels = self.levels_[j]
-            v = np.where(np.isnan(cat[:, j]), -1.0, cat[:, j])
-            at = np.searchsorted(levels, v)
-            at_c = np.minimum(at, max(len(levels) - 1, 0))
-            found = (at < len(levels)) & (levels[at_c] == v) if len(levels) else False
-            slots[:, j] = np.where(found, at_c, len(levels))
+            slots[:, j] = self._slots(j, cat[:, j])
         return slots
 
-    def _numeric_terms(self, num: np.ndarray) -> np.ndarray:
-        missing = np.isnan(num)
-        z = (np.where(missing, self.median_, num) - self.mean_) / self.scale_
-        return z * self.coef_num_ + missing * self.coef_missing_
+    def _slots(self, j: int, values: np.ndarray) -> np.ndarray:
+        levels = self.levels_[j]
+        if not len(levels):
+            return np.zeros(len(values), dtype=np.int64)
+        v = np.where(np.isnan(values), -1.0, values)
+        at = np.searchsorted(levels, v)
+        at_c = np.minimum(at, len(levels) - 1)
+        return np.where((at < len(levels)) & (levels[at_c] == v), at_c, len(levels))
 
-    def _categorical_terms(self, cat: np.ndarray) -> np.ndarray:
-        slots = self._cat_slots(cat)
-        out = np.empty(cat.shape, dtype=np.float64)
-        for j in range(cat.shape[1]):
-            out[:, j] = self.coef_cat_[j][slots[:, j]]
-        return out
+    def _filled(self, arr: np.ndarray):
+        """Missing values and the array with them replaced by the medians."""
+        missing = np.isnan(arr)
+        return missing, np.where(missing, self.fill_, arr)
 
     def fit(self, X: pd.DataFrame, y) -> LinearBase:
         """Fit on feature rows ``X`` (a DataFrame of model features) and labels."""
@@ -110,7 +112,8 @@ class LinearBase:
         if len(rows) > MAX_ROWS:
             rng = np.random.default_rng(self.random_state)
             rows = np.sort(rng.choice(rows, MAX_ROWS, replace=False))
-        num, cat = self._split(X.iloc[rows])
+        arr = self._array(X.iloc[rows])
+        num, cat = arr[:, self.num_idx_], arr[:, self.cat_idx_]
         yy = y[rows]
 
         missing = np.isnan(num)
@@ -158,28 +161,64 @@ class LinearBase:
             self.coef_cat_.append(coef[at : at + width].copy())
             at += width
         self.intercept_ = float(reg.intercept_[0])
+        # Full-width vectors (zero at categorical columns): a line's log-odds
+        # is then two matrix-vector products and a lookup per categorical.
+        width = len(names)
+        self.fill_ = np.zeros(width)
+        self.fill_[self.num_idx_] = self.median_
+        self.weight_ = np.zeros(width)
+        self.weight_[self.num_idx_] = self.coef_num_ / self.scale_
+        self.missing_weight_ = np.zeros(width)
+        self.missing_weight_[self.num_idx_] = self.coef_missing_
+        self.missing_cols_ = np.flatnonzero(self.missing_weight_ != 0)
+        self.offset_ = self.intercept_ - float(
+            (self.mean_ * self.coef_num_ / self.scale_).sum()
+        )
         # centre each feature's term on its training mean (SHAP of a linear model)
-        terms = self._terms(num, cat)
-        self.term_mean_ = terms.mean(axis=0)
-        self.bias_ = self.intercept_ + float(self.term_mean_.sum())
+        self.term_mean_ = self._terms(arr).mean(axis=0)
+        self.bias_ = self.offset_ + float(self.term_mean_.sum())
         return self
 
-    def _terms(self, num, cat) -> np.ndarray:
-        out = np.empty((len(num), len(self.feature_names_)))
-        out[:, self.num_idx_] = self._numeric_terms(num)
-        if len(self.cat_idx_):
-            out[:, self.cat_idx_] = self._categorical_terms(cat)
+    def _terms(self, arr: np.ndarray) -> np.ndarray:
+        """Each feature's log-odds term, uncentred (they sum to log-odds - offset_)."""
+        missing, filled = self._filled(arr)
+        out = filled * self.weight_
+        if len(self.missing_cols_):
+            out += missing * self.missing_weight_
+        for j, col in enumerate(self.cat_idx_):
+            out[:, col] = self.coef_cat_[j][self._slots(j, arr[:, col])]
         return out
 
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of each row."""
-        num, cat = self._split(X)
-        total = self._numeric_terms(num).sum(axis=1) + self.intercept_
-        if len(self.cat_idx_):
-            total += self._categorical_terms(cat).sum(axis=1)
+        arr = self._array(X)
+        missing, filled = self._filled(arr)
+        total = filled @ self.weight_ + self.offset_
+        if len(self.missing_cols_):
+            cols = self.missing_cols_
+            total += missing[:, cols] @ self.missing_weight_[cols]
+        for j, col in enumerate(self.cat_idx_):
+            total += self.coef_cat_[j][self._slots(j, arr[:, col])]
         return total
 
-    def contributions(self, X) -> np.ndarray:
-        """Per-feature log-odds terms, centred: rows sum to log-odds - ``bias_``."""
-        num, cat = self._split(X)
-        return self._terms(num, cat) - self.term_mean_
+    def contributions(self, X, groups=None) -> np.ndarray:
+        """Per-feature log-odds terms, centred: rows sum to log-odds - ``bias_``.
+
+        With ``groups`` (a features x groups matrix), the terms summed per
+        group, computed without the per-feature matrix (one product each).
+        """
+        arr = self._array(X)
+        if groups is None:
+            return self._terms(arr) - self.term_mean_
+        G = np.asarray(groups, dtype=np.float64)
+        missing, filled = self._filled(arr)
+        out = filled @ (self.weight_[:, None] * G)
+        cols = self.missing_cols_
+        if len(cols):
+            out += missing[:, cols] @ (self.missing_weight_[cols, None] * G[cols])
+        if len(self.cat_idx_):
+            cat = np.empty((len(arr), len(self.cat_idx_)))
+            for j, col in enumerate(self.cat_idx_):
+                cat[:, j] = self.coef_cat_[j][self._slots(j, arr[:, col])]
+            out += cat @ G[self.cat_idx_]
+        return out - self.term_mean_ @ G

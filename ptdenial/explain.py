@@ -347,7 +347,7 @@ class Explainer:
         out = np.asarray((hit @ self._leaf_group).todense())
         linear = getattr(self.model, "linear_", None)
         if linear is not None:  # the additive base's terms are exact
-            out += linear.contributions(arr) @ self._group_dense
+            out += linear.contributions(arr, self._group_dense)
         return out
 
     def raw_score(self, Xf) -> np.ndarray:
