@@ -313,11 +313,10 @@ def write_markdown(results, rows, cli, args):
         "fresh claim and patient ids; about 35% of lines are 97112. Each "
         "figure is one run in its own subprocess; peak RSS is the process's "
         "VmHWM. The ratios were measured side by side in the same session. "
-        "Measured on an otherwise idle machine; an earlier run on a loaded "
-        "machine (load average 3-7) gave 5.0x at 1M lines: the multi-threaded "
-        "floor (Arrow I/O, LightGBM prediction) gains more from two free cores "
-        "than the job's single-threaded pandas stages, so the ratio is larger "
-        "when idle.",
+        "Measured on an otherwise idle machine (the multi-threaded floor, Arrow "
+        "I/O and LightGBM prediction, gains more from two free cores than the "
+        "job's single-threaded pandas stages, so the ratio is larger when "
+        "idle than on a loaded machine).",
         "",
         markdown_table(rows),
     ]
@@ -380,46 +379,53 @@ columns, worklist context) run per batch; `worklist_exact` is exact TreeSHAP
 for the worklist; `write_outputs` writes the scored file (patched with the
 worklist's exact reasons), quarantine, worklist and manifest.
 
-## Why the targets are missed, and what would close them
+## Why the 3x target is missed, and what would close it
 
-* **1M lines, 3x: missed** (7.6x on an idle machine, 5.0x on the earlier
-  loaded run). The model's own share is small (predict ~ 0.9x the bare
-  predict). Per-line pandas work over *all* lines dominates: validation,
-  the rule engine (with hit texts: the tiled world has about one hit per
-  line) and feature engineering take about half of the time, each two to
-  three times the bare prediction of the 97112 lines. The job's own overhead
-  (key pass, spill, batch read, bookkeeping, output) is about 20%,
-  explanations about 17%.
-  Even against a bare prediction of every line (what a job that scored all
-  codes would need) the job is 5.0x. To reach 3x on the 97112
-  floor, the non-model work must shrink by about half: list-column parsing
-  in `validate_claims` (a per-row `map`; we feed it `|`-joined text, which
-  halved it), hit-text rendering in the rules engine (text only for lines
-  that reach an output), and `ClaimFeatures` (the job already computes it
-  only for visits that hold a 97112 line).
-* **Memory.** Bounded: batches of 100k lines, peak about 1 GiB at 1M and at
-  5M (the 5M/1M ratio is within the target); a one-shot pandas read of the
-  5M file alone peaks near 3 GiB (`io` column).
-* **100k night.** Met on an idle machine (8.5 s for the whole process: 5.0 s
-  in `score_file`, 3.5 s of start-up, imports and model load); 16.4 s on the
-  earlier loaded run. Start-up is mostly importing pandas, scikit-learn,
-  LightGBM and SciPy and loading the skops model (skops audits every object
-  of the file); a long-lived worker or a faster-loading model format would
-  give headroom on a busy machine.
+* **1M lines, 3x: missed by 47%** (4.4x; 3.7x against a bare prediction of
+  every line). The previous stop measured 40.0 s = 7.6x on the same idle
+  machine; this stop's changes took the job to 24.3 s (5M lines: 192 s ->
+  131 s) with identical outputs: validation, the rule engine, the feature
+  transformers and the pricing table now compute on distinct values
+  (validate 5.3 -> 1.7 s, rules 6.9 -> 2.5 s, features 8.3 -> 3.1 s per 1M
+  lines), the rule engine hands the job each hit's row (no key matching),
+  and the worklist pool ranks a batch's candidates before building frames.
+* **What is left.** Explanations are now the largest stage (5.7 s: path
+  attribution over the medium- and high-risk lines, the additive base's
+  grouped terms, the reason sentences and the per-line reason lists),
+  then the job's own plumbing (key pass, spill, batch read, assemble,
+  bookkeeping, output: about 9.4 s together, each 1-2 s), features 3.1 s
+  and rules 2.5 s. The floor moved too: the model now boosts from a
+  logistic base, and the shipped sample's model has 32 trees instead of
+  about 170, so its bare prediction is cheaper (2.3 s for 350,809 lines).
+  Reaching 3x (16.6 s) needs about 8 s less: sentences only for the lines
+  that reach the worklist or a medium/high band already cut most of the
+  text work; the next steps are reason lists built in Arrow without the
+  pandas frames in between, and a spill-free path when the input is
+  already grouped by patient (the key pass and spill cost 2.9 s).
+* **Memory.** Bounded: batches of 100k lines, peak about 1.0-1.1 GiB at 1M
+  and at 5M (1.07x, within the target); a one-shot pandas read of the 5M
+  file alone peaks near 3 GiB (`io` column).
+* **100k night.** Met: 8.4 s for the whole process (3.1 s in `score_file`,
+  5.3 s of start-up: importing pandas, scikit-learn, LightGBM and SciPy and
+  loading the skops model, which audits every object of the file). A
+  long-lived worker or a faster-loading model format would give headroom on
+  a busy machine.
 
 ## Explanations: exact vs path attribution
 
-Measured on 600 medium/high-risk 97112 lines with the shipped model (about
-170 trees, up to 22 levels deep): exact TreeSHAP (LightGBM `pred_contrib`)
-about 210 rows/s; path attribution (one `pred_leaf` call and a sparse
-leaf-by-reason-group product) about 38k rows/s at this small size, about
-the cost of one more prediction at scale. The strongest actionable reason
-agrees on 80% of lines; the top three reasons overlap 79%. Hence: exact
-TreeSHAP for the worklist (the lines a person reads), path attribution for
-the other medium and high-risk lines, rule hits for low-risk lines and, where
-a low-risk line has none, one sentence saying why it is low (no rule hit and
-the payer's own denial rate for the code; `drivers_min_band`, `explain`
-settings).
+Measured at the previous stop on 600 medium/high-risk 97112 lines with the
+trees-only model of that time (about 170 trees, up to 22 levels deep): exact
+TreeSHAP (LightGBM `pred_contrib`) about 210 rows/s; path attribution (one
+`pred_leaf` call and a sparse leaf-by-reason-group product) about 38k rows/s
+at this small size, about the cost of one more prediction at scale. The
+strongest actionable reason agrees on 80% of lines; the top three reasons
+overlap 79%. Hence: exact TreeSHAP for the worklist (the lines a person
+reads), path attribution for the other medium and high-risk lines, rule hits
+for low-risk lines and, where a low-risk line has none, one sentence saying
+why it is low (no rule hit and the payer's own denial rate for the code;
+`drivers_min_band`, `explain` settings). Since this stop the model boosts
+from an additive logistic base: its terms are exact in both paths, so path
+attribution approximates only the trees' share.
 """
 
 
