@@ -68,9 +68,14 @@ class LinearBase:
 
     @staticmethod
     def _array(X) -> np.ndarray:
+        # column-major (pandas' own layout): the terms are added column by
+        # column, so each line's sum runs in one fixed order whatever the
+        # number of lines; a BLAS product or a row-wise sum may order a row's
+        # additions differently for another batch size, and a line's score
+        # must not depend on which lines share its batch, to the last bit
         if isinstance(X, pd.DataFrame):
-            return X.to_numpy(dtype=np.float64)
-        return np.asarray(X, dtype=np.float64)
+            X = X.to_numpy(dtype=np.float64)
+        return np.asfortranarray(X, dtype=np.float64)
 
     def _cat_slots(self, cat: np.ndarray) -> np.ndarray:
         """Column of each categorical value in its feature's table (rare: last)."""
@@ -88,10 +93,23 @@ class LinearBase:
         at_c = np.minimum(at, len(levels) - 1)
         return np.where((at < len(levels)) & (levels[at_c] == v), at_c, len(levels))
 
-    def _filled(self, arr: np.ndarray):
-        """Missing values and the array with them replaced by the medians."""
-        missing = np.isnan(arr)
-        return missing, np.where(missing, self.fill_, arr)
+    def _column_terms(self, arr: np.ndarray):
+        """Yield (feature index, its term per line), feature by feature."""
+        cat_pos = {int(c): j for j, c in enumerate(self.cat_idx_)}
+        for col in range(arr.shape[1]):
+            values = arr[:, col]
+            if col in cat_pos:
+                j = cat_pos[col]
+                yield col, self.coef_cat_[j][self._slots(j, values)]
+                continue
+            w, mw = self.weight_[col], self.missing_weight_[col]
+            if w == 0 and mw == 0:
+                continue
+            missing = np.isnan(values)
+            term = np.where(missing, self.fill_[col], values) * w
+            if mw != 0:
+                term = term + missing * mw
+            yield col, term
 
     def fit(self, X: pd.DataFrame, y) -> LinearBase:
         """Fit on feature rows ``X`` (a DataFrame of model features) and labels."""
@@ -162,7 +180,7 @@ class LinearBase:
             at += width
         self.intercept_ = float(reg.intercept_[0])
         # Full-width vectors (zero at categorical columns): a line's log-odds
-        # is then two matrix-vector products and a lookup per categorical.
+        # is then a sum of per-feature terms and a lookup per categorical.
         width = len(names)
         self.fill_ = np.zeros(width)
         self.fill_[self.num_idx_] = self.median_
@@ -170,7 +188,6 @@ class LinearBase:
         self.weight_[self.num_idx_] = self.coef_num_ / self.scale_
         self.missing_weight_ = np.zeros(width)
         self.missing_weight_[self.num_idx_] = self.coef_missing_
-        self.missing_cols_ = np.flatnonzero(self.missing_weight_ != 0)
         self.offset_ = self.intercept_ - float(
             (self.mean_ * self.coef_num_ / self.scale_).sum()
         )
@@ -181,44 +198,31 @@ class LinearBase:
 
     def _terms(self, arr: np.ndarray) -> np.ndarray:
         """Each feature's log-odds term, uncentred (they sum to log-odds - offset_)."""
-        missing, filled = self._filled(arr)
-        out = filled * self.weight_
-        if len(self.missing_cols_):
-            out += missing * self.missing_weight_
-        for j, col in enumerate(self.cat_idx_):
-            out[:, col] = self.coef_cat_[j][self._slots(j, arr[:, col])]
+        out = np.zeros(arr.shape, order="F")
+        for col, term in self._column_terms(arr):
+            out[:, col] = term
         return out
 
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of each row."""
         arr = self._array(X)
-        missing, filled = self._filled(arr)
-        total = filled @ self.weight_ + self.offset_
-        if len(self.missing_cols_):
-            cols = self.missing_cols_
-            total += missing[:, cols] @ self.missing_weight_[cols]
-        for j, col in enumerate(self.cat_idx_):
-            total += self.coef_cat_[j][self._slots(j, arr[:, col])]
+        total = np.full(len(arr), self.offset_)
+        for _, term in self._column_terms(arr):
+            total += term
         return total
 
     def contributions(self, X, groups=None) -> np.ndarray:
         """Per-feature log-odds terms, centred: rows sum to log-odds - ``bias_``.
 
         With ``groups`` (a features x groups matrix), the terms summed per
-        group, computed without the per-feature matrix (one product each).
+        group, without building the per-feature matrix.
         """
         arr = self._array(X)
         if groups is None:
             return self._terms(arr) - self.term_mean_
         G = np.asarray(groups, dtype=np.float64)
-        missing, filled = self._filled(arr)
-        out = filled @ (self.weight_[:, None] * G)
-        cols = self.missing_cols_
-        if len(cols):
-            out += missing[:, cols] @ (self.missing_weight_[cols, None] * G[cols])
-        if len(self.cat_idx_):
-            cat = np.empty((len(arr), len(self.cat_idx_)))
-            for j, col in enumerate(self.cat_idx_):
-                cat[:, j] = self.coef_cat_[j][self._slots(j, arr[:, col])]
-            out += cat @ G[self.cat_idx_]
+        out = np.zeros((len(arr), G.shape[1]), order="F")
+        for col, term in self._column_terms(arr):
+            for k in np.flatnonzero(G[col]):
+                out[:, k] += term if G[col, k] == 1.0 else term * G[col, k]
         return out - self.term_mean_ @ G

@@ -308,3 +308,22 @@ def test_pricing_without_paid_lines_falls_back_to_the_charge():
     table = payment_table(h, np.array([False, False]))
     assert table["ratio"] == 1.0
     np.testing.assert_allclose(price_lines(table, h), [50.0, 100.0])
+
+
+def test_linear_base_scores_do_not_depend_on_the_batch(fitted, world):
+    """To the last bit: a line's log-odds and terms are the same whichever
+    lines share its batch (BLAS products can sum a row in another order
+    depending on the number of rows)."""
+    Xf = fitted.transform_features(world.claims.head(301)).to_numpy(float)
+    base = fitted.linear_
+    groups = np.eye(Xf.shape[1])[:, :5]
+    whole = base.decision_function(Xf)
+    terms = base.contributions(Xf, groups)
+    for step in (1, 7, 64):
+        parts = [slice(i, i + step) for i in range(0, len(Xf), step)]
+        np.testing.assert_array_equal(
+            np.concatenate([base.decision_function(Xf[s]) for s in parts]), whole
+        )
+        np.testing.assert_array_equal(
+            np.concatenate([base.contributions(Xf[s], groups) for s in parts]), terms
+        )
