@@ -122,9 +122,9 @@ class LinearBase:
         self.cat_idx_ = np.array(
             [names.index(c) for c in self.categorical if c in names], dtype=np.int64
         )
+        categorical = set(self.cat_idx_.tolist())
         self.num_idx_ = np.array(
-            [i for i in range(len(names)) if i not in set(self.cat_idx_)],
-            dtype=np.int64,
+            [i for i in range(len(names)) if i not in categorical], dtype=np.int64
         )
         rows = np.arange(len(X))
         if len(rows) > MAX_ROWS:

@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 
 from ptdenial import schema as S
 from ptdenial.exceptions import PtdenialError
+from ptdenial.features import spread, text_codes
 
 __all__ = [
     "Explainer",
@@ -353,12 +354,7 @@ class Explainer:
     def raw_score(self, Xf) -> np.ndarray:
         """Raw log-odds of the model (the value contributions add up to)."""
         self._check()
-        arr = self._array(Xf)
-        raw = self.model.estimator_.booster_.predict(
-            arr, num_iteration=self._n_iter, raw_score=True
-        )
-        linear = getattr(self.model, "linear_", None)
-        return raw if linear is None else raw + linear.decision_function(arr)
+        return self.model._raw_margin(self._array(Xf))
 
     def exact(self, Xf) -> np.ndarray:
         """Exact TreeSHAP contributions per reason group (LightGBM ``pred_contrib``).
@@ -516,16 +512,12 @@ class _Rows:
     def text(self, name: str, missing: str = "?") -> np.ndarray:
         if name not in self.columns:
             return np.full(len(self.at), missing, dtype=object)
-        key = (name, missing)
-        if key not in self._texts:
+        if name not in self._texts:
             # every group's sentences ask for the payer and the code: convert
             # each distinct value of the column once
-            codes, uniques = pd.factorize(self.frame[name])
-            words = pd.Series(uniques).astype("string").to_numpy(dtype=object)
-            words = np.append(words, missing).astype(object)
-            self._texts[key] = (words, codes)  # code -1 (missing) takes the last
-        words, codes = self._texts[key]
-        return words[codes[self.at]]
+            self._texts[name] = text_codes(self.frame[name])
+        codes, uniques = self._texts[name]
+        return spread(uniques, codes[self.at], missing)
 
     def series(self, name: str):
         return self.frame[name].iloc[self.at] if name in self.columns else None

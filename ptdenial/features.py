@@ -132,7 +132,7 @@ class _Distinct:
         """
         if col not in self._text:
             self._text[col] = (
-                _text_codes(self.X[col])
+                text_codes(self.X[col])
                 if col in self.X
                 else (
                     np.full(len(self.X), -1, dtype=np.intp),
@@ -148,7 +148,13 @@ class _Distinct:
         return self._lists[col]
 
 
-def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 = missing) and distinct values, as ``str``, of a column's text.
+
+    With :func:`spread`, the way to turn a column into Python text per line
+    (features, reason sentences, quiet reasons) converting each distinct
+    value once.
+    """
     if isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
         series.dtype.categories
     ):
@@ -161,7 +167,7 @@ def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
 
 
-def _spread(per_value: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
+def spread(per_value: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
     """``per_value[codes]`` with ``missing`` where the code is -1."""
     return np.append(per_value, np.asarray([missing], dtype=per_value.dtype))[codes]
 
@@ -172,7 +178,7 @@ def _list_flags(lists, wanted) -> dict[str, np.ndarray]:
     out = {}
     for item in wanted:
         hit_u = np.array([item in u for u in uniques], dtype=bool)
-        out[item] = _spread(hit_u, codes, False)
+        out[item] = spread(hit_u, codes, False)
     return out
 
 
@@ -192,7 +198,7 @@ def _list_apply(lists, func, dtype=float) -> np.ndarray:
 def _text_mask(text, hit) -> np.ndarray:
     """Lines whose text value satisfies ``hit`` (missing lines: False)."""
     codes, uniques = text
-    return _spread(np.array([hit(u) for u in uniques], dtype=bool), codes, False)
+    return spread(np.array([hit(u) for u in uniques], dtype=bool), codes, False)
 
 
 def _frame(f: dict, names, index) -> pd.DataFrame:
@@ -514,7 +520,7 @@ class ClaimFeatures(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
             at = pd.Index(cats, dtype=object).get_indexer(values).astype(float)
             # -1: unseen or rare -> "other" code len(cats); missing -> NaN
             at = np.where(at < 0, len(cats), at)
-            f[name] = _spread(at, codes, np.nan)
+            f[name] = spread(at, codes, np.nan)
 
         return f
 

@@ -561,14 +561,18 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         # off 0 and 1 (an isotonic step fitted on few lines can reach them).
         return np.clip(p, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
+    def _raw_margin(self, arr) -> np.ndarray:
+        """Uncalibrated log-odds (LightGBM): the trees' plus the additive base's."""
+        raw = self.estimator_.booster_.predict(
+            arr, num_iteration=self.n_iter_, raw_score=True
+        )
+        linear = getattr(self, "linear_", None)
+        return raw if linear is None else raw + linear.decision_function(arr)
+
     def _raw_proba(self, Xf):
         arr = Xf.to_numpy(dtype=np.float64) if isinstance(Xf, pd.DataFrame) else Xf
-        linear = getattr(self, "linear_", None)
-        if self.learner == "lightgbm" and linear is not None:
-            margin = self.estimator_.booster_.predict(
-                arr, num_iteration=self.n_iter_, raw_score=True
-            )
-            return _expit(margin + linear.decision_function(arr))
+        if self.learner == "lightgbm" and getattr(self, "linear_", None) is not None:
+            return _expit(self._raw_margin(arr))
         if self.learner == "lightgbm":
             return self.estimator_.predict_proba(arr, num_iteration=self.n_iter_)[:, 1]
         return self.estimator_.predict_proba(arr)[:, 1]

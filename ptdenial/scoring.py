@@ -69,6 +69,7 @@ from ptdenial import schema as S
 from ptdenial.config import ScoringConfig
 from ptdenial.exceptions import DataQualityWarning, InputFileError
 from ptdenial.explain import Explainer, combine_reasons
+from ptdenial.features import spread, text_codes
 from ptdenial.io import claim_files, file_sha256, table_format, write_json, write_table
 from ptdenial.model import SCORED_CODE
 from ptdenial.rules import PayerRuleFlagger, apply_rules
@@ -294,9 +295,8 @@ def _bands(p: np.ndarray, config: ScoringConfig) -> np.ndarray:
 
 def _words(values: pd.Series, missing: str) -> np.ndarray:
     """Values as Python text (object array), converting each distinct value once."""
-    codes, uniques = pd.factorize(values)
-    words = pd.Series(uniques).astype("string").to_numpy(dtype=object)
-    return np.append(words, missing).astype(object)[codes]
+    codes, uniques = text_codes(values)
+    return spread(uniques, codes, missing)
 
 
 def _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf):
@@ -473,22 +473,8 @@ def score_batch(
     lap("validate")
 
     rules = apply_rules(valid, reference=model.reference, as_of=as_of_ts)
-    hits = rules.hits
-    if len(hits) and len(rules.hit_rows) == len(hits):
-        # the rule engine knows each hit's row: no key matching needed
-        hits = hits.assign(pos=np.asarray(rules.hit_rows, dtype=np.int64))
-    elif len(hits):
-        keys = pd.MultiIndex.from_arrays(
-            [valid[S.CLAIM_ID].astype(object), valid[S.LINE_NUMBER].astype(object)]
-        )
-        pos = keys.get_indexer(
-            pd.MultiIndex.from_arrays(
-                [hits[S.CLAIM_ID].astype(object), hits[S.LINE_NUMBER].astype(object)]
-            )
-        )
-        hits = hits.assign(pos=pos.astype(np.int64))
-    else:
-        hits = hits.assign(pos=pd.Series([], dtype=np.int64))
+    # the rule engine gives each hit's row: no key matching needed
+    hits = rules.hits.assign(pos=np.asarray(rules.hit_rows, dtype=np.int64))
     lap("rules")
 
     is_code = (valid[S.CPT_CODE] == SCORED_CODE).to_numpy(dtype=bool, na_value=False)
