@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ptdenial._distinct import arrow_codes, arrow_text, on_distinct
 from ptdenial.exceptions import ClaimsSchemaError
 
 __all__ = [
@@ -356,9 +357,9 @@ def _list_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     -1 (a missing value) picks the trailing ``()``. Callers that normalize the
     tuples further reuse the codes instead of hashing tuples again.
     """
-    text = _arrow_text(values)
+    text = arrow_text(values)
     if text is not None:  # Arrow text: hashing in Arrow avoids object arrays
-        codes, dictionary = _arrow_codes(text)
+        codes, dictionary = arrow_codes(text)
         uniques = dictionary.to_pylist()
     else:
         obj = values.astype(object)
@@ -553,90 +554,6 @@ def _show(v) -> str:
     return str(v)
 
 
-def _arrow_text(s: pd.Series):
-    """The Arrow data behind an Arrow-backed string column (else ``None``).
-
-    Both pandas ``str`` (Parquet/CSV input) and ``string`` columns qualify;
-    working on this array skips pandas' object conversions.
-    """
-    arr = s.array
-    if isinstance(arr, pd.arrays.ArrowStringArray):
-        return arr.__arrow_array__()
-    return None
-
-
-def _arrow_codes(text):
-    """Factorize Arrow text: ``(codes, dictionary)``; missing values get -1.
-
-    The dictionary keeps first-appearance order, as :func:`pandas.factorize`.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    enc = pc.dictionary_encode(text)
-    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
-    return codes, enc.dictionary
-
-
-def _distinct(s: pd.Series, *, categorical: bool = False):
-    """``(codes, uniques)`` with ``uniques.take(codes)`` equal to ``s``, or ``None``.
-
-    Only for columns that hash cheaply: Arrow text, and categoricals when
-    ``categorical`` (their uniques are all the categories, used or not, so
-    only for coercions that do not look at the set of values). For Arrow
-    text the uniques keep ``s``'s dtype and first-appearance order and hold a
-    missing value only if ``s`` does, so a coercion sees exactly the set of
-    values it would see on ``s``.
-    """
-    if len(s) == 0:
-        return None
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        if not categorical:
-            return None
-        codes = s.cat.codes.to_numpy()
-        k = len(s.dtype.categories)
-        labels = np.arange(k)
-        if (codes < 0).any():
-            labels = np.append(labels, -1)
-            codes = np.where(codes < 0, k, codes)
-        return codes, pd.Series(pd.Categorical.from_codes(labels, dtype=s.dtype))
-    text = _arrow_text(s)
-    if text is None:
-        return None
-    import pyarrow as pa
-
-    codes, dictionary = _arrow_codes(text)
-    if (codes < 0).any():
-        codes = np.where(codes < 0, len(dictionary), codes)
-        dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
-    uniques = pd.arrays.ArrowStringArray(dictionary, dtype=s.dtype)
-    return codes, pd.Series(uniques)
-
-
-def _on_distinct(fn, s: pd.Series, *, categorical: bool = False):
-    """``fn(s)``, computed on the distinct values of ``s`` only.
-
-    ``fn`` must work row by row (no row's result depends on another row) and
-    return a Series, an array or a tuple of them; results are spread back to
-    every row with ``s``'s index. Columns of batch files repeat few values
-    (codes, dates, amounts), so this turns per-row parsing into per-value.
-    """
-    found = _distinct(s, categorical=categorical)
-    if found is None:
-        return fn(s)
-    codes, uniques = found
-    res = fn(uniques)
-
-    def spread(r):
-        if isinstance(r, pd.Series):
-            return r.take(codes).set_axis(s.index).rename(s.name)
-        return np.asarray(r)[codes]
-
-    return tuple(spread(r) for r in res) if isinstance(res, tuple) else spread(res)
-
-
 def _arrow_strings() -> bool:
     """Whether pandas' ``string`` dtype is Arrow-backed (the default).
 
@@ -648,7 +565,7 @@ def _arrow_strings() -> bool:
 
 def _is_blank(series: pd.Series) -> np.ndarray:
     s = series
-    text = _arrow_text(s)
+    text = arrow_text(s)
     if text is not None and _arrow_strings():
         import pyarrow.compute as pc
 
@@ -662,7 +579,7 @@ def _is_blank(series: pd.Series) -> np.ndarray:
 
 
 def _coerce_str(s: pd.Series) -> pd.Series:
-    text = _arrow_text(s)
+    text = arrow_text(s)
     if text is not None and _arrow_strings():
         # the same steps in Arrow, without pandas' dtype round trips
         import pyarrow as pa
@@ -843,25 +760,25 @@ def validate_claims(
         blank = None
         if spec.kind == "str":
             col = _coerce_str(raw)
-            if _arrow_text(raw) is not None and _arrow_strings():
+            if arrow_text(raw) is not None and _arrow_strings():
                 # stripped Arrow text is missing exactly where it was blank
                 blank = col.isna().to_numpy()
             if name == CPT_CODE:
                 col = col.str.upper()
         elif spec.kind == "int":
-            col, bad = _on_distinct(_coerce_int, raw)
+            col, bad = on_distinct(_coerce_int, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not a whole number")
         elif spec.kind == "decimal":
-            col, bad = _on_distinct(_coerce_decimal, raw)
+            col, bad = on_distinct(_coerce_decimal, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not a number")
         elif spec.kind == "date":
-            col, bad = _on_distinct(_coerce_date, raw)
+            col, bad = on_distinct(_coerce_date, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not a date (YYYY-MM-DD)")
         elif spec.kind == "bool":
-            col, bad = _on_distinct(_coerce_bool, raw)
+            col, bad = on_distinct(_coerce_bool, raw)
             fails.add(bad, name, Check.TYPE, raw, f"{name} is not true/false")
         elif spec.kind == "category":
-            col, bad = _on_distinct(
+            col, bad = on_distinct(
                 functools.partial(_coerce_category, spec=spec), raw, categorical=True
             )
             fails.add(
@@ -883,7 +800,7 @@ def validate_claims(
         out[name] = col
 
     # --- value checks on coerced columns -----------------------------------
-    bad = _on_distinct(
+    bad = on_distinct(
         lambda c: (c.notna() & ~c.str.match(_CPT.pattern).fillna(False)).to_numpy(),
         out[CPT_CODE],
     )
