@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
+from ptdenial._distinct import key_index
 
 MIN_PAID_LINES = 5
 
@@ -30,35 +31,9 @@ LEVELS = (
 )
 
 
-def _key_index(frame: pd.DataFrame, columns):
-    """Each line's key as (position among the unique keys, unique key texts).
-
-    Keys are ``"|"``-joined texts of the columns (missing as empty text),
-    built once per distinct combination: a batch has few payers and codes
-    but many lines.
-    """
-    if not all(c in frame.columns for c in columns):
-        return None
-    combined = np.zeros(len(frame), dtype=np.int64)
-    texts = []
-    for c in columns:
-        codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
-        text = np.asarray([""] + [str(u) for u in uniques], dtype=object)
-        combined = combined * len(text) + (codes + 1)
-        texts.append((text, len(text)))
-    found, inverse = np.unique(combined, return_inverse=True)
-    parts = []
-    for text, size in reversed(texts):
-        parts.append(text[found % size])
-        found = found // size
-    unique_keys = parts[-1]
-    for part in reversed(parts[:-1]):
-        unique_keys = unique_keys + "|" + part
-    return inverse.reshape(-1), np.asarray(unique_keys, dtype=object)
-
-
 def _keys(frame: pd.DataFrame, columns) -> np.ndarray | None:
-    index = _key_index(frame, columns)
+    """Each line's ``"|"``-joined key (:func:`ptdenial._distinct.key_index`)."""
+    index = key_index(frame, columns)
     if index is None:
         return None
     inverse, unique_keys = index
@@ -126,7 +101,7 @@ def price_lines(table: dict, claims: pd.DataFrame) -> np.ndarray:
     units = np.maximum(np.where(np.isnan(units), 1.0, units), 1.0)
     per_unit = np.full(len(claims), np.nan)
     for name, columns in LEVELS:
-        index = _key_index(claims, columns)
+        index = key_index(claims, columns)
         level = table.get(name) or {"keys": []}
         if index is None or not level["keys"]:
             continue

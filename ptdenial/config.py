@@ -21,7 +21,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from ptdenial.exceptions import PtdenialError
+from ptdenial.exceptions import ConfigError
 
 __all__ = ["ScoringConfig", "ConfigError", "EXPLAIN_MODES", "BANDS", "ENV_PREFIX"]
 
@@ -31,10 +31,6 @@ EXPLAIN_MODES = ("worklist", "high", "all", "none")
 BANDS = ("low", "medium", "high")
 #: Prefix of the environment variables read by :meth:`ScoringConfig.from_sources`.
 ENV_PREFIX = "PTDENIAL_"
-
-
-class ConfigError(PtdenialError, ValueError):
-    """A setting has a wrong type or value (names the setting and its source)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,16 @@
-"""Errors and warnings raised by ptdenial.
+"""Errors and warnings raised by ptdenial: every class is defined here.
 
 Every error subclasses :class:`PtdenialError` and the matching builtin, so
 callers can catch either ``PtdenialError`` or, for example, ``ValueError``.
+The modules that raise an error also re-export it where users already import
+it from (``ptdenial.config.ConfigError``, ``ptdenial.x12.X12FormatError``,
+``ptdenial.spark.SparkJobError`` ...); it is the same class.
+
+Examples
+--------
+>>> from ptdenial.exceptions import ConfigError, PtdenialError
+>>> issubclass(ConfigError, PtdenialError) and issubclass(ConfigError, ValueError)
+True
 """
 
 from __future__ import annotations
@@ -12,6 +21,10 @@ __all__ = [
     "InputFileError",
     "ReferenceDataError",
     "ModelVersionError",
+    "ConfigError",
+    "X12FormatError",
+    "SparkUnavailableError",
+    "SparkJobError",
     "DataQualityWarning",
 ]
 
@@ -49,6 +62,51 @@ class ReferenceDataError(PtdenialError, ValueError):
 
 class ModelVersionError(PtdenialError, RuntimeError):
     """A model file was refused: schema or library versions do not match."""
+
+
+class ConfigError(PtdenialError, ValueError):
+    """A setting has a wrong type or value (names the setting and its source).
+
+    Attributes
+    ----------
+    setting : str or None
+        The setting at fault, when one is (set by :mod:`ptdenial.config`).
+    """
+
+    setting: str | None = None
+
+
+class X12FormatError(InputFileError):
+    """An X12 file is malformed; the message names the file and the segment.
+
+    Parameters
+    ----------
+    message : str
+        Human-readable description with the fix.
+    path : str, optional
+        The file.
+    segment : int, optional
+        1-based position of the segment among the file's segments.
+    segment_id : str, optional
+        Identifier of the offending segment (``SE``, ``CLP``, ...).
+    """
+
+    def __init__(self, message, *, path=None, segment=None, segment_id=None):
+        super().__init__(message)
+        self.path = path
+        self.segment = segment
+        self.segment_id = segment_id
+
+    def __str__(self):  # OSError's own __str__ would show errno formatting
+        return self.args[0]
+
+
+class SparkUnavailableError(PtdenialError, ImportError):
+    """PySpark (or the Java it needs) is not available."""
+
+
+class SparkJobError(PtdenialError, RuntimeError):
+    """A Spark job of the scoring run failed (the message carries Spark's reason)."""
 
 
 class DataQualityWarning(UserWarning):

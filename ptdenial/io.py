@@ -3,7 +3,8 @@
 Readers return the raw table (validation is :func:`ptdenial.schema.validate_claims`'s
 job). Writers are atomic: they write a temporary file beside the target and
 rename it, so a crashed job never leaves half a file under the final name.
-The suffix of an output path picks its format.
+:func:`atomic_path` is that one mechanism, for any writer. The suffix of an
+output path picks its format.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "claim_files",
     "write_table",
     "write_json",
+    "atomic_path",
     "file_sha256",
     "table_format",
 ]
@@ -307,7 +309,42 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def _atomic_target(path: Path):
+def atomic_path(path) -> Iterator[Path]:
+    """Write a file atomically: yield a temporary path, then rename it to ``path``.
+
+    The temporary file has a unique name in the target's folder (so the
+    rename stays on one file system and two writers never share it), starts
+    empty, and gets the permissions a new file would get. When the block
+    ends normally it replaces ``path`` in one step; when it raises (or the
+    job is interrupted), the temporary file is removed and ``path`` is left
+    as it was. Readers therefore see the old file or the new one, never half
+    of one.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write; its folder is created if needed.
+
+    Yields
+    ------
+    pathlib.Path
+        Where to write. Its name ends in ``.tmp``, not in the target's
+        suffix: pass the format explicitly to writers that guess it from the
+        suffix.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ptdenial.io import atomic_path
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    ...     target.exists()
+    False
+    >>> target.read_text(), [p.name for p in target.parent.iterdir()]
+    ('done', ['notes.txt'])
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -359,7 +396,7 @@ def write_table(df: pd.DataFrame, path, *, index: bool = False) -> Path:
                 f"{path}: output format unknown; use a .parquet or .csv suffix."
             )
         fmt = "parquet"
-    with _atomic_target(path) as tmp:
+    with atomic_path(path) as tmp:
         if fmt == "parquet":
             table = pa.Table.from_pandas(_arrow_ready(df), preserve_index=index)
             pq.write_table(table, tmp)
@@ -392,7 +429,7 @@ def write_json(obj, path) -> Path:
     {'rows': 3}
     """
     path = Path(path)
-    with _atomic_target(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
     return path
 

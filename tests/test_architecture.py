@@ -5,16 +5,23 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "ptdenial"
 
-BASE = {"exceptions", "_utils", "reference"}
+# The lowest layers of LAYOUT.md (issue #17): a module imports only from
+# the layers above its own.
+LAYER0 = {"exceptions"}
+LAYER1 = LAYER0 | {"_utils", "_distinct", "config"}
+LAYER2 = LAYER1 | {"reference"}
+LAYER3 = LAYER2 | {"schema"}
+BASE = {"exceptions", "_utils", "_distinct", "reference"}
 ALLOWED = {
     "exceptions": set(),
-    "_payment": {"schema"},
+    "_payment": LAYER3,
     "_linear": set(),
-    "_utils": {"exceptions"},
-    "config": {"exceptions"},
-    "reference": {"exceptions"},
-    "schema": {"exceptions", "_utils", "reference"},
-    "io": {"schema"} | BASE,
+    "_utils": LAYER0,
+    "_distinct": LAYER0,
+    "config": LAYER0,
+    "reference": LAYER1,
+    "schema": LAYER2,
+    "io": LAYER3,
     "datasets": {"schema", "io", "rules"} | BASE,
     "rules": {"schema"} | BASE,
     "features": {"rules", "schema"} | BASE,

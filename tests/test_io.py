@@ -120,3 +120,40 @@ def test_table_format_and_hash(tmp_path):
     p = write_json({"b": 1, "a": [1, 2]}, tmp_path / "m.json")
     assert p.read_text().startswith('{\n  "a"')
     assert len(file_sha256(p)) == 64
+
+
+def test_atomic_path_replaces_the_target_in_one_step(tmp_path):
+    from ptdenial.io import atomic_path
+
+    target = tmp_path / "sub" / "out.csv"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        assert not tmp.name.endswith(".csv") and tmp.name.startswith(".out.csv.")
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.csv"]
+
+
+def test_atomic_path_keeps_the_old_file_and_removes_the_temp_on_error(tmp_path):
+    from ptdenial.io import atomic_path
+
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="writer failed"):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("writer failed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_atomic_path_gives_each_writer_its_own_temp(tmp_path):
+    from ptdenial.io import atomic_path
+
+    target = tmp_path / "model.skops"
+    with atomic_path(target) as first, atomic_path(target) as second:
+        assert first != second
+        first.write_text("a")
+        second.write_text("b")
+    assert target.read_text() == "a"  # the outer block ends last
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skops"]

@@ -324,3 +324,56 @@ def test_arrow_and_object_paths_agree(data, n):
         validate_claims(base, run_date=RUN),
         validate_claims(base.astype(object), run_date=RUN),
     )
+
+
+# --- declared value checks -----------------------------------------------------
+def test_value_checks_are_declared_for_contract_columns():
+    coercion_checks = {Check.TYPE, Check.NOT_NULL, Check.VOCABULARY}
+    declared = {vc.check for vc in S.VALUE_CHECKS}
+    assert set(Check) - coercion_checks <= declared
+    for vc in S.VALUE_CHECKS:
+        assert vc.column in S.COLUMNS, vc
+        assert vc.shows in {"value", "raw"}
+        assert vc.reason.strip()
+
+
+def test_value_failures_on_a_canonical_frame_match_validation():
+    raw = tiny_raw()
+    raw.loc[0, S.UNITS] = "0"
+    raw.loc[1, S.DIAGNOSIS_CODES] = "R26.81|XYZ"
+    raw.loc[2, S.SUBMISSION_DATE] = "2025-03-01"
+    raw.loc[3, S.MINUTES] = "-4"
+    result = validate_claims(raw, run_date=RUN)
+    canon = validate_claims(tiny_raw(), run_date=RUN).valid.copy()
+    canon.loc[0, S.UNITS] = 0
+    canon.at[1, S.DIAGNOSIS_CODES] = ("R26.81", "XYZ")
+    canon.loc[2, S.SUBMISSION_DATE] = pd.Timestamp("2025-03-01")
+    canon.loc[3, S.MINUTES] = -4
+    found = {
+        (int(np.flatnonzero(f.mask)[0]), f.column, str(f.check), f.message)
+        for f in S.value_failures(canon, run_date=RUN)
+    }
+    q = result.quarantine
+    expected = set(
+        zip(q[S.SOURCE_ROW], q[S.Q_COLUMN], q[S.Q_CHECK], q[S.Q_REASON], strict=True)
+    )
+    assert found == expected
+    assert len(found) == 4
+
+
+def test_value_failures_skip_absent_columns_and_use_run_parameters():
+    frame = pd.DataFrame(
+        {
+            S.UNITS: pd.array([5, 2], dtype="Int64"),
+            S.DATE_OF_SERVICE: pd.to_datetime(["2025-01-02", "2025-02-03"]),
+        }
+    )
+    failures = list(S.value_failures(frame, run_date="2025-01-31", max_units=4))
+    assert [(f.column, f.check) for f in failures] == [
+        (S.UNITS, Check.UNITS_RANGE),
+        (S.DATE_OF_SERVICE, Check.DATE_AFTER_RUN),
+    ]
+    assert failures[0].mask.tolist() == [True, False]
+    assert failures[0].message == "units must be between 1 and 4"
+    assert failures[1].mask.tolist() == [False, True]
+    assert failures[1].message.endswith("after the run date 2025-01-31")

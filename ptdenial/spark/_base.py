@@ -1,8 +1,9 @@
-"""Errors, the lazy PySpark import and the schemas of ``ptdenial.spark``.
+"""The lazy PySpark import and the schemas of ``ptdenial.spark``.
 
 The column names of the internal rows (``__ptdenial_*``) and the Spark and
 Arrow schemas of the outputs live here, so the driver, the executors and
-the command-line job agree on them.
+the command-line job agree on them. The errors of ``ptdenial.spark`` are
+defined in :mod:`ptdenial.exceptions` and re-exported here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import warnings
 
 from ptdenial import schema as S
-from ptdenial.exceptions import PtdenialError
+from ptdenial.exceptions import SparkJobError, SparkUnavailableError
 
 __all__ = [
     "SparkUnavailableError",
@@ -61,14 +62,6 @@ _SCORED_TYPES = {
     S.SCORED_AT: "timestamp",
 }
 _QUARANTINE_INTS = (S.SOURCE_ROW, S.Q_N_FAILURES)
-
-
-class SparkUnavailableError(PtdenialError, ImportError):
-    """PySpark (or the Java it needs) is not available."""
-
-
-class SparkJobError(PtdenialError, RuntimeError):
-    """A Spark job of the scoring run failed (the message carries Spark's reason)."""
 
 
 def _require_pyspark():

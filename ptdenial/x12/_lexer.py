@@ -28,7 +28,7 @@ import numpy as np
 import pyx12.errors
 import pyx12.x12file
 
-from ptdenial.exceptions import InputFileError
+from ptdenial.exceptions import InputFileError, X12FormatError
 
 __all__ = ["X12FormatError", "Segment", "iter_segments"]
 
@@ -48,31 +48,6 @@ _COUNT_ERRORS = {
 }
 _SEG_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _MAX_ISA_CHARS = 400
-
-
-class X12FormatError(InputFileError):
-    """An X12 file is malformed; the message names the file and the segment.
-
-    Parameters
-    ----------
-    message : str
-        Human-readable description with the fix.
-    path : str, optional
-        The file.
-    segment : int, optional
-        1-based position of the segment among the file's segments.
-    segment_id : str, optional
-        Identifier of the offending segment (``SE``, ``CLP``, ...).
-    """
-
-    def __init__(self, message, *, path=None, segment=None, segment_id=None):
-        super().__init__(message)
-        self.path = path
-        self.segment = segment
-        self.segment_id = segment_id
-
-    def __str__(self):  # OSError's own __str__ would show errno formatting
-        return self.args[0]
 
 
 class Segment:
