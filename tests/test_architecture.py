@@ -15,7 +15,7 @@ ALLOWED = {
     "reference": {"exceptions"},
     "schema": {"exceptions", "_utils", "reference"},
     "io": {"schema"} | BASE,
-    "datasets": {"schema", "io", "rules"} | BASE,
+    "datasets": {"schema", "io"} | BASE,
     "rules": {"schema"} | BASE,
     "features": {"rules", "schema"} | BASE,
     "model": {
