@@ -93,3 +93,11 @@ def _ns(days: np.ndarray) -> np.ndarray:
 
 def _mapping(pairs) -> dict:
     return dict(pairs)
+
+
+def _year_lookup(table: dict, years: np.ndarray) -> np.ndarray:
+    """Value of ``table`` (year -> value) in force in each year (last key <= year)."""
+    keys = np.array(sorted(table))
+    vals = np.array([table[k] for k in keys], dtype=float)
+    idx = np.clip(np.searchsorted(keys, years, side="right") - 1, 0, len(keys) - 1)
+    return vals[idx]
