@@ -41,7 +41,7 @@ from ptdenial.datasets._claims import (
     _PayerChecks,
     _Submission,
 )
-from ptdenial.datasets._remit import _remit_codes
+from ptdenial.datasets._remit import _paid_bits, _remit_codes
 from ptdenial.datasets._run import _Run
 from ptdenial.datasets._vocabulary import _CODES, _DEF, _NMR_BITS, CAUSES
 
@@ -294,18 +294,15 @@ def _remittance(run: _Run, s: _Stages, latent: _Latent) -> _Remittance:
     )
     allowed = np.where(denied, 0.0, allowed)
     share = _patient_share(run, s, allowed, denied)
+    paid_bits = _paid_bits(
+        charge, allowed, share.ded, share.coins, share.copay, share.seq, partial
+    )
     adj_codes, rem_codes = _remit_codes(
         rng,
         denied,
         latent.cause,
         s.out.cls,
-        charge,
-        allowed,
-        share.ded,
-        share.coins,
-        share.copay,
-        share.seq,
-        partial,
+        paid_bits,
         latent.policy_is_auth,
         p.noise_denials,
     )

@@ -37,28 +37,13 @@ _DENIAL_REMIT = {
 }
 
 
-def _remit_codes(
-    rng,
-    denied,
-    cause_idx,
-    cls,
-    charge,
-    allowed,
-    ded,
-    coins,
-    copay,
-    seq,
-    partial,
-    policy_is_auth,
-    noise_denials,
-):
-    """Adjustment and remark code tuples per line (codes, looked up per combination)."""
-    n = len(denied)
-    names = list(CAUSES)
-    is_mcr = cls == S.PAYER_CLASSES.index("medicare")
-    # paid lines: a bit mask over CO-45, PR-1, PR-2, PR-3, CO-253, CO-151
-    paid_names = ("CO-45", "PR-1", "PR-2", "PR-3", "CO-253", "CO-151")
-    bits = (
+#: Codes of a paid line, one bit each in :func:`_paid_bits`.
+_PAID_NAMES = ("CO-45", "PR-1", "PR-2", "PR-3", "CO-253", "CO-151")
+
+
+def _paid_bits(charge, allowed, ded, coins, copay, seq, partial) -> np.ndarray:
+    """A bit mask over :data:`_PAID_NAMES` per line (for paid lines)."""
+    return (
         (charge - allowed > 0.004) * 1
         + (ded > 0) * 2
         + (coins > 0) * 4
@@ -66,18 +51,13 @@ def _remit_codes(
         + (seq > 0) * 16
         + partial * 32
     )
-    # denied lines: an id per (cause, variant)
-    variants: list[tuple] = []
-    vindex: dict[tuple, int] = {}
 
-    def _vid(v):
-        if v not in vindex:
-            vindex[v] = len(variants)
-            variants.append(v)
-        return vindex[v]
 
-    deny_id = np.full(n, -1, dtype=np.int64)
-    for ci_, name in enumerate(names):
+def _denial_ids(rng, denied, cause_idx, is_mcr, policy_is_auth, noise_denials):
+    """An id per denied line into the (CARC, RARC) variants it returns."""
+    ids: dict[tuple, int] = {}
+    deny_id = np.full(len(denied), -1, dtype=np.int64)
+    for ci_, name in enumerate(CAUSES):
         here = denied & (cause_idx == ci_)
         if not here.any():
             continue
@@ -87,19 +67,33 @@ def _remit_codes(
             ]
             share = np.array([w for *_, w in noise_denials], float)
             pick = _choice(rng, share, int(here.sum()))
-            ids = np.array([_vid(v) for v in mix])[pick]
-            deny_id[here] = ids
+            deny_id[here] = np.array([ids.setdefault(v, len(ids)) for v in mix])[pick]
             continue
         mcr_v, other_v = _DENIAL_REMIT[name]
         other_v = other_v or mcr_v
         if name == "payer_policy_change":
             auth_v = (("CO-197",), ())
-            deny_id[here & policy_is_auth] = _vid(auth_v)
-            deny_id[here & ~policy_is_auth] = _vid(mcr_v)
+            deny_id[here & policy_is_auth] = ids.setdefault(auth_v, len(ids))
+            deny_id[here & ~policy_is_auth] = ids.setdefault(mcr_v, len(ids))
             continue
-        deny_id[here & is_mcr] = _vid(mcr_v)
-        deny_id[here & ~is_mcr] = _vid(other_v)
-    code = np.where(denied, 64 + deny_id, bits)
+        deny_id[here & is_mcr] = ids.setdefault(mcr_v, len(ids))
+        deny_id[here & ~is_mcr] = ids.setdefault(other_v, len(ids))
+    return deny_id, list(ids)
+
+
+def _remit_codes(rng, denied, cause_idx, cls, paid_bits, policy_is_auth, noise_denials):
+    """Adjustment and remark code tuples per line (looked up per combination).
+
+    Paid lines get the codes of their ``paid_bits`` (:func:`_paid_bits`),
+    denied lines those of their dominant cause (:data:`_DENIAL_REMIT`), the
+    Medicare variant for Medicare FFS; "noise" denials draw one of
+    ``noise_denials``.
+    """
+    is_mcr = cls == S.PAYER_CLASSES.index("medicare")
+    deny_id, variants = _denial_ids(
+        rng, denied, cause_idx, is_mcr, policy_is_auth, noise_denials
+    )
+    code = np.where(denied, 64 + deny_id, paid_bits)
     uniq, inv = np.unique(code, return_inverse=True)
     adj_u = np.empty(len(uniq), dtype=object)
     rem_u = np.empty(len(uniq), dtype=object)
@@ -108,6 +102,6 @@ def _remit_codes(
         if c >= 64:
             adj_u[i], rem_u[i] = variants[c - 64]
         else:
-            adj_u[i] = tuple(nm for j, nm in enumerate(paid_names) if c >> j & 1)
+            adj_u[i] = tuple(nm for j, nm in enumerate(_PAID_NAMES) if c >> j & 1)
             rem_u[i] = ("N640",) if c & 32 else ()
     return adj_u[inv], rem_u[inv]

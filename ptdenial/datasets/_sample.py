@@ -36,22 +36,27 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+# The deliberately broken files: bad values by row, payer classes by row,
+# dropped columns.
+_BAD_VALUES = {
+    17: (S.UNITS, "two"),
+    342: (S.DATE_OF_SERVICE, "2025-13-45"),
+    777: (S.CHARGE_AMOUNT, "abc"),
+}
+_BAD_PAYER_CLASSES = {5: "hmo", 50: "self_pay", 95: "Medicare Part B"}
+_DROPPED = [S.UNITS, S.DIAGNOSIS_CODES]
+
+
 def _malformed(history: pd.DataFrame):
     """Deliberately broken files for tests, with what validation must report."""
     base = _as_text(history.head(1000)).reset_index(drop=True)
     bad = base.copy()
-    bad_rows = {
-        17: (S.UNITS, "two"),
-        342: (S.DATE_OF_SERVICE, "2025-13-45"),
-        777: (S.CHARGE_AMOUNT, "abc"),
-    }
-    for row, (col, value) in bad_rows.items():
+    for row, (col, value) in _BAD_VALUES.items():
         bad.loc[row, col] = value
-    missing = base.head(50).drop(columns=[S.UNITS, S.DIAGNOSIS_CODES])
+    missing = base.head(50).drop(columns=_DROPPED)
     dup = pd.concat([base.head(100), base.iloc[[0, 1]]], ignore_index=True)
     payer = base.head(100).copy()
-    payer_rows = {5: "hmo", 50: "self_pay", 95: "Medicare Part B"}
-    for row, value in payer_rows.items():
+    for row, value in _BAD_PAYER_CLASSES.items():
         payer.loc[row, S.PAYER_CLASS] = value
     files = {
         "bad_types.csv": bad,
@@ -59,20 +64,27 @@ def _malformed(history: pd.DataFrame):
         "duplicate_keys.csv": dup,
         "unknown_payer_class.csv": payer,
     }
-    expected = {
+    return files, _expected(files)
+
+
+def _expected(files: dict) -> dict:
+    """What validation must report for each of the :func:`_malformed` files."""
+    bad, missing = files["bad_types.csv"], files["missing_columns.csv"]
+    dup, payer = files["duplicate_keys.csv"], files["unknown_payer_class.csv"]
+    return {
         "bad_types.csv": {
             "rows": len(bad),
             "valid": len(bad) - 3,
             "quarantined": 3,
             "failures": [
                 {"source_row": r, "column": c, "check": "type", "value": v}
-                for r, (c, v) in bad_rows.items()
+                for r, (c, v) in _BAD_VALUES.items()
             ],
         },
         "missing_columns.csv": {
             "rows": len(missing),
             "error": "ClaimsSchemaError",
-            "missing": [S.UNITS, S.DIAGNOSIS_CODES],
+            "missing": list(_DROPPED),
         },
         "duplicate_keys.csv": {
             "rows": len(dup),
@@ -94,11 +106,10 @@ def _malformed(history: pd.DataFrame):
                     "check": "vocabulary",
                     "value": v,
                 }
-                for r, v in payer_rows.items()
+                for r, v in _BAD_PAYER_CLASSES.items()
             ],
         },
     }
-    return files, expected
 
 
 def write_sample(

@@ -15,14 +15,20 @@ from ptdenial.datasets._vocabulary import _CONDITIONS
 
 @dataclasses.dataclass
 class _World:
+    """Payers (with their policies) and the practice; depends on the seed only.
+
+    Payer arrays are indexed by payer, provider arrays by provider (PTs
+    first, then PTAs), clinic and referrer arrays by clinic and referrer.
+    """
+
     payer_id: list
     payer_class: np.ndarray  # index into S.PAYER_CLASSES
-    payer_share: np.ndarray
-    offset: np.ndarray
-    strictness: np.ndarray
-    hard_weight: np.ndarray
-    dx_weight: np.ndarray
-    payer_condition: np.ndarray
+    payer_share: np.ndarray  # share of the patients
+    offset: np.ndarray  # base log-odds offset
+    strictness: np.ndarray  # multiplier on every soft effect
+    hard_weight: np.ndarray  # log-odds of a broken hard edit
+    dx_weight: np.ndarray  # log-odds of an unsupported 97112 diagnosis
+    payer_condition: np.ndarray  # (payer, condition) medical-necessity effect
     fee_factor: np.ndarray
     adj_lag: np.ndarray
     partial_prob: np.ndarray
@@ -69,13 +75,49 @@ _PAYER_PREFIX = {
 
 
 def _build_world(p: SyntheticParams, ref, seed: int) -> _World:
+    """Draw the payers and the practice from their own stream of ``seed``.
+
+    The draws happen in this order, which is part of the output: payers,
+    unit padding, provider quality, payer x condition effects, provider
+    effects, clinic shares, clinic GP habits.
+    """
     rng = np.random.default_rng([seed, 104729])
+    tab = _payer_table(p, ref, rng)
+    n_pt, n_pta, n_cl = p.n_physical_therapists, p.n_assistants, p.n_clinics
+    n_prov = n_pt + n_pta
+    overbill = np.where(
+        rng.random(n_prov) < p.overbilling_provider_share,
+        rng.uniform(*p.overbilling_rate_range, n_prov),
+        0.0,
+    )
+    quality = rng.normal(0, 1, n_prov)
+    payer_condition = rng.normal(0, p.payer_condition_sd, (len(tab), len(_CONDITIONS)))
+    prov_effect = rng.normal(0, p.provider_effect_sd, n_prov)
+    clinic_share = rng.dirichlet(np.full(n_cl, p.clinic_share_concentration))
+    clinic_gp_factor = np.exp(rng.normal(0, p.clinic_gp_sd, n_cl))
+    pos = np.array(
+        [
+            p.clinic_place_of_service[i % len(p.clinic_place_of_service)]
+            for i in range(n_cl)
+        ]
+    )
+    return _World(
+        **_payer_fields(tab),
+        payer_condition=payer_condition,
+        **_provider_fields(p, quality, overbill, prov_effect),
+        clinic_id=[f"CLN{i + 1}" for i in range(n_cl)],
+        clinic_pos=pos,
+        clinic_share=clinic_share,
+        clinic_gp_factor=clinic_gp_factor,
+        referrer_id=[f"D{i + 1:04d}" for i in range(p.n_referrers)],
+        referrer_clinic=np.arange(p.n_referrers) % n_cl,
+    )
+
+
+def _payer_table(p: SyntheticParams, ref, rng) -> pd.DataFrame:
+    """One row per payer id: its share, random traits and reference policy."""
     shares = _mapping(p.payer_class_shares)
     counts = _mapping(p.payers_per_class)
-    class_off = _mapping(p.payer_class_offsets)
-    dxw = _mapping(p.dx_support_weight)
-    fee_range = _mapping(p.fee_factor_range)
-    lag = _mapping(p.adjudication_lag_days)
     rows = []
     for cls in S.PAYER_CLASSES:
         n = int(counts.get(cls, 0))
@@ -89,104 +131,104 @@ def _build_world(p: SyntheticParams, ref, seed: int) -> _World:
         for i in range(n):
             pid = f"{_PAYER_PREFIX[cls]}{i + 1:02d}"
             pol = ref.payer_policy(cls, pid)
-            vl = pol.get("visit_limit")
             rows.append(
                 {
                     "payer_id": pid,
                     "cls": S.PAYER_CLASSES.index(cls),
                     "share": shares[cls] * within[i],
-                    "offset": class_off.get(cls, 0.0)
-                    + rng.normal(0, p.payer_offset_sd),
-                    "strict": float(np.exp(rng.normal(0, p.payer_strictness_sd))),
-                    "hard": rng.uniform(*p.hard_weight_range),
-                    "dx": dxw.get(cls, 1.0),
-                    "fee": rng.uniform(*fee_range.get(cls, (1.0, 1.0))),
-                    "lag": lag.get(cls, 25) * rng.uniform(0.8, 1.25),
-                    "partial": rng.uniform(*p.partial_denial_prob_range),
-                    "copay": round(rng.uniform(*p.copay_range) / 5) * 5,
-                    "uses_copay": cls in ("medicare_advantage", "tricare")
-                    or (
-                        cls in ("commercial", "other")
-                        and rng.random() < p.copay_plan_share
-                    ),
-                    "per_code": str(pol["time_rule"]).upper() == "PER_CODE_MIDPOINT",
-                    "filing": int(pol["filing_limit_days"]),
-                    "auth": bool(pol["auth_required"]),
-                    "visit_limit": -1 if vl is None or pd.isna(vl) else int(vl),
-                    "accepts_59": bool(pol["accepts_59_bypass"]),
-                    "gp": bool(pol.get("requires_gp", False)),
-                    "kx": bool(pol.get("kx_applies", False)),
-                    "cq": bool(pol.get("cq_applies", False)),
-                    "poc": bool(pol.get("poc_rules_apply", False)),
-                    "ref": bool(pol.get("referring_npi_required", False)),
+                    **_payer_traits(p, cls, rng),
+                    **_payer_policy(pol),
                 }
             )
-    tab = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def _payer_traits(p: SyntheticParams, cls: str, rng) -> dict:
+    """The assumed traits of one payer of class ``cls`` (draws in key order)."""
+    fee_range = _mapping(p.fee_factor_range)
+    return {
+        "offset": _mapping(p.payer_class_offsets).get(cls, 0.0)
+        + rng.normal(0, p.payer_offset_sd),
+        "strict": float(np.exp(rng.normal(0, p.payer_strictness_sd))),
+        "hard": rng.uniform(*p.hard_weight_range),
+        "dx": _mapping(p.dx_support_weight).get(cls, 1.0),
+        "fee": rng.uniform(*fee_range.get(cls, (1.0, 1.0))),
+        "lag": _mapping(p.adjudication_lag_days).get(cls, 25) * rng.uniform(0.8, 1.25),
+        "partial": rng.uniform(*p.partial_denial_prob_range),
+        "copay": round(rng.uniform(*p.copay_range) / 5) * 5,
+        "uses_copay": cls in ("medicare_advantage", "tricare")
+        or (cls in ("commercial", "other") and rng.random() < p.copay_plan_share),
+    }
+
+
+def _payer_policy(pol) -> dict:
+    """The reference policy of one payer, as plain values."""
+    vl = pol.get("visit_limit")
+    return {
+        "per_code": str(pol["time_rule"]).upper() == "PER_CODE_MIDPOINT",
+        "filing": int(pol["filing_limit_days"]),
+        "auth": bool(pol["auth_required"]),
+        "visit_limit": -1 if vl is None or pd.isna(vl) else int(vl),
+        "accepts_59": bool(pol["accepts_59_bypass"]),
+        "gp": bool(pol.get("requires_gp", False)),
+        "kx": bool(pol.get("kx_applies", False)),
+        "cq": bool(pol.get("cq_applies", False)),
+        "poc": bool(pol.get("poc_rules_apply", False)),
+        "ref": bool(pol.get("referring_npi_required", False)),
+    }
+
+
+def _payer_fields(tab: pd.DataFrame) -> dict:
+    """The payer fields of :class:`_World` (all but payer_condition)."""
     share = tab["share"].to_numpy(float)
-    n_payers = len(tab)
-    n_pt, n_pta = p.n_physical_therapists, p.n_assistants
+    return {
+        "payer_id": tab["payer_id"].tolist(),
+        "payer_class": tab["cls"].to_numpy(int),
+        "payer_share": share / share.sum(),
+        "offset": tab["offset"].to_numpy(float),
+        "strictness": tab["strict"].to_numpy(float),
+        "hard_weight": tab["hard"].to_numpy(float),
+        "dx_weight": tab["dx"].to_numpy(float),
+        "fee_factor": tab["fee"].to_numpy(float),
+        "adj_lag": tab["lag"].to_numpy(float),
+        "partial_prob": tab["partial"].to_numpy(float),
+        "copay": tab["copay"].to_numpy(float),
+        "uses_copay": tab["uses_copay"].to_numpy(bool),
+        "per_code_rule": tab["per_code"].to_numpy(bool),
+        "filing_limit": tab["filing"].to_numpy(int),
+        "auth_required": tab["auth"].to_numpy(bool),
+        "visit_limit": tab["visit_limit"].to_numpy(int),
+        "accepts_59": tab["accepts_59"].to_numpy(bool),
+        "requires_gp": tab["gp"].to_numpy(bool),
+        "kx_applies": tab["kx"].to_numpy(bool),
+        "cq_applies": tab["cq"].to_numpy(bool),
+        "poc_rules": tab["poc"].to_numpy(bool),
+        "referring_required": tab["ref"].to_numpy(bool),
+    }
+
+
+def _provider_fields(p: SyntheticParams, quality, overbill, effect) -> dict:
+    """The provider fields of :class:`_World`: PTs first, then PTAs."""
+    n_pt, n_pta, n_cl = p.n_physical_therapists, p.n_assistants, p.n_clinics
     n_prov = n_pt + n_pta
-    n_cl = p.n_clinics
-    prov_clinic = np.concatenate([np.arange(n_pt) % n_cl, np.arange(n_pta) % n_cl])
-    overbill = np.where(
-        rng.random(n_prov) < p.overbilling_provider_share,
-        rng.uniform(*p.overbilling_rate_range, n_prov),
-        0.0,
-    )
-    quality = rng.normal(0, 1, n_prov)
     lag_lo, lag_hi = p.note_lag_mean_days
     note_lag = lag_lo + (lag_hi - lag_lo) * _sigmoid(
         p.note_lag_logit[0] + p.note_lag_logit[1] * quality
     )
-    pos = np.array(
-        [
-            p.clinic_place_of_service[i % len(p.clinic_place_of_service)]
-            for i in range(n_cl)
-        ]
-    )
-    return _World(
-        payer_id=tab["payer_id"].tolist(),
-        payer_class=tab["cls"].to_numpy(int),
-        payer_share=share / share.sum(),
-        offset=tab["offset"].to_numpy(float),
-        strictness=tab["strict"].to_numpy(float),
-        hard_weight=tab["hard"].to_numpy(float),
-        dx_weight=tab["dx"].to_numpy(float),
-        payer_condition=rng.normal(
-            0, p.payer_condition_sd, (n_payers, len(_CONDITIONS))
+    return {
+        "prov_id": [f"R{i + 1:04d}" for i in range(n_prov)],
+        "prov_is_pta": np.arange(n_prov) >= n_pt,
+        "prov_clinic": np.concatenate(
+            [np.arange(n_pt) % n_cl, np.arange(n_pta) % n_cl]
         ),
-        fee_factor=tab["fee"].to_numpy(float),
-        adj_lag=tab["lag"].to_numpy(float),
-        partial_prob=tab["partial"].to_numpy(float),
-        copay=tab["copay"].to_numpy(float),
-        uses_copay=tab["uses_copay"].to_numpy(bool),
-        per_code_rule=tab["per_code"].to_numpy(bool),
-        filing_limit=tab["filing"].to_numpy(int),
-        auth_required=tab["auth"].to_numpy(bool),
-        visit_limit=tab["visit_limit"].to_numpy(int),
-        accepts_59=tab["accepts_59"].to_numpy(bool),
-        requires_gp=tab["gp"].to_numpy(bool),
-        kx_applies=tab["kx"].to_numpy(bool),
-        cq_applies=tab["cq"].to_numpy(bool),
-        poc_rules=tab["poc"].to_numpy(bool),
-        referring_required=tab["ref"].to_numpy(bool),
-        prov_id=[f"R{i + 1:04d}" for i in range(n_prov)],
-        prov_is_pta=np.arange(n_prov) >= n_pt,
-        prov_clinic=prov_clinic,
-        prov_quality=quality,
-        prov_overbill=overbill,
-        prov_effect=rng.normal(0, p.provider_effect_sd, n_prov),
-        prov_note_lag=note_lag,
-        prov_mismatch=np.clip(
+        "prov_quality": quality,
+        "prov_overbill": overbill,
+        "prov_effect": effect,
+        "prov_note_lag": note_lag,
+        "prov_mismatch": np.clip(
             p.p_code_content_mismatch * np.exp(-p.quality_effect * quality), 0, 0.9
         ),
-        prov_progress_late=np.clip(
+        "prov_progress_late": np.clip(
             p.p_progress_late * np.exp(-p.quality_effect * quality), 0, 0.9
         ),
-        clinic_id=[f"CLN{i + 1}" for i in range(n_cl)],
-        clinic_pos=pos,
-        clinic_share=rng.dirichlet(np.full(n_cl, p.clinic_share_concentration)),
-        clinic_gp_factor=np.exp(rng.normal(0, p.clinic_gp_sd, n_cl)),
-        referrer_id=[f"D{i + 1:04d}" for i in range(p.n_referrers)],
-        referrer_clinic=np.arange(p.n_referrers) % n_cl,
-    )
+    }
