@@ -40,6 +40,7 @@ def _group_first(keys: np.ndarray) -> np.ndarray:
 
 
 def _group_cumsum(values: np.ndarray, first: np.ndarray, *, inclusive: bool):
+    """Cumulative sum within groups (``first``: each row's group start)."""
     c = np.cumsum(values)
     out = c - (c[first] - values[first])
     return out if inclusive else out - values

@@ -51,6 +51,7 @@ class _Codes:
 
 
 def _codes(run: _Run, vis: _Visits, plan: _CarePlan, status: _PlanStatus) -> _Codes:
+    """Codes performed at each visit, minutes of the timed ones, units billed."""
     sel = _select_codes(run, vis, plan, status)
     minutes = _timed_minutes(run, vis)
     sel_t = sel[:, _TIMED_COLS]
@@ -60,6 +61,7 @@ def _codes(run: _Run, vis: _Visits, plan: _CarePlan, status: _PlanStatus) -> _Co
 
 
 def _select_codes(run: _Run, vis: _Visits, plan: _CarePlan, status: _PlanStatus):
+    """Which codes each visit performs: evaluation, treatment mix, estim by payer."""
     p, rng = run.p, run.rng
     V, C, is_eval, mlike = vis.n, len(_CODES), vis.is_eval, vis.mlike
     tprobs = np.zeros((len(_CONDITIONS), C))
@@ -166,6 +168,7 @@ class _LineItems:
 
 
 def _line_items(vis: _Visits, codes: _Codes) -> _LineItems:
+    """One claim line per code performed with units, in code-column order."""
     V, C, nt = vis.n, len(_CODES), len(_TIMED_COLS)
     units_full = np.zeros((V, C), dtype=np.int64)
     units_full[:, _TIMED_COLS] = codes.billed
@@ -214,6 +217,7 @@ class _Money:
 
 
 def _money_basis(run: _Run, pats: _Patients, vis: _Visits, items: _LineItems) -> _Money:
+    """Medicare fee basis (MPPR, CQ, conversion factor) and year-to-date spend."""
     p, world, facts = run.p, run.world, run.facts
     vi, units, timed_line, l_dos = items.vi, items.units, items.timed, items.dos
     rate = np.array([_mapping(p.medicare_rates)[c] for c in _CODES])
@@ -314,6 +318,7 @@ def _policy_changes(run: _Run, vis: _Visits, draws: _AuthDraws):
 def _authorization(
     run: _Run, eps: _Episodes, vis: _Visits, draws: _AuthDraws
 ) -> _Authorization:
+    """Prior authorization on each visit's claim, absent or exceeded."""
     p, world, vis_ep = run.p, run.world, vis.ep
     needs_ref = world.auth_required[vis.payer] & ~vis.is_eval
     has_ref = draws.u[vis_ep] < p.p_auth_obtained

@@ -38,10 +38,12 @@ class _Patients:
 
 
 def _condition_shares(p) -> np.ndarray:
+    """Share of each condition of _CONDITIONS."""
     return np.array([_mapping(p.condition_shares)[c] for c in _CONDITIONS])
 
 
 def _patients(run: _Run, n_patients: int) -> _Patients:
+    """Draw each patient's payer, condition, clinic, therapists and cost sharing."""
     p, world, rng = run.p, run.world, run.rng
     P = int(n_patients)
     cond_share = _condition_shares(p)
@@ -99,6 +101,7 @@ class _Episodes:
 
 
 def _episodes(run: _Run, pats: _Patients) -> _Episodes:
+    """Draw each patient's episodes of care: condition, visits, weekly rhythm."""
     p, rng = run.p, run.rng
     cond_share = _condition_shares(p)
     mean_vis = np.array([_mapping(p.mean_visits)[c] for c in _CONDITIONS])
@@ -131,6 +134,7 @@ class _Schedule:
 
 
 def _schedule(run: _Run, pats: _Patients, eps: _Episodes) -> _Schedule:
+    """Place every planned visit on the business-day calendar."""
     p, rng = run.p, run.rng
     E = eps.n
     V0 = int(eps.nvis.sum())
@@ -167,6 +171,7 @@ class _CarePlan:
 
 
 def _care_plan(run: _Run, pats: _Patients, eps: _Episodes) -> _CarePlan:
+    """Draw each episode's plan of care: evaluation, reports, certification."""
     p, world, rng = run.p, run.world, run.rng
     E = eps.n
     ep_eval_cx = _choice(
@@ -299,6 +304,7 @@ class _AuthDraws:
 
 
 def _authorization_draws(run: _Run, eps: _Episodes) -> _AuthDraws:
+    """Draw what authorization each episode gets (used by _authorization)."""
     p, rng, E = run.p, run.rng, eps.n
     ep_auth_u = rng.random(E)
     ep_auth_cover = rng.random(E) < p.p_auth_covers_episode
@@ -384,6 +390,7 @@ class _PlanStatus:
 
 
 def _plan_status(run: _Run, plan: _CarePlan, vis: _Visits) -> _PlanStatus:
+    """Progress-report and certification status of each visit."""
     vis_ep, vidx, dos, ep_start_v = vis.ep, vis.idx, vis.dos, vis.episode_start
     # progress reports (treatment days since the last report; evaluation = report)
     pr_int = plan.pr_int[vis_ep]

@@ -38,6 +38,7 @@ class _Submission:
 
 
 def _submission(run: _Run, vis: _Visits) -> _Submission:
+    """Draw note-signing, submission and adjudication dates of each visit."""
     p, world, rng, V, dos = run.p, run.world, run.rng, vis.n, vis.dos
     sub_med = np.asarray(p.submission_lag_median_days, float)[
         vis.clinic % len(p.submission_lag_median_days)
@@ -82,6 +83,7 @@ class _PayerChecks:
 def _payer_checks(
     run: _Run, vis: _Visits, items: _LineItems, money: _Money, sub: _Submission
 ) -> _PayerChecks:
+    """Draw which visits are billed and what their claims lack."""
     p, world, rng, V = run.p, run.world, run.rng, vis.n
     # Visits the payer has on file this year: earlier billable visits of the
     # patient whose claims were sent no later than this one.
@@ -115,6 +117,7 @@ def _payer_checks(
 
 
 def _enrollment_gaps(run: _Run, vis: _Visits) -> np.ndarray:
+    """Visits by a provider not yet credentialed with the payer."""
     world = run.world
     enroll_gap = np.zeros(vis.n, bool)
     for prov_i, payer, first_day, ndays in run.p.enrollment_gaps:
@@ -181,6 +184,7 @@ def _documentation(
     codes: _Codes,
     sub: _Submission,
 ) -> _Documentation:
+    """Draw what each visit's note documents and what it is known to hold."""
     p, world, rng, V, q = run.p, run.world, run.rng, vis.n, vis.quality
     doc_def = rng.random(V) < _sigmoid(
         p.deficit_doc_logit[0] + p.deficit_doc_logit[1] * q
@@ -234,6 +238,7 @@ class _Modifiers:
 def _modifiers(
     run: _Run, vis: _Visits, items: _LineItems, money: _Money, checks: _PayerChecks
 ) -> _Modifiers:
+    """Draw each line's modifiers (GP, CQ, KX, 95, 59/X) and the NCCI edits."""
     p, world, rng = run.p, run.world, run.rng
     V, L, vi, l_payer = vis.n, items.n, items.vi, items.payer
     kx_due, ytd, kx_thr = money.kx_due, money.ytd, money.kx_thr

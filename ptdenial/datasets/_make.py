@@ -23,14 +23,35 @@ _SAMPLE_END = "2025-12-31"
 
 
 class SyntheticClaims(NamedTuple):
-    """Output of :func:`make_claims`: the claim lines and their hidden truth."""
+    """Output of :func:`make_claims`: the claim lines and their hidden truth.
+
+    Attributes
+    ----------
+    claims : pandas.DataFrame
+        The claim-line table in canonical dtypes, outcome columns included
+        (empty for pending lines), ``denied`` excluded.
+    truth : pandas.DataFrame
+        ``claim_id``, ``line_number``, :data:`TRUTH_PROBABILITY`,
+        :data:`TRUTH_BEST_PROBABILITY` and :data:`TRUTH_CAUSE`, row for row
+        with ``claims``. Never a feature: no model may see it.
+    """
 
     claims: pd.DataFrame
     truth: pd.DataFrame
 
 
 class SampleData(NamedTuple):
-    """Output of :func:`make_sample`."""
+    """Output of :func:`make_sample`: the history and the night's new claims.
+
+    Attributes
+    ----------
+    history : pandas.DataFrame
+        Claim lines submitted up to the end of the period, with outcomes.
+    new_claims : pandas.DataFrame
+        Claim lines submitted the night after, without outcome columns.
+    history_truth, new_claims_truth : pandas.DataFrame
+        The hidden truth of each, row for row (see :class:`SyntheticClaims`).
+    """
 
     history: pd.DataFrame
     new_claims: pd.DataFrame
@@ -39,6 +60,7 @@ class SampleData(NamedTuple):
 
 
 def _seed(random_state) -> int:
+    """Check ``random_state``; draw a seed for None."""
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
     if isinstance(random_state, bool | float) or not isinstance(
@@ -51,6 +73,7 @@ def _seed(random_state) -> int:
 
 
 def _day(value, name) -> np.datetime64:
+    """A date-like value as datetime64[D], or a ValueError naming ``name``."""
     try:
         return np.datetime64(pd.Timestamp(value).date(), "D")
     except (TypeError, ValueError) as exc:
@@ -79,17 +102,17 @@ def make_claims(
 
     Parameters
     ----------
-    n_patients : int
-        Patients to simulate (about 45 lines each over two years).
-    start, end : date-like
+    n_patients : int, default=1000
+        Patients to simulate (about 28 lines each over two years).
+    start, end : date-like, default="2024-01-01", "2025-12-31"
         First and last date of service. Episodes already under way at
         ``start`` are simulated too (``params.warmup_days``).
     as_of : date-like, optional
         Extraction date of the history; defaults to ``end``.
-    random_state : int or None
-        Seed; the output is deterministic for a given seed. The payers and
-        the practice depend on the seed only, not on ``n_patients`` or the
-        dates.
+    random_state : int or None, default=0
+        Seed; the output is deterministic for a given seed (``None`` draws
+        one). The payers and the practice depend on the seed only, not on
+        ``n_patients`` or the dates.
     params : SyntheticParams, optional
         Assumptions; defaults to ``SyntheticParams()``.
     reference : ptdenial.reference.Reference, optional
@@ -107,7 +130,22 @@ def make_claims(
         optional (except ``note_text``) and outcome column but ``denied``,
         which :func:`ptdenial.schema.derive_outcomes` derives. ``truth``:
         ``claim_id``, ``line_number``, ``true_denial_probability`` and
-        ``dominant_cause`` (one of :data:`CAUSES`), in the same row order.
+        ``best_achievable_probability`` and ``dominant_cause`` (one of
+        :data:`CAUSES`), in the same row order.
+
+    Raises
+    ------
+    ValueError
+        If ``n_patients`` < 1, a date cannot be parsed, ``end`` is before
+        ``start``, ``params.target_denial_rate`` is not in (0, 1) or a
+        :class:`PolicyChange` has an unknown ``kind``.
+    TypeError
+        If ``random_state`` is not an int or None.
+
+    See Also
+    --------
+    make_sample : A history and the next night's claims, as in ``data/sample``.
+    ptdenial.schema.derive_outcomes : Derives ``denied`` from the outcome columns.
 
     Examples
     --------
@@ -177,21 +215,33 @@ def make_sample(
 
     Parameters
     ----------
-    n_patients : int
+    n_patients : int, default=DEFAULT_SAMPLE_PATIENTS
         Patients of the history.
-    random_state : int
-        Seed.
-    start, end : date-like
-        History period.
-    new_claims_lines : int
+    random_state : int or None, default=DEFAULT_SAMPLE_SEED
+        Seed; the output is deterministic for a given seed.
+    start, end : date-like, default="2024-01-01", "2025-12-31"
+        History period (dates of service); the night is the day after ``end``.
+    new_claims_lines : int, default=2000
         Approximate size of the night's batch.
     params : SyntheticParams, optional
+        Assumptions; defaults to ``SyntheticParams()``.
     reference : ptdenial.reference.Reference, optional
+        Reference tables; defaults to :func:`ptdenial.reference.load_reference`.
 
     Returns
     -------
     SampleData
         ``history``, ``new_claims``, ``history_truth``, ``new_claims_truth``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`make_claims`.
+
+    See Also
+    --------
+    make_claims : One history of any size and period.
+    write_sample : Writes the sample to files.
 
     Examples
     --------

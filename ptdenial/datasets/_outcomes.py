@@ -80,6 +80,7 @@ class _Latent:
 
 
 def _latent_model(run: _Run, s: _Stages, intercept: float | None) -> _Latent:
+    """True denial probability, dominant cause and drawn outcome per line."""
     p, world, rng = run.p, run.world, run.rng
     ov, o_payer, n_out = s.out.ov, s.out.payer, s.out.n
     doc_mult = s.auth.doc_mult[ov]
@@ -267,6 +268,7 @@ class _PatientShare:
 
 
 def _remittance(run: _Run, s: _Stages, latent: _Latent) -> _Remittance:
+    """Allowed, paid, and CARC/RARC codes of each output line."""
     p, world, rng, money = run.p, run.world, run.rng, s.money
     lo_, ov, o_payer, n_out = s.out.src, s.out.ov, s.out.payer, s.out.n
     ci, units, denied = s.items.ci[lo_], s.items.units[lo_], latent.denied

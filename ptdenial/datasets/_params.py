@@ -23,15 +23,34 @@ class PolicyChange:
         ``"COM01"``, ``"MA02"``).
     effective_date : str
         First date of service the new policy applies to.
-    kind : {"auth_required", "documentation"}
+    kind : {"auth_required", "documentation"}, default="auth_required"
         ``"auth_required"``: follow-up visits need prior authorization from
         this date (the practice learns to obtain it over ``adoption_days``).
         ``"documentation"``: the payer's medical-necessity, diagnosis and
         documentation effects are multiplied by ``1 + strength``.
-    strength : float
+    strength : float, default=5.0
         Log-odds of the missing-authorization effect, or the extra multiplier.
-    adoption_days : int
+    adoption_days : int, default=120
         Days the practice needs to obtain authorizations routinely.
+
+    See Also
+    --------
+    SyntheticParams : ``policy_changes`` holds the changes of a world.
+
+    Notes
+    -----
+    A change naming a payer id the world does not have is ignored; an
+    unknown ``kind`` makes :func:`make_claims` raise ``ValueError``.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from ptdenial.datasets import PolicyChange, SyntheticParams, make_claims
+    >>> change = PolicyChange("COM02", "2025-01-01", adoption_days=60)
+    >>> params = dataclasses.replace(SyntheticParams(), policy_changes=(change,))
+    >>> claims, truth = make_claims(200, random_state=0, params=params)
+    >>> bool((truth["dominant_cause"] == "payer_policy_change").any())
+    True
     """
 
     payer_id: str
@@ -52,6 +71,25 @@ class SyntheticParams:
     :func:`ptdenial.reference.load_reference` and are not repeated here.
     Mappings are tuples of ``(key, value)`` pairs so that the object stays
     hashable. Change any of them with :func:`dataclasses.replace`.
+
+    Each field is documented by the comment above it. The fields come in
+    groups: the outcome level (``target_denial_rate``, ``intercept``,
+    ``warmup_days``); the payers (ids per class, shares, base offsets,
+    strictness, weight of hard edits and of unsupported diagnoses, fees,
+    adjudication lags, patient cost sharing); the practice (clinics,
+    therapists, assistants, referrers, unit padding, provider effects,
+    enrollment gaps, home and telehealth visits); patients and episodes
+    (conditions, episodes, visits and their rhythm); codes and minutes (codes
+    per condition, evaluation complexity, diagnoses, deficits, interventions,
+    minute bands); billing behaviour (how often modifiers, referrers,
+    diagnoses, authorizations, certifications, progress reports and signed
+    notes are missing or late, submission lags); the soft effects on the
+    denial log-odds (``w_*``, noise); money (Medicare rates, conversion
+    factors, charges); and ``policy_changes`` (:class:`PolicyChange`).
+
+    See Also
+    --------
+    make_claims, make_sample : Take it as ``params``.
 
     Examples
     --------

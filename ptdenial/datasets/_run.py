@@ -37,6 +37,7 @@ class _Run:
 
 
 def _reference_facts(ref):
+    """KX table, the reference parameters and the MUE of the world's codes."""
     kx = ref.kx_thresholds.set_index("year")
     params = {
         name: ref.parameter(name)

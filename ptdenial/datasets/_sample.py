@@ -130,13 +130,22 @@ def write_sample(
 
     Parameters
     ----------
-    out_dir : str or Path
-    n_patients : int
-    random_state : int
+    out_dir : str or pathlib.Path
+        Folder to write to; created if missing. Existing files are replaced.
+    n_patients : int, default=DEFAULT_SAMPLE_PATIENTS
+        Patients of the history.
+    random_state : int or None, default=DEFAULT_SAMPLE_SEED
+        Seed; the defaults reproduce the committed ``data/sample``.
 
     Returns
     -------
     list of pathlib.Path
+        The files written.
+
+    See Also
+    --------
+    make_sample : The same tables in memory.
+    load_sample_claims : The committed sample, without files.
 
     Examples
     --------
@@ -165,6 +174,7 @@ def write_sample(
 
 @functools.lru_cache(maxsize=1)
 def _default_sample() -> SampleData:
+    """The committed sample, generated once per process."""
     return make_sample()
 
 
@@ -180,11 +190,23 @@ def load_sample_claims(kind: str = "history") -> pd.DataFrame:
 
     Parameters
     ----------
-    kind : {"history", "new_claims", "history_truth", "new_claims_truth"}
+    kind : str, default="history"
+        Which table of :class:`SampleData`: ``"history"``, ``"new_claims"``,
+        ``"history_truth"`` or ``"new_claims_truth"``.
 
     Returns
     -------
     pandas.DataFrame
+        A copy of the table, in canonical dtypes.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not one of the four names.
+
+    See Also
+    --------
+    make_sample : The generator behind it, with other sizes and seeds.
 
     Examples
     --------
