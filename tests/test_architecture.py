@@ -22,7 +22,7 @@ ALLOWED = {
     "reference": LAYER1,
     "schema": LAYER2,
     "io": LAYER3,
-    "datasets": {"schema", "io", "rules"} | BASE,
+    "datasets": {"schema", "io"} | BASE,
     "rules": {"schema"} | BASE,
     "features": {"rules", "schema"} | BASE,
     "model": {

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from ptdenial import schema as S
 from ptdenial.cli import main
 from ptdenial.config import ConfigError, ScoringConfig
-from ptdenial.datasets import _as_text, load_sample_claims, write_sample
+from ptdenial.datasets import load_sample_claims, write_sample
+from ptdenial.datasets._sample import _as_text
 from ptdenial.exceptions import DataQualityWarning
 from ptdenial.io import file_sha256, read_claims, write_table
 from ptdenial.model import DenialRiskModel, save_model
