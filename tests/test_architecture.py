@@ -113,3 +113,41 @@ def test_no_pickle_loading():
         )
     ]
     assert offenders == []
+
+
+# Inside a package, a private module imports only the ones listed before it.
+PACKAGE_ORDER = {
+    "features": ["_columns", "_claim", "_history", "_specs", "_union"],
+    "rules": [
+        "_catalogue",
+        "_arrays",
+        "_context",
+        "_family",
+        "_time_rules",
+        "_modifier_rules",
+        "_coding_rules",
+        "_episode_rules",
+        "_claim_rules",
+        "_clinical_rules",
+        "_payment_rules",
+        "_registry",
+        "_engine",
+        "_flagger",
+    ],
+}
+
+
+def test_package_internal_order():
+    problems = []
+    for package, order in PACKAGE_ORDER.items():
+        files = {p.stem for p in (PKG / package).glob("_*.py")} - {"__init__"}
+        if files != set(order):
+            problems.append(f"{package}: modules {sorted(files)} != table {order}")
+        for own in order:
+            for name in _imports(PKG / package / f"{own}.py"):
+                parts = name.split(".")
+                if parts[:2] != ["ptdenial", package] or len(parts) < 3:
+                    continue
+                if parts[2] not in order[: order.index(own)]:
+                    problems.append(f"{package}.{own} -> {parts[2]} not allowed")
+    assert not problems, "\n".join(problems)

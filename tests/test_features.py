@@ -94,3 +94,67 @@ def test_pipeline_output_is_numeric_and_unique(claims):
     assert X.columns.is_unique
     assert all(np.issubdtype(t, np.number) for t in X.dtypes)
     assert any(c.startswith("rule__") for c in X.columns)
+
+
+# --- feature specs -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample_features():
+    from ptdenial.datasets import load_sample_claims
+
+    history = derive_outcomes(load_sample_claims("history"))
+    return make_feature_pipeline().fit_transform(history)
+
+
+def test_every_output_feature_has_a_spec_in_todays_group(sample_features):
+    from ptdenial.explain import feature_groups
+    from ptdenial.features import feature_spec
+
+    names = list(sample_features.columns)
+    specs = [feature_spec(name) for name in names]
+    assert [s.name for s in specs] == names
+    groups = [s.group for s in specs]
+    assert groups == feature_groups(names).tolist()
+    assert "other" not in groups
+
+
+def test_every_declared_spec_matches_todays_group():
+    from ptdenial.explain import REASON_GROUPS, feature_groups
+    from ptdenial.features import FEATURE_SPECS
+    from ptdenial.rules import RULES
+
+    names = list(FEATURE_SPECS)
+    assert {f"rule__{r.rule_id.lower()}" for r in RULES} <= set(names)
+    assert [FEATURE_SPECS[n].group for n in names] == feature_groups(names).tolist()
+    known = {g for g, _ in REASON_GROUPS}
+    assert {s.group for s in FEATURE_SPECS.values()} <= known
+
+
+def test_spec_kinds_match_the_values(sample_features):
+    from ptdenial.features import feature_spec
+
+    for name in sample_features.columns:
+        spec = feature_spec(name)
+        values = sample_features[name].dropna().to_numpy()
+        if spec.kind == "flag":
+            assert set(np.unique(values)) <= {0, 1}, name
+            assert spec.unit == "0/1", name
+        elif spec.kind == "categorical":
+            assert (values >= 0).all() and (values == np.round(values)).all(), name
+            assert spec.unit == "code", name
+        else:
+            assert spec.unit not in ("0/1", "code"), name
+        assert spec.display and spec.display[0].isupper(), name
+
+
+def test_spec_lookup_errors_and_custom_history_keys(claims):
+    from ptdenial.features import FeatureSpec, feature_spec
+
+    with pytest.raises(KeyError, match="No feature spec for 'not_a_feature'"):
+        feature_spec("not_a_feature")
+    with pytest.raises(ValueError, match="unit 'furlongs'"):
+        FeatureSpec("x", "numeric", "furlongs", "other", "X")
+    enc = AsOfHistoryEncoder(keys={"payer": (S.PAYER_ID,)}).fit(claims)
+    specs = [feature_spec(n) for n in enc.get_feature_names_out()]
+    assert [s.source for s in specs] == ["history"] * 5
+    assert feature_spec("hist_payer_rate_recent").unit == "rate"
+    assert feature_spec("hist_payer_n").group == "baseline"

@@ -155,6 +155,43 @@ def test_catalogue_needs_are_contract_columns():
             assert set(alternatives) <= contract, rule.rule_id
 
 
+def test_registry_has_one_family_per_catalogue_rule():
+    from ptdenial.rules._registry import FAMILIES, RULE_FAMILY
+
+    cat = rule_catalogue()
+    assert set(RULE_FAMILY) == set(cat["rule_id"])
+    assert sum(len(f.rules) for f in FAMILIES) == len(cat)
+    unevaluable = {rid for rid, f in RULE_FAMILY.items() if f.name == "not_evaluable"}
+    assert unevaluable == set(cat.loc[~cat["evaluable"], "rule_id"])
+    assert unevaluable == set(NOT_EVALUABLE)
+    gaps = [g for f in FAMILIES for g in f.gaps]
+    assert sorted(gaps) == sorted(GAP_COLUMNS)
+
+
+def test_registry_policies_are_the_resolved_payer_policies():
+    from ptdenial.rules._context import _Ctx
+    from ptdenial.rules._registry import FAMILIES
+
+    ctx = _Ctx(lines(), load_reference(), None)
+    declared = [p for f in FAMILIES for p in f.policies]
+    assert sorted(declared) == sorted(set(ctx.pol) - {"row"})
+
+
+def test_a_family_must_return_what_it_declares():
+    from ptdenial.rules._context import _Ctx
+    from ptdenial.rules._family import RuleFamily
+    from ptdenial.rules._payment_rules import mppr_rules
+
+    ctx = _Ctx(lines(), load_reference(), None)
+    wrong = RuleFamily("mppr", mppr_rules, rules=("MPPR", "TMR"), gaps=())
+    with pytest.raises(RuntimeError, match="declares"):
+        wrong.run(ctx)
+    evals, gaps = RuleFamily(
+        "mppr", mppr_rules, rules=("MPPR",), gaps=("mppr_reduced_units",)
+    ).run(ctx)
+    assert list(evals) == ["MPPR"] and list(gaps) == ["mppr_reduced_units"]
+
+
 def test_templates_only_use_fields_the_engine_fills():
     # every variant named by the engine exists; every template formats
     for rule in RULES:

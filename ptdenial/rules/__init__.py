@@ -21,6 +21,11 @@ pairs, MUE values, diagnosis lists, payer policies, therapy code list).
   (CMS total-time allocation or per-code midpoint, per payer policy).
 * :class:`PayerRuleFlagger` exposes flags and gaps as model features.
 
+Each rule is evaluated by one rule family, a vectorized function of a few
+related rules (8-minute rule, modifiers, NCCI, plan of care ...); the
+registry in ``ptdenial/rules/_registry.py`` maps every rule id to its family
+and says how to add a rule, a family or a per-payer policy.
+
 Visit-level rules group lines by patient, rendering provider and date of
 service (:data:`ptdenial.schema.VISIT_KEYS`): 8-minute-rule totals and
 allocation, NCCI pairs, MUE per date of service, MPPR.

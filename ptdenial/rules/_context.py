@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -52,7 +53,7 @@ class _Ctx:
             dos_int.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
             + 1970,
         )
-        self._codes_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._codes_cache: dict[str, object] = {}
         self.units = np.nan_to_num(_float(claims[S.UNITS]), nan=0.0)
 
         code_ids, code_u = _factorize(claims[S.CPT_CODE])
@@ -97,8 +98,14 @@ class _Ctx:
         self.vc_first = _first_positions(self.vc, self.n_vc)
         self.units_vc = np.bincount(self.vc, weights=self.units, minlength=self.n_vc)
 
+        self._modifier_flags()
+
+    def _modifier_flags(self) -> None:
+        """Per line: therapy (GP/GO/GN), KX, CQ and the first bypass modifier."""
+        n = self.n
         mods = self.list_codes(S.MODIFIERS)
         self.has_mods = mods is not None
+        self.mods_known = np.full(n, self.has_mods)
         flags = _list_flags(
             mods,
             n,
@@ -118,6 +125,13 @@ class _Ctx:
             self.mod_kx = flags["kx"].astype(bool)
             self.mod_cq = flags["cq"].astype(bool)
             self.mod_bypass = flags["bypass"]
+
+    def shared(self, key: str, build: Callable[[], object]):
+        """``build()``, computed once per call: arrays several rule families read."""
+        key = "shared:" + key
+        if key not in self._codes_cache:
+            self._codes_cache[key] = build()
+        return self._codes_cache[key]
 
     def codes(self, name) -> tuple[np.ndarray, np.ndarray]:
         """Factorized column (codes, uniques), computed once per call."""
@@ -232,33 +246,16 @@ def _unit_rule_floor(minutes: np.ndarray) -> np.ndarray:
 
 
 def _units(ctx: _Ctx) -> _Units:
+    """The 8-minute-rule arrays of every line (see the ``_Units`` fields)."""
     visit, nv = ctx.visit, ctx.n_visits
     timed = ctx.timed
     m = ctx.floats(S.MINUTES)
-    vtm = ctx.floats(S.VISIT_TIMED_MINUTES)
     has_m = ctx.col(S.MINUTES)
-
-    billed_v = np.bincount(visit, weights=ctx.units * timed, minlength=nv)
-    n_timed_v = np.bincount(visit, weights=timed, minlength=nv)
-    miss_v = np.bincount(visit, weights=timed & np.isnan(m), minlength=nv) > 0
-    sum_m_v = np.bincount(
-        visit, weights=np.where(timed, np.nan_to_num(m), 0.0), minlength=nv
-    )
-    vtm_v = np.full(nv, np.nan)
-    ok = ~np.isnan(vtm)
-    if ok.any():
-        np.fmax.at(vtm_v, visit[ok], vtm[ok])
-    from_lines = has_m & ~miss_v & (n_timed_v > 0)
-    total_v = np.where(~np.isnan(vtm_v), vtm_v, np.where(from_lines, sum_m_v, np.nan))
-    supported_v = np.where(
-        np.isnan(total_v), np.nan, _unit_rule_floor(np.nan_to_num(total_v))
-    )
-    alloc_v = from_lines & (np.isnan(vtm_v) | (sum_m_v == vtm_v))
+    billed_v, total_v, supported_v, alloc_v = _visit_minutes(ctx, m)
 
     # code level (visit x code), timed codes only
-    nvc = ctx.n_vc
     first = ctx.vc_first
-    m_vc = np.bincount(ctx.vc, weights=np.nan_to_num(m), minlength=nvc)
+    m_vc = np.bincount(ctx.vc, weights=np.nan_to_num(m), minlength=ctx.n_vc)
     units_vc = ctx.units_vc
     timed_vc = timed[first]
     visit_vc = visit[first]
@@ -271,49 +268,8 @@ def _units(ctx: _Ctx) -> _Units:
         - np.bincount(visit_vc, weights=base * timed_vc, minlength=nv),
     )
     left_v = np.clip(left_v, 0, None)
-
     sel = np.flatnonzero(timed_vc & alloc_v[visit_vc])
-    lo = base.copy()
-    hi = base.copy()
-    alloc = base.copy()
-    if len(sel):
-        code_rank = np.empty(len(ctx.code_u), dtype=np.int64)
-        code_rank[np.argsort(ctx.code_u.astype(str), kind="stable")] = np.arange(
-            len(ctx.code_u)
-        )
-        code_of = code_rank[ctx.code_ids[first[sel]]]
-        order = _sort_order(
-            [
-                (visit_vc[sel], False),
-                (rem[sel], True),
-                (np.clip(m_vc[sel], 0, 1023), True),
-                (np.clip(units_vc[sel], 0, 255), True),
-                (code_of, False),
-            ]
-        )
-        s = sel[order]
-        sv = visit_vc[s]
-        counts = np.bincount(sv, minlength=nv)
-        starts = np.cumsum(counts) - counts
-        rank = np.arange(len(s)) - starts[sv]
-        left = left_v[sv]
-        alloc[s] = base[s] + (rank < left)
-        # threshold remaining minutes: the left-th largest (ties accepted)
-        has_left = left_v >= 1
-        thr_v = np.full(nv, np.inf)
-        vv = np.flatnonzero(has_left & (counts > 0))
-        idx = starts[vv] + np.minimum(left_v[vv], counts[vv]).astype(np.int64) - 1
-        thr_v[vv] = rem[s[idx]]
-        r = rem[s]
-        thr = thr_v[sv]
-        gt = r > thr
-        eq = (r == thr) & has_left[sv]
-        n_gt = np.bincount(sv, weights=gt, minlength=nv)
-        n_eq = np.bincount(sv, weights=eq, minlength=nv)
-        slots = left_v - n_gt
-        all_eq = eq & (slots[sv] >= n_eq[sv])
-        lo[s] = base[s] + gt + all_eq
-        hi[s] = base[s] + gt + (eq & (slots[sv] > 0))
+    lo, hi, alloc = _cms_allocation(ctx, sel, m_vc, base, rem, left_v)
     mid_vc = _unit_rule_floor(m_vc)
 
     line_vc = ctx.vc
@@ -335,6 +291,90 @@ def _units(ctx: _Ctx) -> _Units:
         alloc=np.where(alloc_line, alloc[line_vc], np.nan),
         midpoint_units=np.where(np.isnan(code_m), np.nan, mid_vc[line_vc]),
     )
+
+
+def _visit_minutes(ctx: _Ctx, m: np.ndarray):
+    """Per visit: billed timed units, total timed minutes, units they support,
+    and whether the per-code minutes allow a per-code allocation.
+
+    The total is ``visit_timed_minutes`` when given, else the sum of the
+    lines' minutes (when every timed line has them).
+    """
+    visit, nv = ctx.visit, ctx.n_visits
+    timed = ctx.timed
+    vtm = ctx.floats(S.VISIT_TIMED_MINUTES)
+    billed_v = np.bincount(visit, weights=ctx.units * timed, minlength=nv)
+    n_timed_v = np.bincount(visit, weights=timed, minlength=nv)
+    miss_v = np.bincount(visit, weights=timed & np.isnan(m), minlength=nv) > 0
+    sum_m_v = np.bincount(
+        visit, weights=np.where(timed, np.nan_to_num(m), 0.0), minlength=nv
+    )
+    vtm_v = np.full(nv, np.nan)
+    ok = ~np.isnan(vtm)
+    if ok.any():
+        np.fmax.at(vtm_v, visit[ok], vtm[ok])
+    from_lines = ctx.col(S.MINUTES) & ~miss_v & (n_timed_v > 0)
+    total_v = np.where(~np.isnan(vtm_v), vtm_v, np.where(from_lines, sum_m_v, np.nan))
+    supported_v = np.where(
+        np.isnan(total_v), np.nan, _unit_rule_floor(np.nan_to_num(total_v))
+    )
+    alloc_v = from_lines & (np.isnan(vtm_v) | (sum_m_v == vtm_v))
+    return billed_v, total_v, supported_v, alloc_v
+
+
+def _cms_allocation(ctx: _Ctx, sel, m_vc, base, rem, left_v):
+    """CMS allocation of each (visit, code) in ``sel``: fewest, most, tie-broken.
+
+    Each code has its whole 15-minute blocks (``base``); the ``left_v`` units
+    still left in a visit go to the codes with the most remaining minutes
+    (``rem``). ``lo``/``hi`` bound the units any tie-break gives; ``alloc`` is
+    the one named in texts (ties: more minutes, more units billed, lower code).
+    """
+    nv = ctx.n_visits
+    visit_vc = ctx.visit[ctx.vc_first]
+    lo = base.copy()
+    hi = base.copy()
+    alloc = base.copy()
+    if not len(sel):
+        return lo, hi, alloc
+    code_rank = np.empty(len(ctx.code_u), dtype=np.int64)
+    code_rank[np.argsort(ctx.code_u.astype(str), kind="stable")] = np.arange(
+        len(ctx.code_u)
+    )
+    code_of = code_rank[ctx.code_ids[ctx.vc_first[sel]]]
+    order = _sort_order(
+        [
+            (visit_vc[sel], False),
+            (rem[sel], True),
+            (np.clip(m_vc[sel], 0, 1023), True),
+            (np.clip(ctx.units_vc[sel], 0, 255), True),
+            (code_of, False),
+        ]
+    )
+    s = sel[order]
+    sv = visit_vc[s]
+    counts = np.bincount(sv, minlength=nv)
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(len(s)) - starts[sv]
+    left = left_v[sv]
+    alloc[s] = base[s] + (rank < left)
+    # threshold remaining minutes: the left-th largest (ties accepted)
+    has_left = left_v >= 1
+    thr_v = np.full(nv, np.inf)
+    vv = np.flatnonzero(has_left & (counts > 0))
+    idx = starts[vv] + np.minimum(left_v[vv], counts[vv]).astype(np.int64) - 1
+    thr_v[vv] = rem[s[idx]]
+    r = rem[s]
+    thr = thr_v[sv]
+    gt = r > thr
+    eq = (r == thr) & has_left[sv]
+    n_gt = np.bincount(sv, weights=gt, minlength=nv)
+    n_eq = np.bincount(sv, weights=eq, minlength=nv)
+    slots = left_v - n_gt
+    all_eq = eq & (slots[sv] >= n_eq[sv])
+    lo[s] = base[s] + gt + all_eq
+    hi[s] = base[s] + gt + (eq & (slots[sv] > 0))
+    return lo, hi, alloc
 
 
 # --- public entry point -----------------------------------------------------

@@ -25,7 +25,7 @@ from ptdenial.rules._catalogue import (
     Rule,
 )
 from ptdenial.rules._context import _Ctx, _prepare, _units
-from ptdenial.rules._evaluate import _evaluate, _missing_reason
+from ptdenial.rules._registry import _evaluate, _missing_reason
 
 
 @functools.lru_cache(maxsize=1)

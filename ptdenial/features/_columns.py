@@ -1,0 +1,148 @@
+"""Column helpers shared by the feature transformers.
+
+Feature work runs on the distinct values of a column and is spread back to
+the lines by their codes (:class:`_Distinct`, :func:`text_codes`,
+:func:`spread`); the helpers here turn claim columns into float64 arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ptdenial.exceptions import ClaimsSchemaError
+
+
+def _require(X, columns, owner):
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{owner} expects a pandas DataFrame of claims; got {type(X)}")
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise ClaimsSchemaError(
+            f"{owner}: missing columns {missing}; columns present: {list(X.columns)}. "
+            "Validate the claims with ptdenial.validate_claims first.",
+            missing=missing,
+        )
+
+
+class _Distinct:
+    """The columns of one frame, each factorized once, on demand.
+
+    Feature work then runs on the few distinct values of a column and is
+    spread back to the lines by their codes: converting or hashing every
+    line's string or tuple was most of the feature time of a scoring batch.
+    """
+
+    def __init__(self, X: pd.DataFrame):
+        self.X = X
+        self._text: dict = {}
+        self._lists: dict = {}
+
+    def text(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (-1 = missing) and distinct values of ``X[col].astype("string")``.
+
+        The distinct values are an object array of ``str``. A missing column
+        is all missing.
+        """
+        if col not in self._text:
+            self._text[col] = (
+                text_codes(self.X[col])
+                if col in self.X
+                else (
+                    np.full(len(self.X), -1, dtype=np.intp),
+                    np.empty(0, dtype=object),
+                )
+            )
+        return self._text[col]
+
+    def lists(self, col: str) -> tuple[np.ndarray, pd.Index]:
+        """``pd.factorize`` of a tuple-valued column: codes (-1 = missing), uniques."""
+        if col not in self._lists:
+            self._lists[col] = pd.factorize(self.X[col])
+        return self._lists[col]
+
+
+def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 = missing) and distinct values, as ``str``, of a column's text.
+
+    With :func:`spread`, the way to turn a column into Python text per line
+    (features, reason sentences, quiet reasons) converting each distinct
+    value once.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+        series.dtype.categories
+    ):
+        # a categorical already holds its codes; converting every line to
+        # text first cost more than all the rest of its feature
+        codes = series.cat.codes.to_numpy(dtype=np.intp)
+        uniques = series.dtype.categories.astype("string")
+    else:
+        codes, uniques = pd.factorize(series.astype("string"))
+    return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+
+
+def spread(per_value: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
+    """``per_value[codes]`` with ``missing`` where the code is -1."""
+    return np.append(per_value, np.asarray([missing], dtype=per_value.dtype))[codes]
+
+
+def _list_flags(lists, wanted) -> dict[str, np.ndarray]:
+    """For a factorized tuple column: one boolean array per wanted item."""
+    codes, uniques = lists
+    out = {}
+    for item in wanted:
+        hit_u = np.array([item in u for u in uniques], dtype=bool)
+        out[item] = spread(hit_u, codes, False)
+    return out
+
+
+def _list_apply(lists, func, dtype=float) -> np.ndarray:
+    """``func`` of each distinct tuple, spread to the lines.
+
+    Missing lines take the value of the first distinct tuple (and all lines
+    0 when there is none): the feature set was trained that way.
+    """
+    codes, uniques = lists
+    if not len(uniques):
+        return np.zeros(len(codes), dtype=dtype)
+    vals = np.array([func(u) for u in uniques], dtype=dtype)
+    return vals[np.maximum(codes, 0)]
+
+
+def _text_mask(text, hit) -> np.ndarray:
+    """Lines whose text value satisfies ``hit`` (missing lines: False)."""
+    codes, uniques = text
+    return spread(np.array([hit(u) for u in uniques], dtype=bool), codes, False)
+
+
+def _frame(f: dict, names, index) -> pd.DataFrame:
+    """``pd.DataFrame(f, index=index).reindex(columns=names)`` with one copy.
+
+    The features are float64 arrays: filling one 2-D block directly avoids
+    building the frame and then copying it again to put the columns in order.
+    """
+    if any(np.asarray(v).dtype != np.float64 for v in f.values()):
+        return pd.DataFrame(f, index=index).reindex(columns=names)
+    block = np.empty((len(names), len(index)))
+    for j, name in enumerate(names):
+        block[j] = f.get(name, np.nan)
+    return pd.DataFrame(block.T, index=index, columns=names, copy=False)
+
+
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def _days(a: pd.Series, b: pd.Series) -> np.ndarray:
+    ns = np.dtype("datetime64[ns]")
+    if a.dtype != ns or b.dtype != ns:
+        return ((a - b).dt.days).to_numpy(dtype=float, na_value=np.nan)
+    # the same whole days (floored) as .dt.days, without the pandas accessor
+    delta = a.to_numpy() - b.to_numpy()
+    days = (delta.view(np.int64) // _NS_PER_DAY).astype(float)
+    return np.where(np.isnat(delta), np.nan, days)
+
+
+def _num(X: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in X:
+        return np.full(len(X), np.nan)
+    return pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)

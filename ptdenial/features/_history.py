@@ -1,0 +1,282 @@
+"""As-of history features: denial rates per key from earlier adjudications."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ptdenial import schema as S
+from ptdenial._utils import ClaimsTransformerMixin
+from ptdenial.features._columns import _Distinct, _frame, _require
+
+#: Name -> key columns of the as-of history rates.
+HISTORY_KEYS = {
+    "payer_code": (S.PAYER_ID, S.CPT_CODE),
+    "payer_provider_code": (S.PAYER_ID, S.RENDERING_PROVIDER_ID, S.CPT_CODE),
+    "provider": (S.RENDERING_PROVIDER_ID,),
+    "clinic": (S.CLINIC_ID,),
+    "patient": (S.PATIENT_ID,),
+}
+
+
+def _value_hashes(cols: _Distinct, col) -> tuple[np.ndarray, np.ndarray]:
+    """Line codes into the distinct values of a key column, and their hashes.
+
+    A missing value hashes as "\\x00" and takes the last code. A missing
+    column hashes as "" on every line: the first version filled it with
+    ``np.full(n, "\\x00", dtype=object)``, which NumPy stores as "", and
+    fitted snapshots hold those hashes.
+    """
+    codes, values = cols.text(col)
+    missing = "\x00" if col in cols.X else ""
+    values = np.concatenate([values, np.array([missing], dtype=object)])
+    hashes = pd.util.hash_array(values, categorize=False)
+    return np.where(codes < 0, len(values) - 1, codes), hashes
+
+
+def _hash_keys(cols: _Distinct, keys) -> np.ndarray:
+    """Stable uint64 hash of the key columns per line (raw ids are never stored)."""
+    h = None
+    for c in keys:
+        codes, hashes = _value_hashes(cols, c)
+        part = hashes[codes]
+        h = part if h is None else h * np.uint64(1_000_003) ^ part
+    return h
+
+
+def _distinct_keys(cols: _Distinct, keys) -> tuple[np.ndarray, np.ndarray]:
+    """Line codes into the distinct key hashes, and those hashes."""
+    if len(keys) == 1:
+        return _value_hashes(cols, keys[0])
+    codes, hashes = pd.factorize(_hash_keys(cols, keys))
+    return codes, np.asarray(hashes, dtype=np.uint64)
+
+
+def _reference_dates(X: pd.DataFrame, as_of) -> np.ndarray:
+    if S.SUBMISSION_DATE in X:
+        ref = X[S.SUBMISSION_DATE].fillna(X[S.DATE_OF_SERVICE])
+    else:
+        ref = X[S.DATE_OF_SERVICE]
+    if as_of is not None:
+        ref = ref.where(ref <= pd.Timestamp(as_of), pd.Timestamp(as_of)).fillna(
+            pd.Timestamp(as_of)
+        )
+    return _days_since_epoch(ref)
+
+
+_DAY_BITS = 21  # days since 1970 fit in 21 bits until the year 7711
+
+
+def _days_since_epoch(dates: pd.Series) -> np.ndarray:
+    days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    out = days.astype(np.int64)
+    # NaT (no date) sorts first and never counts as "before" anything
+    return np.where(np.isnat(days), 0, out)
+
+
+class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
+    """As-of denial rates from history, with no look-ahead.
+
+    ``fit`` stores a snapshot of the history's adjudicated lines: a hash of
+    each key (raw identifiers are not kept), the adjudication date and the
+    outcome. ``transform`` gives each line, for each key, the number of
+    history lines **adjudicated strictly before** the line's reference date
+    and their denial rate, smoothed toward the global as-of rate, over all
+    time and over the last ``window_days``. The reference date is the
+    line's ``submission_date`` (date of service when empty), capped at
+    ``as_of`` when it is set (the scoring date for new claims).
+
+    A line's own outcome is never used for its own features: it is adjudicated
+    on or after its submission. Changing an outcome adjudicated after a line's
+    submission never changes that line's features.
+
+    Parameters
+    ----------
+    smoothing : float, default=20.0
+        Pseudo-count of the global rate in the smoothed rate.
+    window_days : int, default=90
+        Length of the recent window.
+    keys : dict, optional
+        Feature name -> key columns. Defaults to :data:`HISTORY_KEYS`.
+    as_of : date-like, optional
+        Scoring date; history adjudicated on or after it is ignored.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.features import AsOfHistoryEncoder
+    >>> hist = pd.DataFrame({
+    ...     "payer_id": ["A"] * 4, "cpt_code": ["97112"] * 4,
+    ...     "rendering_provider_id": ["R1"] * 4, "clinic_id": ["K"] * 4,
+    ...     "patient_id": ["P1", "P2", "P3", "P4"],
+    ...     "date_of_service": pd.to_datetime(["2025-01-01"] * 4),
+    ...     "submission_date": pd.to_datetime(["2025-01-02", "2025-01-02",
+    ...                                         "2025-03-01", "2025-03-01"]),
+    ...     "adjudication_date": pd.to_datetime(["2025-01-20", "2025-01-25",
+    ...                                          "2025-03-20", None]),
+    ...     "denied": pd.array([True, False, True, pd.NA], dtype="boolean"),
+    ... })
+    >>> enc = AsOfHistoryEncoder(smoothing=0.0).fit(hist)
+    >>> enc.transform(hist)[["hist_payer_code_n", "hist_payer_code_rate"]]
+       hist_payer_code_n  hist_payer_code_rate
+    0                0.0                   NaN
+    1                0.0                   NaN
+    2                2.0                   0.5
+    3                2.0                   0.5
+    """
+
+    _fitted_attribute = "snapshot_"
+
+    def __init__(self, *, smoothing=20.0, window_days=90, keys=None, as_of=None):
+        self.smoothing = smoothing
+        self.window_days = window_days
+        self.keys = keys
+        self.as_of = as_of
+
+    def _keys(self):
+        return dict(self.keys) if self.keys is not None else dict(HISTORY_KEYS)
+
+    def fit(self, X, y=None):
+        """Store the history snapshot (hashed keys, adjudication dates, outcomes).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Claims with ``adjudication_date`` and ``denied`` (see
+            :func:`ptdenial.schema.derive_outcomes`). Pending lines are ignored.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        if not (isinstance(self.smoothing, int | float) and self.smoothing >= 0):
+            raise ValueError(
+                "The 'smoothing' parameter of AsOfHistoryEncoder must be a float in "
+                f"the range [0, inf). Got {self.smoothing!r} instead."
+            )
+        if not (
+            isinstance(self.window_days, int | np.integer) and self.window_days >= 1
+        ):
+            raise ValueError(
+                "The 'window_days' parameter of AsOfHistoryEncoder must be an int in "
+                f"the range [1, inf). Got {self.window_days!r} instead."
+            )
+        _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
+        H = X.loc[known]
+        adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
+        den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
+        order = np.argsort(adj, kind="stable")
+        self.global_days_ = adj[order]
+        self.global_cum_ = np.concatenate([[0.0], np.cumsum(den[order])])
+        self.snapshot_ = {}
+        distinct = _Distinct(H)
+        for name, cols in self._keys().items():
+            h = _hash_keys(distinct, cols)
+            ukeys, rank = np.unique(h, return_inverse=True)
+            combined = (rank.astype(np.int64) << _DAY_BITS) + adj
+            o = np.argsort(combined, kind="stable")
+            self.snapshot_[name] = {
+                "ukeys": ukeys,
+                "combined": combined[o],
+                "cum": np.concatenate([[0.0], np.cumsum(den[o])]),
+            }
+        self.n_history_ = int(known.sum())
+        return self
+
+    @staticmethod
+    def _count(snap, keys, day_codes, days, recent):
+        """History lines of each line's key adjudicated before its day and window.
+
+        ``keys`` is ``(line codes, distinct key hashes)``; ``days`` and
+        ``recent`` are the distinct reference days and window starts, sorted,
+        indexed by ``day_codes``. Returns per line the count and denied count
+        before the day, then before the window start.
+
+        Lines share few (key, day) pairs, so each pair is searched once, and
+        in sorted order (several times faster than one search per line).
+        """
+        ukeys, combined, cum = snap["ukeys"], snap["combined"], snap["cum"]
+        key_codes, qkey = keys
+        rank = np.searchsorted(ukeys, qkey)
+        present = rank < len(ukeys)
+        present[present] = ukeys[rank[present]] == qkey[present]
+        # an absent key has the rank of the next present one: keep them apart
+        key_order = (rank.astype(np.int64) << 1) + present
+        n_days = max(len(days), 1)
+        pair_codes, pairs = pd.factorize(
+            key_order[key_codes] * n_days + day_codes, sort=True
+        )
+        pairs = np.asarray(pairs, dtype=np.int64)
+        present = (pairs // n_days & 1).astype(bool)
+        base = (pairs // n_days >> 1) << _DAY_BITS
+        day = pairs % n_days
+        lo = np.searchsorted(combined, base, side="left")
+        out = []
+        for qday in (days, recent):
+            pos = np.searchsorted(combined, base + qday[day], side="left")
+            pos = np.where(present, pos, lo)
+            out += [
+                (pos - lo).astype(float)[pair_codes],
+                (cum[pos] - cum[lo])[pair_codes],
+            ]
+        return out
+
+    def transform(self, X):
+        """As-of counts and smoothed denial rates per key.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Claims (history or new).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``hist_<key>_n``, ``hist_<key>_rate``, ``hist_<key>_n_recent``,
+            ``hist_<key>_rate_recent`` per key, and ``hist_global_rate``.
+        """
+        check_is_fitted(self, "snapshot_")
+        _require(X, [S.DATE_OF_SERVICE], "AsOfHistoryEncoder")
+        day_codes, days = pd.factorize(_reference_dates(X, self.as_of), sort=True)
+        days = np.asarray(days, dtype=np.int64)
+        recent = days - np.int64(self.window_days)
+        g_n = np.searchsorted(self.global_days_, days, side="left").astype(float)
+        g_n = g_n[day_codes]
+        g_d = self.global_cum_[g_n.astype(int)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g_rate = np.where(g_n > 0, g_d / g_n, np.nan)
+        prior = np.nan_to_num(g_rate, nan=0.0)
+        m = float(self.smoothing)
+        f = {"hist_global_rate": g_rate}
+        distinct = _Distinct(X)
+        for name, cols in self._keys().items():
+            keys = _distinct_keys(distinct, cols)
+            n, d, n_old, d_old = self._count(
+                self.snapshot_[name], keys, day_codes, days, recent
+            )
+            n_r, d_r = n - n_old, d - d_old
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = (d + m * prior) / (n + m)
+                rate_r = (d_r + m * prior) / (n_r + m)
+            f[f"hist_{name}_n"] = n
+            f[f"hist_{name}_rate"] = np.where(n + m > 0, rate, np.nan)
+            f[f"hist_{name}_n_recent"] = n_r
+            f[f"hist_{name}_rate_recent"] = np.where(n_r + m > 0, rate_r, np.nan)
+        return _frame(f, list(f), X.index)
+
+    def _output_names(self):
+        names = ["hist_global_rate"]
+        for name in self._keys():
+            names += [
+                f"hist_{name}_n",
+                f"hist_{name}_rate",
+                f"hist_{name}_n_recent",
+                f"hist_{name}_rate_recent",
+            ]
+        return names
