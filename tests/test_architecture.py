@@ -9,7 +9,7 @@ BASE = {"exceptions", "_utils", "reference"}
 ALLOWED = {
     "exceptions": set(),
     "_payment": {"schema"},
-    "_linear": set(),
+    "_linear": {"model"},  # re-exports model's LinearBase for older model files
     "_utils": {"exceptions"},
     "config": {"exceptions"},
     "reference": {"exceptions"},
@@ -26,7 +26,6 @@ ALLOWED = {
         "monitoring",
         "io",
         "_payment",
-        "_linear",
     }
     | BASE,
     "evaluation": {"schema"} | BASE,
