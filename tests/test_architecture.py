@@ -23,7 +23,6 @@ ALLOWED = {
         "rules",
         "schema",
         "evaluation",
-        "monitoring",
         "io",
         "_payment",
     }

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from ptdenial import schema as S
 from ptdenial._payment import price_lines
 from ptdenial._utils import passive_openmp
+from ptdenial.evaluation import reference_profile
 from ptdenial.exceptions import PtdenialError
 from ptdenial.features import CATEGORICAL_FEATURES, make_feature_pipeline
 from ptdenial.model._calibration import (
@@ -308,13 +309,12 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         unchanged world it flagged features for retraining. The scores are
         those of the final model (after any refit), as scoring sees them.
         """
-        from ptdenial.monitoring import reference_profile
-
         rows = _profile_rows(slices, self.calibrate_months, PROFILE_MONTHS)
         return reference_profile(
             Xf.loc[rows],
             self._calibrate(self._raw_proba(Xf.loc[rows])),
             segments=claims.loc[rows, S.PAYER_CLASS].astype(str),
+            categorical=CATEGORICAL_FEATURES,
         )
 
     def _top_features(self, k):
