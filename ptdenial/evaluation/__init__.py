@@ -77,6 +77,7 @@ from ptdenial.evaluation._profile import (
     SCORE_NAME,
     reference_profile,
 )
+from ptdenial.evaluation._profile import MAX_SEGMENTS as MAX_SEGMENTS
 from ptdenial.evaluation._splits import (
     TimeSplit,
     known_at,

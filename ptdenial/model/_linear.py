@@ -48,7 +48,7 @@ class LinearBase:
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from ptdenial._linear import LinearBase
+    >>> from ptdenial.model._linear import LinearBase
     >>> rng = np.random.default_rng(0)
     >>> X = pd.DataFrame({"a": rng.normal(size=2000), "c": rng.integers(0, 3, 2000)})
     >>> y = (rng.random(2000) < 1 / (1 + np.exp(-2 * X["a"]))).astype(int)

@@ -43,6 +43,7 @@ from ptdenial.evaluation import (
     psi_status,
     reference_profile,
 )
+from ptdenial.evaluation import MAX_SEGMENTS as MAX_SEGMENTS
 from ptdenial.monitoring._advice import (
     AUC_DROP_LIMIT,
     ECE_LIMIT,
