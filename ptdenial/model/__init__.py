@@ -21,10 +21,11 @@ Training recipe (decided by measurement, see ``bench/results/model.md``):
 4. Fit the calibrator (isotonic or sigmoid) on the calibration slice's
    scored-code lines.
 
-Layout: the estimator (``_estimator``), the additive linear base
-(``_linear``), calibration (``_calibration``), the model card (``_card``),
-model files (``_persistence``), and the hold-out evaluation with its
-baselines (``_holdout``).
+Layout: the estimator (``_estimator``), labels and time slices of a
+history (``_history``), the additive linear base (``_linear``), calibration
+(``_calibration``), the model card (``_card``), model files
+(``_persistence``), and the hold-out evaluation with its baselines
+(``_holdout``).
 """
 
 from ptdenial.model._calibration import PROBABILITY_FLOOR as PROBABILITY_FLOOR
