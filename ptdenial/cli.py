@@ -558,19 +558,17 @@ def _run_monitor(args) -> int:
             f"{s['no_outcome']} scored lines without outcome, {s['no_score']} "
             f"outcomes without score, {s['pending']} pending"
         )
-    verdict = "RETRAIN" if advice["retrain"] else "no retraining needed"
+    verdict = "RETRAIN" if advice.retrain else "no retraining needed"
     print(f"  recommendation: {verdict}")
-    for r in advice["reasons"]:
-        print(f"    [{r['severity']}] {r['trigger']}: {r['detail']}")
+    for r in advice.reasons:
+        print(f"    [{r.severity}] {r.trigger}: {r.detail}")
     if args.out is not None:
         from ptdenial.reports import html_report, plot_drift, plot_realized_performance
 
         out = args.out
         write_table(drift, out / "drift.csv")
-        write_json(advice, out / "recommendation.json")
-        reasons = {
-            f"{r['trigger']} ({r['severity']})": r["detail"] for r in advice["reasons"]
-        }
+        write_json(advice.to_dict(), out / "recommendation.json")
+        reasons = {f"{r.trigger} ({r.severity})": r.detail for r in advice.reasons}
         sections = [
             ("Recommendation", [verdict, reasons] if reasons else verdict),
             ("Drift against the training profile", [plot_drift(drift), drift]),

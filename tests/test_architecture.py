@@ -15,7 +15,7 @@ BASE = {"exceptions", "_utils", "_distinct", "reference"}
 ALLOWED = {
     "exceptions": set(),
     "_payment": LAYER3,
-    "_linear": set(),
+    "_linear": {"model"},  # re-exports model's LinearBase for older model files
     "_utils": LAYER0,
     "_distinct": LAYER0,
     "config": LAYER0,
@@ -30,10 +30,8 @@ ALLOWED = {
         "rules",
         "schema",
         "evaluation",
-        "monitoring",
         "io",
         "_payment",
-        "_linear",
     }
     | BASE,
     "evaluation": {"schema"} | BASE,

@@ -54,7 +54,7 @@ def test_calibrated_on_later_slice(world):
 
 
 def test_centered_isotonic_knots_keep_ranking():
-    from ptdenial.model import _centered_isotonic_knots
+    from ptdenial.model._calibration import _centered_isotonic_knots
 
     raw = np.array([0.1, 0.2, 0.3, 0.4])
     steps = np.array([0.0, 0.5, 0.5, 1.0])  # plain isotonic ties 0.2 and 0.3
@@ -218,7 +218,7 @@ def test_linear_base_options(world):
 def test_linear_base_terms_unseen_categories_and_missing_values():
     import pandas as pd
 
-    from ptdenial._linear import MIN_CATEGORY_COUNT, LinearBase
+    from ptdenial.model._linear import MIN_CATEGORY_COUNT, LinearBase
 
     rng = np.random.default_rng(3)
     n = 3000
@@ -327,3 +327,11 @@ def test_linear_base_scores_do_not_depend_on_the_batch(fitted, world):
         np.testing.assert_array_equal(
             np.concatenate([base.contributions(Xf[s], groups) for s in parts]), terms
         )
+
+
+def test_older_model_files_find_the_linear_base():
+    """Files saved before the model package name ``ptdenial._linear.LinearBase``."""
+    import ptdenial._linear
+    import ptdenial.model._linear
+
+    assert ptdenial._linear.LinearBase is ptdenial.model._linear.LinearBase

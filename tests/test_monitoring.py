@@ -251,7 +251,7 @@ def test_miscalibration_triggers_retraining():
     assert triggers["calibration"] == "retrain"
     assert triggers["auc_drop"] == "retrain"
     assert rec["checks"]["validation_auc"] == 0.95
-    json.dumps(rec, allow_nan=False)
+    json.dumps(rec.to_dict(), allow_nan=False)
 
 
 def test_calendar_triggers():
@@ -269,6 +269,120 @@ def test_calendar_triggers():
     assert "new_kx_year" in {r["trigger"] for r in new_year["reasons"]}
     few = M.recommend_retraining(realized={"evaluable": 10}, as_of="2025-06-30")
     assert [r["trigger"] for r in few["reasons"]] == ["few_outcomes"]
+
+
+def _mixed_drift():
+    return pd.DataFrame(
+        {
+            "feature": [M.SCORE_NAME, f"{M.SCORE_NAME}[medicare]", "units", "minutes"],
+            "kind": ["score", "score_segment", "numeric", "numeric"],
+            "psi": [0.12, 0.4, 0.3, 0.01],
+            "status": ["moderate", "significant", "significant", "stable"],
+            "n_current": [900, 300, 900, 900],
+        }
+    )
+
+
+def test_advice_is_typed_and_its_dict_is_the_recommendation_json():
+    card = {
+        "validation_metrics": {"model": {"roc_auc": 0.8}},
+        "training_window": ["2024-01-01", "2024-12-31"],
+        "top_features": ["minutes"],
+    }
+    realized = {"evaluable": 500, "roc_auc": 0.7, "ece": 0.03}
+    advice = M.recommend_retraining(
+        _mixed_drift(), realized, card=card, as_of="2025-02-03", share_drifted=0.6
+    )
+    assert isinstance(advice, M.RetrainingAdvice)
+    assert advice.action == "retrain" and advice.retrain
+    T, Sev = M.Trigger, M.Severity
+    assert [(r.trigger, r.severity) for r in advice.reasons] == [
+        (T.SCORE_DRIFT, Sev.WATCH),
+        (T.SEGMENT_DRIFT, Sev.WATCH),
+        (T.FEATURE_DRIFT, Sev.WATCH),
+        (T.AUC_DROP, Sev.RETRAIN),
+        (T.NEW_KX_YEAR, Sev.RETRAIN),
+        (T.NEW_NCCI_QUARTER, Sev.WATCH),
+    ]
+    assert all(isinstance(r, M.RetrainingReason) for r in advice.reasons)
+    assert advice.figures["validation_auc"] == 0.8
+    # the JSON of recommendation.json, as recommend_retraining returned it before
+    # it was typed (keys, order, wording)
+    assert advice.to_dict() == {
+        "retrain": True,
+        "reasons": [
+            {
+                "trigger": "score_drift",
+                "severity": "watch",
+                "detail": "PSI of the score is 0.120 (0.1-0.25).",
+            },
+            {
+                "trigger": "segment_drift",
+                "severity": "watch",
+                "detail": "the scores of some segments moved significantly (a "
+                "payer policy change?): denial_probability[medicare] PSI 0.40",
+            },
+            {
+                "trigger": "feature_drift",
+                "severity": "watch",
+                "detail": "significant PSI on: units",
+            },
+            {
+                "trigger": "auc_drop",
+                "severity": "retrain",
+                "detail": "realized AUC 0.700 is 0.100 below the card's "
+                "validation_metrics AUC 0.800 (limit 0.05).",
+            },
+            {
+                "trigger": "new_kx_year",
+                "severity": "retrain",
+                "detail": "data ends in 2024, now 2025: new KX threshold and "
+                "yearly fee-schedule/code changes.",
+            },
+            {
+                "trigger": "new_ncci_quarter",
+                "severity": "watch",
+                "detail": "2025Q1 NCCI PTP/MUE files replace those of 2024Q4: "
+                "load them into the reference tables; retrain if the edits that "
+                "matter changed.",
+            },
+        ],
+        "checks": {
+            "score_psi": 0.12,
+            "segments_significant": ["denial_probability[medicare]"],
+            "features_significant": ["units"],
+            "features_judged": 2,
+            "evaluable": 500,
+            "realized_auc": 0.7,
+            "realized_ece": 0.03,
+            "validation_auc": 0.8,
+            "trained_through": "2024-12-31",
+            "model_age_days": 34,
+        },
+        "as_of": "2025-02-03",
+    }
+    assert list(advice.to_dict()["checks"]) == list(advice.figures)
+    # item access reads that dict, for code written against the dict result
+    assert advice["reasons"] == advice.to_dict()["reasons"]
+    with pytest.raises(KeyError):
+        advice["action"]
+
+
+def test_advice_action_watch_and_keep():
+    card = {"training_window": ["2024-01-01", "2025-01-31"], "top_features": []}
+    watch = M.recommend_retraining(
+        _mixed_drift(), card=card, as_of="2025-02-03", share_drifted=0.6
+    )
+    assert watch.action == "watch" and not watch.retrain
+    assert {r.severity for r in watch.reasons} == {M.Severity.WATCH}
+    keep = M.recommend_retraining(card=card, as_of="2025-02-03")
+    assert keep.action == "keep" and keep.reasons == ()
+    assert keep.to_dict() == {
+        "retrain": False,
+        "reasons": [],
+        "checks": {"trained_through": "2025-01-31", "model_age_days": 3},
+        "as_of": "2025-02-03",
+    }
 
 
 # --- duck-typed model --------------------------------------------------------

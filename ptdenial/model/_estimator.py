@@ -1,0 +1,609 @@
+"""The estimator: :class:`DenialRiskModel`, a short driver over named fit steps.
+
+``fit`` runs, in order: labels and time slices (:mod:`._history`), the
+feature pipeline, the additive base and the trees with early stopping
+(:mod:`._linear`), the calibrator (:mod:`._calibration`), the pricing table,
+the drift reference profile and the card (:mod:`._card`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ptdenial import schema as S
+from ptdenial._payment import price_lines
+from ptdenial._utils import passive_openmp
+from ptdenial.evaluation import reference_profile
+from ptdenial.exceptions import PtdenialError
+from ptdenial.features import CATEGORICAL_FEATURES, make_feature_pipeline
+from ptdenial.model._calibration import (
+    _apply_calibration,
+    _expit,
+    _fit_calibrator,
+    _make_calibrator,
+)
+from ptdenial.model._card import _make_card
+from ptdenial.model._history import (
+    SCORED_CODE,
+    _early_stopping_split,
+    _payment_table,
+    _profile_rows,
+    _slice_history,
+    prepare_history,
+)
+from ptdenial.model._linear import LinearBase
+
+#: Months of the newest history kept as the drift reference profile.
+PROFILE_MONTHS = 6
+
+
+class DenialRiskModel(ClassifierMixin, BaseEstimator):
+    """Calibrated denial-risk model for claim lines.
+
+    Parameters
+    ----------
+    learner : {"lightgbm", "hist_gradient_boosting"}, default="lightgbm"
+        The gradient-boosted trees implementation.
+    calibration : {"isotonic", "sigmoid", None}, default="isotonic"
+        Calibrator fitted on the calibration time slice. ``"isotonic"`` is
+        centered isotonic regression: the isotonic fit's levels placed at the
+        mean score of their blocks and joined linearly, so lines the trees
+        rank apart keep distinct probabilities (plain isotonic steps lose
+        ranking; measured in ``bench/results/model.md``).
+    calibrate_months : int, default=3
+        Length of the calibration slice (newest months of the history).
+    train_codes : {"all", "97112"}, default="all"
+        Train on every adjudicated line (``cpt_code`` is a feature) or only on
+        97112 lines. The calibrator always uses 97112 lines.
+    n_estimators : int, default=400
+        Maximum boosting rounds (early stopping picks fewer).
+    learning_rate : float, default=0.05
+    num_leaves : int, default=31
+    min_child_samples : int, default=40
+    class_weight : {None, "balanced"}, default=None
+        Class weighting of the learner; calibration restores probabilities.
+    categorical : {"native", "ordinal"}, default="ordinal"
+        Treat the ``cat__*`` features as native categoricals (LightGBM) or as
+        ordinal integer codes.
+    early_stopping_months : int, default=2
+        Newest months of the training window used to stop boosting.
+    refit : {"none", "train", "all"}, default="all"
+        After early stopping picks the number of trees: keep that model
+        (``"none"``), refit on the whole training window (``"train"``), or
+        refit on the training window and the calibration slice (``"all"``);
+        the calibrator is fitted before, on the calibration slice's scores
+        from a model that did not see it.
+    learner_params : dict, optional
+        Extra keyword arguments for the learner (e.g. LightGBM's
+        ``reg_lambda``), applied last.
+    linear_base : {"auto", True, False}, default="auto"
+        Boost the trees from the log-odds of a logistic regression on
+        one-hot categoricals and standardized numbers (fitted on the same
+        rows first), so the trees learn what is not additive. On a 50k-line
+        history the trees alone trail that regression by about 0.013 AUC
+        (``bench/results/model.md``). ``"auto"``: with LightGBM (HistGradient
+        Boosting cannot start from given log-odds).
+    smoothing, window_days, min_category_count :
+        Feature settings, see :mod:`ptdenial.features`.
+    reference : ptdenial.reference.Reference, optional
+        Billing reference tables; the shipped ones by default.
+    random_state : int, default=0
+    n_jobs : int, default=2
+
+    Attributes
+    ----------
+    features_ : sklearn.pipeline.FeatureUnion
+    estimator_ : fitted LightGBM or HistGradientBoosting classifier
+    calibrator_ : fitted calibrator or None
+    feature_names_ : list of str
+    card_ : dict
+        The model card (see :func:`save_model`).
+
+    Examples
+    --------
+    >>> from ptdenial.datasets import load_sample_claims
+    >>> from ptdenial.model import DenialRiskModel
+    >>> model = DenialRiskModel(n_estimators=50).fit(load_sample_claims("history"))
+    >>> p = model.predict_proba(load_sample_claims("new_claims"))[:, 1]
+    >>> bool(((p >= 0) & (p <= 1)).all())
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        learner="lightgbm",
+        calibration="isotonic",
+        calibrate_months=3,
+        train_codes="all",
+        n_estimators=400,
+        learning_rate=0.05,
+        num_leaves=31,
+        min_child_samples=40,
+        class_weight=None,
+        categorical="ordinal",
+        early_stopping_months=2,
+        refit="all",
+        learner_params=None,
+        linear_base="auto",
+        smoothing=20.0,
+        window_days=90,
+        min_category_count=20,
+        reference=None,
+        random_state=0,
+        n_jobs=2,
+    ):
+        self.learner = learner
+        self.calibration = calibration
+        self.calibrate_months = calibrate_months
+        self.train_codes = train_codes
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.class_weight = class_weight
+        self.categorical = categorical
+        self.early_stopping_months = early_stopping_months
+        self.refit = refit
+        self.learner_params = learner_params
+        self.linear_base = linear_base
+        self.smoothing = smoothing
+        self.window_days = window_days
+        self.min_category_count = min_category_count
+        self.reference = reference
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- parameter checks ----------------------------------------------------------
+    def _check_params(self):
+        choices = {
+            "learner": ("lightgbm", "hist_gradient_boosting"),
+            "calibration": ("isotonic", "sigmoid", None),
+            "train_codes": ("all", SCORED_CODE),
+            "class_weight": (None, "balanced"),
+            "categorical": ("native", "ordinal"),
+            "refit": ("none", "train", "all"),
+            "linear_base": ("auto", True, False),
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(
+                    f"The {name!r} parameter of DenialRiskModel must be one of "
+                    f"{list(allowed)}. Got {value!r} instead."
+                )
+        for name in (
+            "calibrate_months",
+            "n_estimators",
+            "num_leaves",
+            "min_child_samples",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(
+                    f"The {name!r} parameter of DenialRiskModel must be an int in the "
+                    f"range [1, inf). Got {value!r} instead."
+                )
+        if self.linear_base is True and self.learner != "lightgbm":
+            raise ValueError(
+                "linear_base=True needs learner='lightgbm' (HistGradientBoosting "
+                "cannot boost from given log-odds); use linear_base='auto' or False."
+            )
+
+    def _uses_linear_base(self) -> bool:
+        return self.learner == "lightgbm" and self.linear_base in ("auto", True)
+
+    def _fit_linear(self, Xf, y, mask):
+        """Fit the additive base on ``mask`` rows; its log-odds for every row."""
+        if not self._uses_linear_base():
+            self.linear_ = None
+            return None
+        self.linear_ = LinearBase(
+            categorical=[c for c in CATEGORICAL_FEATURES if c in Xf.columns],
+            random_state=self.random_state,
+        ).fit(Xf.loc[mask], y[mask])
+        return self.linear_.decision_function(Xf)
+
+    # -- fitting --------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Train on a claims history.
+
+        The steps, in order: labels and time slices, the feature pipeline
+        (fitted on every line), the trees with early stopping (and the refit
+        on the training window with ``refit="train"``), the calibrator on the
+        calibration slice (then the refit on everything with ``refit="all"``),
+        the pricing table, the drift reference profile and the model card.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Validated historical claims (all codes) with outcome columns.
+        y : ignored
+            Labels come from the outcome columns.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        claims = prepare_history(X, reference=self.reference)
+        slices = _slice_history(
+            claims,
+            calibrate_months=self.calibrate_months,
+            calibration=self.calibration,
+            train_codes=self.train_codes,
+        )
+        Xf = self._fit_features(X, claims)
+        self._fit_trees(Xf, slices)
+        p = self._fit_calibration(Xf, slices)
+        self.payment_table_ = _payment_table(claims)
+        profile = self._reference_profile(Xf, claims, slices)
+        self.classes_ = np.array([0, 1])
+        top = self._top_features(10)
+        self.card_ = _make_card(
+            self, claims, slices, p, profile=profile, top_features=top
+        )
+        return self
+
+    def _fit_features(self, X, claims) -> pd.DataFrame:
+        """Fit the feature pipeline on every line; the model inputs of each line."""
+        self.features_ = make_feature_pipeline(
+            reference=self.reference,
+            smoothing=self.smoothing,
+            window_days=self.window_days,
+            min_category_count=self.min_category_count,
+        )
+        self.features_.fit(claims)
+        Xf = self.features_.transform(claims)
+        self.feature_names_ = list(Xf.columns)
+        self.n_features_in_ = len(X.columns)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return Xf
+
+    def _fit_trees(self, Xf, slices) -> None:
+        """Additive base and trees, early-stopped on the newest training months."""
+        fit_mask, es_mask = _early_stopping_split(slices, self.early_stopping_months)
+        self.estimator_ = self._make_learner()
+        base = self._fit_linear(Xf, slices.y, fit_mask)
+        self._fit_learner(Xf, slices.y, fit_mask, es_mask, base)
+        if es_mask is not None and self.refit == "train":
+            # the early-stopping months are the most recent training data: refit
+            # on the whole training window with the number of trees they chose
+            # (with refit="all" the final refit in _fit_calibration covers them;
+            # the calibrator then learns from the early-stopped model, whose
+            # data ends before the calibration slice just as well: one boosting
+            # run less, see bench/results/model.md)
+            self._refit(Xf, slices.y, slices.train)
+
+    def _fit_calibration(self, Xf, slices) -> np.ndarray:
+        """Fit the calibrator on the calibration slice; then refit (``refit="all"``).
+
+        Returns the calibrated probabilities of every line from the model that
+        had not seen the calibration slice (the card's slice metrics).
+        """
+        raw = self._raw_proba(Xf)
+        self.calibrator_ = None
+        if self.calibration is not None:
+            rows = slices.calib_rows
+            self.calibrator_ = _make_calibrator(self.calibration)
+            knots = _fit_calibrator(
+                self.calibrator_, self.calibration, raw[rows], slices.y[rows]
+            )
+            if knots is not None:
+                self.calibration_knots_ = knots
+        p = self._calibrate(raw)
+        if self.refit == "all" and self.calibrator_ is not None:
+            # the calibration months too (their lines are all adjudicated),
+            # keeping the calibrator learned above
+            self._refit(Xf, slices.y, slices.train | slices.calib)
+        return p
+
+    def _reference_profile(self, Xf, claims, slices) -> dict:
+        """Drift reference: the newest PROFILE_MONTHS of adjudicated 97112 lines.
+
+        The calibration slice and the training months before it. A single
+        3-month slice was measured to be too small and too seasonal: on an
+        unchanged world it flagged features for retraining. The scores are
+        those of the final model (after any refit), as scoring sees them.
+        """
+        rows = _profile_rows(slices, self.calibrate_months, PROFILE_MONTHS)
+        return reference_profile(
+            Xf.loc[rows],
+            self._calibrate(self._raw_proba(Xf.loc[rows])),
+            segments=claims.loc[rows, S.PAYER_CLASS].astype(str),
+            categorical=CATEGORICAL_FEATURES,
+        )
+
+    def _top_features(self, k):
+        if self.learner == "lightgbm":
+            gain = self.estimator_.booster_.feature_importance(importance_type="gain")
+            order = np.argsort(-gain)[:k]
+            return [self.feature_names_[i] for i in order if gain[i] > 0]
+        return []
+
+    def _make_learner(self):
+        weight = self.class_weight
+        passive_openmp()
+        if self.learner == "lightgbm":
+            from lightgbm import LGBMClassifier
+
+            return LGBMClassifier(
+                n_estimators=self.n_estimators,
+                learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves,
+                min_child_samples=self.min_child_samples,
+                subsample=0.8,
+                subsample_freq=1,
+                colsample_bytree=0.8,
+                reg_lambda=1.0,
+                # 63 histogram bins instead of 255: same quality, faster
+                # (bench/results/model-cir.md)
+                max_bin=63,
+                cat_smooth=20.0,
+                min_data_per_group=50,
+                class_weight=weight,
+                random_state=self.random_state,
+                n_jobs=self.n_jobs,
+                verbose=-1,
+            ).set_params(**(self.learner_params or {}))
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(
+            max_iter=self.n_estimators,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.num_leaves,
+            min_samples_leaf=self.min_child_samples,
+            l2_regularization=1.0,
+            class_weight=weight,
+            early_stopping=False,
+            random_state=self.random_state,
+        ).set_params(**(self.learner_params or {}))
+
+    def _categorical_indices(self):
+        return [
+            self.feature_names_.index(c)
+            for c in CATEGORICAL_FEATURES
+            if c in self.feature_names_
+        ]
+
+    def _fit_learner(self, Xf, y, fit_mask, es_mask, base=None):
+        X_fit = Xf.to_numpy(dtype=np.float64)[fit_mask]
+        if self.learner == "lightgbm":
+            from lightgbm import early_stopping
+
+            kwargs = {}
+            if base is not None:
+                kwargs["init_score"] = base[fit_mask]
+            if self.categorical == "native":
+                kwargs["categorical_feature"] = self._categorical_indices()
+            if es_mask is not None:
+                import inspect
+
+                X_es = Xf.to_numpy(dtype=np.float64)[es_mask]
+                if "eval_X" in inspect.signature(self.estimator_.fit).parameters:
+                    kwargs["eval_X"], kwargs["eval_y"] = (X_es,), (y[es_mask],)
+                else:  # lightgbm < 4.6
+                    kwargs["eval_set"] = [(X_es, y[es_mask])]
+                if base is not None:
+                    kwargs["eval_init_score"] = [base[es_mask]]
+                kwargs["callbacks"] = [early_stopping(30, verbose=False)]
+            self.estimator_.fit(X_fit, y[fit_mask], **kwargs)
+            self.n_iter_ = int(self.estimator_.best_iteration_ or self.n_estimators)
+        else:
+            if self.categorical == "native":
+                self.estimator_.set_params(
+                    categorical_features=self._categorical_indices()
+                )
+            if es_mask is not None:
+                self.estimator_.set_params(
+                    early_stopping=True, validation_fraction=None, n_iter_no_change=30
+                )
+                self.estimator_.fit(
+                    X_fit,
+                    y[fit_mask],
+                    X_val=Xf.to_numpy(dtype=np.float64)[es_mask],
+                    y_val=y[es_mask],
+                )
+            else:
+                self.estimator_.fit(X_fit, y[fit_mask])
+            self.n_iter_ = int(self.estimator_.n_iter_)
+
+    def _refit(self, Xf, y, mask):
+        n_iter = self.n_iter_
+        self.estimator_ = self._make_learner()
+        if self.learner == "lightgbm":
+            self.estimator_.set_params(n_estimators=n_iter)
+        else:
+            self.estimator_.set_params(max_iter=n_iter)
+        base = self._fit_linear(Xf, y, mask)
+        self._fit_learner(Xf, y, mask, None, base)
+        self.n_iter_ = n_iter
+
+    def _calibrate(self, raw):
+        return _apply_calibration(
+            self.calibrator_,
+            self.calibration,
+            getattr(self, "calibration_knots_", None),
+            raw,
+        )
+
+    def _raw_margin(self, arr) -> np.ndarray:
+        """Uncalibrated log-odds (LightGBM): the trees' plus the additive base's."""
+        raw = self.estimator_.booster_.predict(
+            arr, num_iteration=self.n_iter_, raw_score=True
+        )
+        linear = getattr(self, "linear_", None)
+        return raw if linear is None else raw + linear.decision_function(arr)
+
+    def _raw_proba(self, Xf):
+        arr = Xf.to_numpy(dtype=np.float64) if isinstance(Xf, pd.DataFrame) else Xf
+        if self.learner == "lightgbm" and getattr(self, "linear_", None) is not None:
+            return _expit(self._raw_margin(arr))
+        if self.learner == "lightgbm":
+            return self.estimator_.predict_proba(arr, num_iteration=self.n_iter_)[:, 1]
+        return self.estimator_.predict_proba(arr)[:, 1]
+
+    # -- prediction -----------------------------------------------------------------
+    def transform_features(self, X, *, as_of=None) -> pd.DataFrame:
+        """Model inputs for claims (what the trees see), one row per line.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Validated claims.
+        as_of : date-like, optional
+            Scoring date: history features only use outcomes adjudicated
+            before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        check_is_fitted(self, "estimator_")
+        old = self.features_.as_of
+        try:
+            self.features_.as_of = as_of
+            return self.features_.transform(X)[self.feature_names_]
+        finally:
+            self.features_.as_of = old
+
+    def predict_proba_features(self, Xf) -> np.ndarray:
+        """Calibrated denial probability from prepared features.
+
+        Parameters
+        ----------
+        Xf : pandas.DataFrame or numpy.ndarray
+            Output of :meth:`transform_features`.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+        """
+        check_is_fitted(self, "estimator_")
+        return self._calibrate(self._raw_proba(Xf))
+
+    def predict_proba(self, X, *, as_of=None):
+        """Calibrated probabilities ``[P(paid), P(denied)]`` per line.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Validated claims (any codes; the model was calibrated on 97112).
+        as_of : date-like, optional
+            Scoring date for the history features.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, 2)
+        """
+        p = self.predict_proba_features(self.transform_features(X, as_of=as_of))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X, *, threshold=0.5, as_of=None):
+        """Denied (1) or not (0) at a probability threshold.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+        threshold : float
+        as_of : date-like, optional
+
+        Returns
+        -------
+        numpy.ndarray of int
+        """
+        return (self.predict_proba(X, as_of=as_of)[:, 1] >= threshold).astype(int)
+
+    def contributions(self, Xf) -> pd.DataFrame:
+        """Exact per-feature contributions (TreeSHAP, log-odds) of the raw model.
+
+        Uses the booster's own contribution output (LightGBM ``pred_contrib``),
+        plus, with the additive base (``linear_base``), its exact terms (each
+        feature's term minus its training mean). The last column, ``bias``,
+        is the expected value; a row sums to the raw log-odds. Exact
+        contributions are expensive (about 2-3k rows/s); the scoring job
+        computes them only for lines that need them.
+
+        Parameters
+        ----------
+        Xf : pandas.DataFrame
+            Output of :meth:`transform_features`.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        check_is_fitted(self, "estimator_")
+        if self.learner != "lightgbm":
+            raise PtdenialError(
+                "contributions need learner='lightgbm' (its booster computes exact "
+                "TreeSHAP values); this model uses " + repr(self.learner)
+            )
+        arr = Xf.to_numpy(dtype=np.float64)
+        contrib = self.estimator_.booster_.predict(
+            arr, num_iteration=self.n_iter_, pred_contrib=True
+        )
+        linear = getattr(self, "linear_", None)
+        if linear is not None:  # exact for the additive part too
+            contrib[:, :-1] += linear.contributions(arr)
+            contrib[:, -1] += linear.bias_
+        return pd.DataFrame(
+            contrib, index=Xf.index, columns=[*self.feature_names_, "bias"]
+        )
+
+    def with_history(self, history) -> DenialRiskModel:
+        """Refresh the as-of history snapshot with newer adjudicated lines.
+
+        The trees and calibrator are unchanged; only the denial-rate features
+        see the newer outcomes (still strictly as of each line's date).
+
+        Parameters
+        ----------
+        history : pandas.DataFrame
+            Validated claims with outcomes.
+
+        Returns
+        -------
+        DenialRiskModel
+            A copy.
+        """
+        import copy
+
+        check_is_fitted(self, "estimator_")
+        new = copy.deepcopy(self)
+        enc = new.features_.history_encoder
+        enc.fit(prepare_history(history, reference=self.reference))
+        new.card_ = dict(new.card_, history_refreshed_rows=int(enc.n_history_))
+        return new
+
+    def expected_payment(self, X) -> np.ndarray:
+        """Expected payment of each line if it is paid, in USD.
+
+        Learned at ``fit`` from paid lines of the history: the median allowed
+        amount per unit for the same payer and code, else the same payer class
+        and code, else the code (at least 5 paid lines per cell), times the
+        units; else the history's allowed-to-charge ratio (sum over sum of
+        paid lines) times the charge, or the charge when no line was paid.
+        The same table prices lines in :func:`ptdenial.analytics.expected_payment`
+        (:mod:`ptdenial._payment`).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Validated claims.
+
+        Returns
+        -------
+        numpy.ndarray of float
+        """
+        check_is_fitted(self, "payment_table_")
+        return price_lines(self.payment_table_, X)
+
+    @property
+    def model_id(self) -> str:
+        """Content hash of the fitted model (set by :func:`save_model` / fit)."""
+        check_is_fitted(self, "card_")
+        return self.card_["model_id"]
