@@ -31,16 +31,7 @@ ALLOWED = {
     | BASE,
     "evaluation": {"schema"} | BASE,
     "explain": {"model", "features", "rules", "schema"} | BASE,
-    "scoring": {
-        "model",
-        "explain",
-        "features",
-        "rules",
-        "schema",
-        "io",
-        "config",
-        "evaluation",
-    }
+    "scoring": {"model", "explain", "features", "rules", "schema", "io", "config"}
     | BASE,
     "analytics": {"schema", "rules", "evaluation", "_payment"} | BASE,
     "monitoring": {"schema", "rules", "evaluation", "features", "io"} | BASE,
