@@ -30,7 +30,7 @@ ALLOWED = {
     }
     | BASE,
     "evaluation": {"schema"} | BASE,
-    "explain": {"model", "features", "rules", "schema"} | BASE,
+    "explain": {"features", "schema"} | BASE,
     "scoring": {"model", "explain", "features", "rules", "schema", "io", "config"}
     | BASE,
     "analytics": {"schema", "rules", "evaluation", "_payment"} | BASE,
