@@ -8,6 +8,7 @@ import pytest
 
 from ptdenial import schema as S
 from ptdenial.datasets import load_sample_claims
+from ptdenial.exceptions import PtdenialError
 from ptdenial.explain import (
     COVERED_BY_RULES,
     REASON_GROUPS,
@@ -279,5 +280,5 @@ def test_hist_gradient_boosting_gives_rules_only(model):
 
     ex = Explainer(Fake())
     assert not ex.available
-    with pytest.raises(Exception, match="LightGBM"):
+    with pytest.raises(PtdenialError, match="LightGBM"):
         ex.approximate(np.zeros((1, len(model.feature_names_))))
