@@ -35,17 +35,8 @@ ALLOWED = {
     }
     | BASE,
     "evaluation": {"schema"} | BASE,
-    "explain": {"model", "features", "rules", "schema"} | BASE,
-    "scoring": {
-        "model",
-        "explain",
-        "features",
-        "rules",
-        "schema",
-        "io",
-        "config",
-        "evaluation",
-    }
+    "explain": {"features", "schema"} | BASE,
+    "scoring": {"model", "explain", "features", "rules", "schema", "io", "config"}
     | BASE,
     "analytics": {"schema", "rules", "evaluation", "_payment"} | BASE,
     "monitoring": {"schema", "rules", "evaluation", "features", "io"} | BASE,

@@ -8,8 +8,10 @@ import pytest
 
 from ptdenial import schema as S
 from ptdenial.datasets import load_sample_claims
+from ptdenial.exceptions import PtdenialError
 from ptdenial.explain import (
     COVERED_BY_RULES,
+    REASON_GROUPS,
     SILENT_GROUPS,
     Explainer,
     combine_reasons,
@@ -82,6 +84,25 @@ def test_path_attribution_ranks_like_treeshap(explainer, lines):
     # the strongest actionable driver is usually the same
     agree = (a.argmax(axis=1) == e.argmax(axis=1)).mean()
     assert agree > 0.6
+
+
+def test_every_reason_group_has_a_renderer_or_is_silent():
+    from ptdenial.explain._sentences import RENDERERS
+
+    groups = {g for g, _ in REASON_GROUPS}
+    assert set(RENDERERS) == groups - SILENT_GROUPS
+    assert SILENT_GROUPS <= groups
+
+
+def test_every_renderer_speaks_on_real_lines(explainer, lines):
+    from ptdenial.explain._sentences import RENDERERS
+
+    claims, Xf = lines
+    for group in RENDERERS:
+        out = explainer.model_reasons(claims, Xf, _force(explainer, len(Xf), group))
+        assert len(out) > 0, group
+        assert set(out["group"]) == {group}
+        assert out["fix"].map(type).eq(str).all()
 
 
 def _force(explainer, n, group, value=1.0):
@@ -259,5 +280,5 @@ def test_hist_gradient_boosting_gives_rules_only(model):
 
     ex = Explainer(Fake())
     assert not ex.available
-    with pytest.raises(Exception, match="LightGBM"):
+    with pytest.raises(PtdenialError, match="LightGBM"):
         ex.approximate(np.zeros((1, len(model.feature_names_))))

@@ -376,6 +376,22 @@ def test_manifest_records_the_run(model, files, tmp_path):
     assert m["config"]["worklist_top"] == 200
 
 
+def test_manifest_timings_are_the_named_stages(model, files, tmp_path):
+    """One stage timer: the batch stages sum over batches beside the job's own."""
+    run = score_file(model, files["parquet"], tmp_path / "s.parquet", as_of=AS_OF,
+                     config=ScoringConfig(batch_rows=500))  # fmt: skip
+    timings = run.manifest["timings_s"]
+    assert run.manifest["batches"] > 1
+    assert list(timings) == [
+        "hash_inputs", "key_pass", "spill", "read_batches", "validate", "rules",
+        "features", "predict", "explain", "assemble", "bookkeeping",
+        "worklist_exact", "write_outputs", "total",
+    ]  # fmt: skip
+    assert all(v >= 0 for v in timings.values())
+    stages = sum(v for k, v in timings.items() if k != "total")
+    assert stages <= timings["total"] + 0.01
+
+
 def test_empty_input_scores_nothing(model, new, tmp_path):
     write_table(_as_text(new.head(0)), tmp_path / "empty.csv")
     run = score_file(model, tmp_path / "empty.csv", tmp_path / "o.parquet", as_of=AS_OF)

@@ -313,7 +313,7 @@ def test_missing_column_raises_on_the_driver(spark, files):
 def _job(model_path, *, batch_rows, ship=False):
     """A job description as the driver builds it, for a model on a shared path."""
     from ptdenial.io import file_sha256
-    from ptdenial.scoring import _run_dates
+    from ptdenial.scoring._batch import _run_dates
     from ptdenial.spark._base import _arrow_schema, _combined_ddl
 
     as_of, stamp = _run_dates(AS_OF, None)
@@ -408,7 +408,7 @@ def test_per_model_setup_runs_once_per_process_for_many_batches(
 def test_on_spark_each_python_worker_sets_up_the_model_once(spark, files):
     """Six tasks of small batches on local[2]: per worker process, one set-up."""
     from ptdenial.io import file_sha256
-    from ptdenial.scoring import _run_dates
+    from ptdenial.scoring._batch import _run_dates
     from ptdenial.spark import _driver, _session, _worker, read_claims_spark
     from ptdenial.spark._base import _GROUP, _SRC_FILE, _SRC_ROW
 

@@ -277,7 +277,7 @@ def score_spark(
     from pyspark.sql.types import StructType
 
     from ptdenial.config import ScoringConfig
-    from ptdenial.scoring import _run_dates
+    from ptdenial.scoring._batch import _run_dates
 
     config = config if config is not None else ScoringConfig()
     spark = df.sparkSession

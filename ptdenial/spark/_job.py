@@ -126,7 +126,8 @@ def score_to_parquet(
 
     from ptdenial.config import ScoringConfig
     from ptdenial.io import write_json
-    from ptdenial.scoring import _versions, write_worklist
+    from ptdenial.scoring import write_worklist
+    from ptdenial.scoring._manifest import _versions
 
     t_start = time.perf_counter()
     config = config if config is not None else ScoringConfig()
