@@ -563,29 +563,19 @@ def _run_monitor(args) -> int:
     for r in advice["reasons"]:
         print(f"    [{r['severity']}] {r['trigger']}: {r['detail']}")
     if args.out is not None:
-        from ptdenial.reports import html_report, plot_drift, plot_realized_performance
+        from ptdenial.reports import monitoring_report
 
         out = args.out
         write_table(drift, out / "drift.csv")
         write_json(advice, out / "recommendation.json")
-        reasons = {
-            f"{r['trigger']} ({r['severity']})": r["detail"] for r in advice["reasons"]
-        }
-        sections = [
-            ("Recommendation", [verdict, reasons] if reasons else verdict),
-            ("Drift against the training profile", [plot_drift(drift), drift]),
-        ]
         if realized is not None:
             write_json(realized.summary, out / "realized_summary.json")
             write_table(realized.by_month, out / "realized_by_month.csv")
             write_table(realized.calibration, out / "calibration.csv")
-            perf = [realized.summary]
-            if len(realized.by_month):
-                perf = [plot_realized_performance(realized.by_month), *perf]
-            sections.append(("Realized performance", perf))
-        page = html_report(
-            sections,
-            title="ptdenial monitor",
+        page = monitoring_report(
+            drift,
+            advice,
+            realized,
             subtitle=f"batch {args.claims.name}, model {model.model_id}",
         )
         html_path = out / "monitor.html"
@@ -745,92 +735,9 @@ def _atomic_text(path: Path, text: str) -> Path:
 
 def _score_report(run, model, folder: Path, config) -> Path:
     """report.html: score distribution, drift, worklist and rule summaries."""
-    import pandas as pd
+    from ptdenial.reports import scoring_report
 
-    from ptdenial import reports
-    from ptdenial.exceptions import PtdenialError
-    from ptdenial.monitoring import drift_table, model_profile
-
-    m = run.manifest
-    counts = m["counts"]
-    summary = {
-        "as of": m["as_of"],
-        "scored at": m["scored_at"],
-        "model": m["model"]["model_id"],
-        "rows in": counts["rows_in"],
-        "lines scored (all codes)": counts["scored"],
-        "97112 lines with a probability": counts["scored_97112"],
-        "rows quarantined": counts["quarantined"],
-        "worklist lines": counts["worklist"],
-        "seconds": m["timings_s"].get("total"),
-    }
-    bands = pd.DataFrame(
-        [{"risk band": k, "lines": v} for k, v in m["risk_bands"].items()]
-    )
-    sections = [("Run", summary), ("Risk bands", bands)]
-    if len(run.scores):
-        sections.append(
-            (
-                "Score distribution (97112 lines)",
-                reports.plot_score_distribution(
-                    run.scores, cut_points=config.band_edges()
-                ),
-            )
-        )
-    try:
-        profile = model_profile(model)
-        segments = run.score_segments if len(run.score_segments) else None
-        drift = drift_table(profile, run.drift_features, run.scores, segments=segments)
-        sections.append(
-            (
-                "Drift against the model's training profile",
-                [reports.plot_drift(drift), drift],
-            )
-        )
-    except PtdenialError as exc:
-        sections.append(("Drift against the model's training profile", str(exc)))
-    wl = run.worklist
-    if len(wl):
-        shown = wl[
-            [
-                "rank",
-                "claim_id",
-                "line_number",
-                "payer_id",
-                "cpt_code",
-                "denial_probability",
-                "risk_band",
-                "dollars_at_risk",
-            ]
-        ].head(25)
-        by_payer = (
-            wl.groupby("payer_id", observed=True)["dollars_at_risk"]
-            .agg(["size", "sum"])
-            .rename(columns={"size": "lines", "sum": "dollars at risk"})
-            .sort_values("dollars at risk", ascending=False)
-            .reset_index()
-        )
-        sections.append(
-            (
-                f"Worklist: {len(wl)} lines, "
-                f"${wl['dollars_at_risk'].sum():,.2f} at risk",
-                [shown, by_payer],
-            )
-        )
-    if len(run.rule_counts):
-        sections.append(
-            (
-                "Rule hits (lines per rule)",
-                run.rule_counts.rename("lines").rename_axis("rule_id").reset_index(),
-            )
-        )
-    if len(run.quarantine_summary):
-        sections.append(("Quarantined rows", run.quarantine_summary))
-    page = reports.html_report(
-        sections,
-        title=f"ptdenial nightly scoring, {m['as_of']}",
-        subtitle=f"model {m['model']['model_id']}; scored at {m['scored_at']}",
-    )
+    page = scoring_report(run, model, cut_points=config.band_edges())
     return _atomic_text(Path(folder) / "report.html", page)
 
 

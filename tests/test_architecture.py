@@ -45,7 +45,7 @@ ALLOWED = {
     "analytics": {"schema", "rules", "evaluation", "_payment"} | BASE,
     "monitoring": {"schema", "rules", "evaluation", "features", "io"} | BASE,
     "x12": {"schema", "io"} | BASE,
-    "reports": {"analytics", "monitoring", "evaluation", "schema", "rules"} | BASE,
+    "reports": {"analytics", "monitoring", "evaluation", "schema"} | BASE,
     "spark": {"scoring", "model", "schema", "io", "config"} | BASE,
     "cli": None,  # may import anything
     "__init__": None,
