@@ -42,7 +42,7 @@ ALLOWED = {
         "evaluation",
     }
     | BASE,
-    "analytics": {"schema", "rules", "evaluation", "_payment"} | BASE,
+    "analytics": {"schema", "rules", "_payment"} | BASE,
     "monitoring": {"schema", "rules", "evaluation", "features", "io"} | BASE,
     "x12": {"schema", "io"} | BASE,
     "reports": {"analytics", "monitoring", "evaluation", "schema"} | BASE,
