@@ -118,3 +118,51 @@ def test_train_then_evaluate(tmp_path, capsys):
         main(["evaluate", str(SAMPLE / "history.parquet"), "--model", str(model)])
         == EXIT_UNUSABLE
     )
+
+
+def test_every_command_is_one_module_with_add_and_run():
+    import importlib
+
+    from ptdenial.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert list(sub.choices) == [
+        "sample",
+        "validate",
+        "train",
+        "evaluate",
+        "ingest",
+        "rules",
+        "monitor",
+        "score",
+        "demo",
+    ]
+    for name, command in sub.choices.items():
+        module = importlib.import_module(f"ptdenial.cli._{name}")
+        assert command.get_default("func") is module.run, name
+        assert callable(module.add), name
+
+
+def test_module_entry_point_and_light_import():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "ptdenial.cli", "validate", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == EXIT_OK
+    assert out.stdout.startswith("usage: ptdenial validate")
+    # the command line must start before lightgbm (OMP_WAIT_POLICY) and
+    # needs no display: importing it loads neither lightgbm nor matplotlib
+    code = (
+        "import sys, ptdenial.cli; "
+        "print(sorted({'lightgbm', 'matplotlib'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

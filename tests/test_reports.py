@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from ptdenial import analytics as A  # noqa: E402
 from ptdenial import monitoring as M  # noqa: E402
 from ptdenial import reports as R  # noqa: E402
+from ptdenial.reports import _style as RS  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_analytics import toy_claims, toy_hits  # noqa: E402
@@ -227,6 +230,16 @@ def test_html_report_is_self_contained(claims, scores):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_importing_reports_loads_no_matplotlib():
+    # the nightly job imports ptdenial.reports for its HTML pages on machines
+    # without a display: matplotlib must load only when a figure is drawn
+    code = "import sys, ptdenial.reports; print('matplotlib' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
 def test_reports_never_use_pyplot_state():
     import matplotlib.pyplot as plt
 
@@ -276,7 +289,7 @@ def test_waterfall_shows_human_values_and_colours_by_sign(tmp_path):
     assert len(colours) == 2
     for bar in steps:
         up = bar.get_width() > 0
-        assert to_hex(bar.get_facecolor()) == (R._RED if up else R._GREEN)
+        assert to_hex(bar.get_facecolor()) == (RS._RED if up else RS._GREEN)
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "raises the risk" in legend and "lowers the risk" in legend
     check_readable(fig, tmp_path / "waterfall_values.png")
@@ -304,10 +317,122 @@ def test_reliability_legend_has_no_repeats(scores):
 
 
 def test_percent_ticks_are_not_rounded_into_lies():
-    assert [R._percent_text(x) for x in (0.0, 0.025, 0.05, 0.125, 1.0)] == [
+    assert [RS._percent_text(x) for x in (0.0, 0.025, 0.05, 0.125, 1.0)] == [
         "0%",
         "2.5%",
         "5%",
         "12.5%",
         "100%",
     ]
+
+
+def _toy_run(rng, n=600, *, with_profile=True):
+    """A ScoreRun as score_file returns it, and a model-like object with a card."""
+    from types import SimpleNamespace
+
+    from ptdenial.scoring import ScoreRun
+
+    features = pd.DataFrame({f"feature_{i}": rng.normal(0, 1, n) for i in range(6)})
+    scores = rng.beta(2, 9, n)
+    card = {}
+    if with_profile:
+        card["reference_profile"] = M.reference_profile(features, rng.beta(2, 9, n))
+    worklist = pd.DataFrame(
+        {
+            "rank": [1, 2, 3],
+            "claim_id": ["C1", "C2", "C3"],
+            "line_number": [1, 1, 2],
+            "payer_id": ["MCR01", "COM01", "MCR01"],
+            "cpt_code": ["97112"] * 3,
+            "denial_probability": [0.6, 0.5, 0.4],
+            "risk_band": ["high", "high", "high"],
+            "dollars_at_risk": [30.0, 25.5, 20.0],
+            "patient_id": ["P1", "P2", "P3"],
+        }
+    )
+    manifest = {
+        "as_of": "2025-06-30",
+        "scored_at": "2025-06-30T00:00:00+00:00",
+        "model": {"model_id": "abc123"},
+        "counts": {
+            "rows_in": n + 4,
+            "scored": n + 4,
+            "scored_97112": n,
+            "quarantined": 4,
+            "worklist": 3,
+        },
+        "risk_bands": {"low": n - 100, "medium": 97, "high": 3, "not_scored": 4},
+        "timings_s": {"total": 1.5},
+        "config": {"medium_cut": 0.15, "high_cut": 0.35},
+    }
+    run = ScoreRun(
+        manifest=manifest,
+        worklist=worklist,
+        scores=scores,
+        drift_features=features.iloc[: n // 2] + 0.5,
+        rule_counts=pd.Series({"KX_MISSING": 5, "UNITS_TOTAL": 2}),
+        quarantine_summary=pd.DataFrame(
+            {"column": ["units"], "check": ["type"], "rows": [4]}
+        ),
+        exit_code=3,
+    )
+    return run, SimpleNamespace(card_=card)
+
+
+def test_scoring_report_is_the_run_page(tmp_path):
+    run, model = _toy_run(np.random.default_rng(3))
+    page = R.scoring_report(run, model)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "ptdenial nightly scoring, 2025-06-30" in page
+    assert "model abc123; scored at 2025-06-30T00:00:00+00:00" in page
+    for heading in (
+        "Run",
+        "Risk bands",
+        "Score distribution (97112 lines)",
+        "Drift against the model&#x27;s training profile",
+        "Worklist: 3 lines, $75.50 at risk",
+        "Rule hits (lines per rule)",
+        "Quarantined rows",
+    ):
+        assert f"<h2>{heading}</h2>" in page, heading
+    assert page.count("data:image/png;base64,") == 2  # scores and drift
+    # the worklist section shows no patient identifier
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    assert "patient_id" not in text and ">P1<" not in text
+    # cut points come from the run's settings unless given
+    assert page == R.scoring_report(run, model, cut_points=(0.15, 0.35))
+    assert page != R.scoring_report(run, model, cut_points=(0.2, 0.5))
+    # a model without a training profile: the drift section says why
+    run, bare = _toy_run(np.random.default_rng(3), with_profile=False)
+    page = R.scoring_report(run, bare)
+    assert "no reference_profile" in page
+    assert page.count("data:image/png;base64,") == 1
+
+
+def test_monitoring_report_sections(tmp_path):
+    rng = np.random.default_rng(4)
+    ref = pd.DataFrame({f"feature_{i}": rng.normal(0, 1, 2000) for i in range(8)})
+    prof = M.reference_profile(ref, rng.beta(2, 9, 2000))
+    drift = M.drift_table(prof, ref.iloc[:600] + 0.8, rng.beta(2, 7, 600))
+    advice = {
+        "retrain": True,
+        "reasons": [
+            {"trigger": "feature_drift", "severity": "retrain", "detail": "PSI <1>"}
+        ],
+    }
+    page = R.monitoring_report(drift, advice, subtitle="batch b.parquet, model m1")
+    assert "<title>ptdenial monitor</title>" in page
+    assert "batch b.parquet, model m1" in page
+    assert "RETRAIN" in page and "feature_drift (retrain)" in page
+    assert "PSI &lt;1&gt;" in page
+    assert "Realized performance" not in page
+    assert page.count("data:image/png;base64,") == 1
+    claims = toy_claims(2000, seed=2)
+    scored = claims[["claim_id", "line_number", "date_of_service"]].assign(
+        denial_probability=rng.beta(2, 9, len(claims))
+    )
+    realized = M.realized_performance(scored, claims)
+    calm = {"retrain": False, "reasons": []}
+    page = R.monitoring_report(drift, calm, realized)
+    assert "no retraining needed" in page and "<h2>Realized performance</h2>" in page
+    assert page.count("data:image/png;base64,") == 2

@@ -1,0 +1,111 @@
+"""``ptdenial demo``: the main job end to end on the sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ptdenial.cli._common import EXIT_QUARANTINED
+from ptdenial.cli._score import _print_score_run, _score_report
+
+
+def add(sub):
+    p = sub.add_parser(
+        "demo",
+        help="the main job end to end on the sample: train, score, worklist, report",
+    )
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder")
+    p.add_argument(
+        "--sample",
+        type=Path,
+        default=Path("data/sample"),
+        help="folder with history.parquet and new_claims.parquet "
+        "(generated under OUT/sample when missing)",
+    )
+    p.add_argument(
+        "--n-estimators",
+        dest="n_estimators",
+        type=int,
+        default=400,
+        help="maximum boosting rounds of the demo model",
+    )
+    p.set_defaults(func=run)
+
+
+def _print_history_summary(valid) -> None:
+    """Denial rates by payer class, top CARCs and the rule hits of the history."""
+    from ptdenial.analytics import carc_pareto, denial_rates
+    from ptdenial.rules import apply_rules, rule_hit_summary
+    from ptdenial.schema import PAYER_CLASS, derive_outcomes
+
+    labelled = derive_outcomes(valid)
+    rates = denial_rates(labelled, PAYER_CLASS)
+    print("    denial rate by payer class (adjudicated lines):")
+    cols = ["adjudicated", "denied", "denial_rate", "ci_low", "ci_high"]
+    print(
+        rates[[PAYER_CLASS, *cols]].to_string(index=False, float_format="{:.3f}".format)
+    )
+    pareto = carc_pareto(labelled).head(5)
+    print("    top denial CARCs (each denied line counted once):")
+    print(
+        pareto[["group", "code", "category", "lines", "share", "charges"]].to_string(
+            index=False, float_format="{:,.2f}".format
+        )
+    )
+    summary = rule_hit_summary(apply_rules(labelled), labelled)
+    hits = summary[summary["lines"] > 0].sort_values("lines", ascending=False)
+    cols = [
+        c
+        for c in ("rule_id", "kind", "lines", "denial_rate", "share_of_denied")
+        if c in hits.columns
+    ]
+    print("    rule hits on the history:")
+    print(hits[cols].head(12).to_string(index=False, float_format="{:.3f}".format))
+
+
+def run(args) -> int:
+    from ptdenial.config import ScoringConfig
+    from ptdenial.io import read_claims
+    from ptdenial.model import DenialRiskModel, load_model, save_model
+    from ptdenial.schema import SUBMISSION_DATE, validate_claims
+    from ptdenial.scoring import score_file
+
+    out = Path(args.out)
+    history = args.sample / "history.parquet"
+    new = args.sample / "new_claims.parquet"
+    if not (history.exists() and new.exists()):
+        from ptdenial.datasets import write_sample
+
+        print(f"{args.sample}: no sample found; generating one under {out / 'sample'}")
+        write_sample(out / "sample")
+        history = out / "sample" / "history.parquet"
+        new = out / "sample" / "new_claims.parquet"
+    night = read_claims(new, columns=[SUBMISSION_DATE])[SUBMISSION_DATE]
+    as_of = str(__import__("pandas").to_datetime(night).max().date())
+    print(f"1/3 training on {history} (claims up to {as_of}) ...")
+    valid, quar = validate_claims(
+        read_claims(history), source=str(history), run_date=as_of
+    )
+    _print_history_summary(valid)
+    model = DenialRiskModel(n_estimators=args.n_estimators).fit(valid)
+    model_path = save_model(model, out / "model.skops")
+    model = load_model(model_path)
+    print(f"    model {model.model_id} -> {model_path}")
+    print(f"2/3 scoring {new} as of {as_of} ...")
+    config = ScoringConfig.from_sources({})
+    score_run = score_file(
+        model,
+        new,
+        out / "scored.parquet",
+        worklist=out / "worklist.csv",
+        config=config,
+        as_of=as_of,
+        model_path=model_path,
+    )
+    print("3/3 writing the report ...")
+    report_path = _score_report(score_run, model, out / "report", config)
+    _print_score_run(score_run, report_path)
+    print(
+        f"\nOpen {out / 'worklist.html'} (the billing team's worklist) and "
+        f"{report_path} (the run report)."
+    )
+    return EXIT_QUARANTINED if len(quar) else score_run.exit_code

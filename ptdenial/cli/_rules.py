@@ -1,0 +1,69 @@
+"""``ptdenial rules``: one row per rule hit, with its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ptdenial.cli._common import EXIT_OK, EXIT_QUARANTINED, _read_valid
+
+
+def add(sub):
+    p = sub.add_parser(
+        "rules", help="run the billing rules: one row per rule hit, with a fix"
+    )
+    p.add_argument("claims", type=Path, help="Parquet file/folder or CSV")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="rule hits (.parquet or .csv): claim_id, line_number, "
+        "rule_id, detail, fix, kind, carc",
+    )
+    p.add_argument("--quarantine", type=Path, help="write quarantined rows here")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="run date (YYYY-MM-DD): date checks, and timely filing of "
+        "lines without submission_date",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        help="folder of reference override CSVs (payer_policies.csv, "
+        "ncci_ptp.csv, mue.csv ...), merged over the shipped tables",
+    )
+    p.add_argument(
+        "--payment-rules",
+        action="store_true",
+        help="also write rows for payment rules (CQ_PAYMENT, MPPR)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ptdenial.io import write_table
+    from ptdenial.reference import load_reference
+    from ptdenial.rules import apply_rules, rule_hit_summary
+
+    valid, n_quarantined = _read_valid(
+        args.claims, as_of=args.as_of, quarantine=args.quarantine
+    )
+    reference = load_reference(args.reference) if args.reference else None
+    kinds = ("hard", "soft", "payment") if args.payment_rules else ("hard", "soft")
+    result = apply_rules(valid, reference=reference, as_of=args.as_of,
+                         hit_kinds=kinds)  # fmt: skip
+    write_table(result.hits, args.out)
+    n_lines = int(result.hits[["claim_id", "line_number"]].drop_duplicates().shape[0])
+    print(
+        f"{args.claims}: {len(valid)} valid lines, {n_quarantined} quarantined; "
+        f"{len(result.hits)} rule hits on {n_lines} lines -> {args.out}"
+    )
+    summary = rule_hit_summary(result, valid)
+    shown = summary[(summary["lines"] > 0) | summary["rule_id"].str.contains(" ")]
+    with __import__("pandas").option_context("display.width", 160):
+        print(shown.round(3).to_string(index=False))
+    for row in result.not_evaluated.itertuples(index=False):
+        print(f"  not evaluated: {row.rule_id} on {row.n_lines} lines ({row.reason})")
+    if args.quarantine is not None:
+        print(f"quarantine written to {args.quarantine}")
+    return EXIT_QUARANTINED if n_quarantined else EXIT_OK

@@ -1,0 +1,254 @@
+"""``ptdenial score``: the nightly job; local or on Spark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ptdenial.cli._common import EXIT_UNUSABLE, _err
+
+
+def add(sub):
+    p = sub.add_parser(
+        "score",
+        help="the nightly job: score claims, explain, quarantine, worklist, report",
+    )
+    _add_files(p)
+    _add_settings(p)
+    _add_score_engine(p)
+    p.set_defaults(func=run)
+
+
+def _add_files(p):
+    """What is read and what is written."""
+    p.add_argument("claims", type=Path, help="Parquet file/folder or CSV of new claims")
+    p.add_argument("--model", required=True, type=Path, help="model file (.skops)")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="scored lines (.parquet or .csv), written atomically",
+    )
+    p.add_argument(
+        "--quarantine",
+        type=Path,
+        help="quarantined rows (default when rows fail: <out>.quarantine.<suffix>)",
+    )
+    p.add_argument(
+        "--worklist",
+        type=Path,
+        help="worklist CSV (an .html page is written beside it)",
+    )
+    p.add_argument("--report", type=Path, help="folder for report.html")
+
+
+def _add_settings(p):
+    """Run date and scoring settings (also from --config and PTDENIAL_*)."""
+    p.add_argument(
+        "--batch-rows",
+        dest="batch_rows",
+        type=int,
+        help="rows per batch (default 100000; a patient is never split)",
+    )
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="run date YYYY-MM-DD (default today): history cut-off, "
+        "date checks; also fixes scored_at, so re-runs are identical",
+    )
+    p.add_argument(
+        "--scored-at",
+        dest="scored_at",
+        help="timestamp written to scored_at (default: --as-of midnight UTC, else now)",
+    )
+    p.add_argument(
+        "--top",
+        dest="worklist_top",
+        type=int,
+        help="worklist capacity: lines kept by dollars at risk (default 200)",
+    )
+    p.add_argument(
+        "--medium-cut",
+        dest="medium_cut",
+        type=float,
+        help="probability from which a line is medium risk (default 0.15)",
+    )
+    p.add_argument(
+        "--high-cut",
+        dest="high_cut",
+        type=float,
+        help="probability from which a line is high risk (default 0.35)",
+    )
+    p.add_argument(
+        "--explain",
+        choices=["worklist", "high", "all", "none"],
+        help="lines with exact TreeSHAP reasons (default worklist; the "
+        "others get path attribution)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="TOML file of scoring settings (PTDENIAL_* variables also "
+        "apply; command-line options win)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=["auto", "on", "off"],
+        help="progress bar (default auto: only on a terminal)",
+    )
+
+
+def _add_score_engine(p):
+    """``--engine spark``: see ptdenial.spark and the README's Spark section."""
+    p.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="local (default): stream on this machine; spark: read CLAIMS with "
+        "Spark, write --out as a Parquet folder partitioned by service_month "
+        "(needs pip install 'ptdenial[spark]')",
+    )
+    p.add_argument(
+        "--spark-conf",
+        dest="spark_conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Spark setting for a session started here (repeatable), e.g. "
+        "spark.master=local[2]; under spark-submit, use its --conf instead",
+    )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        help="spark: partitions of the shuffle by patient (default: one per "
+        "--batch-rows input rows, at least one per core)",
+    )
+
+
+def _scoring_config(args):
+    from ptdenial.config import ScoringConfig
+
+    names = (
+        "batch_rows",
+        "worklist_top",
+        "medium_cut",
+        "high_cut",
+        "explain",
+        "progress",
+    )
+    values = {n: getattr(args, n, None) for n in names}
+    return ScoringConfig.from_sources(values, toml=getattr(args, "config", None))
+
+
+def _check_date(value, option):
+    if value is None:
+        return True
+    try:
+        __import__("pandas").Timestamp(value)
+    except (TypeError, ValueError):
+        _err(f"{option} {value!r} is not a date; use YYYY-MM-DD.")
+        return False
+    return True
+
+
+def _atomic_text(path: Path, text: str) -> Path:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+def _score_report(run, model, folder: Path, config) -> Path:
+    """report.html: score distribution, drift, worklist and rule summaries."""
+    from ptdenial.reports import scoring_report
+
+    page = scoring_report(run, model, cut_points=config.band_edges())
+    return _atomic_text(Path(folder) / "report.html", page)
+
+
+def _print_score_run(run, report_path=None):
+    m = run.manifest
+    c = m["counts"]
+    print(
+        f"{c['rows_in']} rows in: {c['scored']} lines scored ({c['scored_97112']} "
+        f"97112 lines with a probability), {c['quarantined']} quarantined"
+    )
+    bands = m["risk_bands"]
+    print("  risk bands: " + ", ".join(f"{k} {v}" for k, v in bands.items()))
+    for name, path in m["outputs"].items():
+        print(f"  {name}: {path}")
+    if report_path is not None:
+        print(f"  report: {report_path}")
+
+
+def run(args) -> int:
+    from ptdenial.model import load_model
+    from ptdenial.scoring import score_file
+
+    if not (
+        _check_date(args.as_of, "--as-of")
+        and _check_date(args.scored_at, "--scored-at")
+    ):
+        return EXIT_UNUSABLE
+    config = _scoring_config(args)
+    if getattr(args, "engine", "local") == "spark":
+        return _run_score_spark(args, config)
+    model = load_model(args.model)
+    score_run = score_file(
+        model,
+        args.claims,
+        args.out,
+        quarantine=args.quarantine,
+        worklist=args.worklist,
+        config=config,
+        as_of=args.as_of,
+        scored_at=args.scored_at,
+        model_path=args.model,
+    )
+    report_path = None
+    if args.report is not None:
+        report_path = _score_report(score_run, model, args.report, config)
+    _print_score_run(score_run, report_path)
+    return score_run.exit_code
+
+
+def _run_score_spark(args, config) -> int:
+    """``ptdenial score --engine spark``: ptdenial.spark.score_to_parquet."""
+    if args.report is not None:
+        _err(
+            "--report is not available with --engine spark; run `ptdenial monitor` "
+            "on the scored output instead."
+        )
+        return EXIT_UNUSABLE
+    conf = {}
+    for item in args.spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _err(
+                f"--spark-conf {item!r} is not KEY=VALUE (e.g. spark.master=local[2])."
+            )
+            return EXIT_UNUSABLE
+        conf[key.strip()] = value.strip()
+    from ptdenial.spark import score_to_parquet
+
+    manifest, code = score_to_parquet(
+        args.claims, args.model, args.out, quarantine=args.quarantine,
+        worklist=args.worklist, config=config, as_of=args.as_of,
+        scored_at=args.scored_at, partitions=args.partitions, spark_conf=conf,
+    )  # fmt: skip
+    c = manifest["counts"]
+    print(
+        f"{c['rows_in']} rows in: {c['scored']} lines scored on Spark "
+        f"({c['scored_97112']} 97112 lines with a probability), "
+        f"{c['quarantined']} quarantined"
+    )
+    bands = manifest["risk_bands"]
+    print("  risk bands: " + ", ".join(f"{k} {v}" for k, v in bands.items()))
+    for name, path in manifest["outputs"].items():
+        print(f"  {name}: {path}")
+    return code
