@@ -27,7 +27,8 @@ Layout
 ``_columns`` (names, vocabularies, :class:`ColumnSpec`, :class:`Check`),
 ``_parse`` (code lists and code formats), ``_coerce`` (raw columns to their
 kinds), ``_checks`` (declared value checks), ``_validate`` (valid rows and
-quarantine), ``_outcomes`` (labels).
+quarantine), ``_outcomes`` (labels), ``_dated`` (dated documentation as it
+stood when a line was sent, :func:`documents_as_sent`).
 """
 
 from ptdenial.schema._checks import (  # noqa: F401 - rules of the declared checks
@@ -59,6 +60,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     CREDENTIAL_DTYPE,
     DATE_COLUMNS,
     DATE_OF_SERVICE,
+    DATED_FIELDS,
     DEFAULT_MAX_UNITS,
     DEFICITS,
     DEFICITS_DOCUMENTED,
@@ -127,6 +129,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     Check,
     ColumnSpec,
 )
+from ptdenial.schema._dated import dated_after_submission, documents_as_sent
 from ptdenial.schema._outcomes import derive_outcomes
 from ptdenial.schema._parse import (
     arrow_join_lists,
@@ -164,6 +167,9 @@ __all__ = [
     "parse_list_column",
     "arrow_join_lists",
     "derive_outcomes",
+    "DATED_FIELDS",
+    "documents_as_sent",
+    "dated_after_submission",
     "normalize_icd10",
     "ValueCheck",
     "VALUE_CHECKS",
