@@ -155,6 +155,6 @@ def test_spec_lookup_errors_and_custom_history_keys(claims):
         FeatureSpec("x", "numeric", "furlongs", "other", "X")
     enc = AsOfHistoryEncoder(keys={"payer": (S.PAYER_ID,)}).fit(claims)
     specs = [feature_spec(n) for n in enc.get_feature_names_out()]
-    assert [s.source for s in specs] == ["history"] * 5
+    assert [s.source for s in specs] == ["history"] * 6  # 4 per key, global rate, age
     assert feature_spec("hist_payer_rate_recent").unit == "rate"
     assert feature_spec("hist_payer_n").group == "baseline"

@@ -11,6 +11,10 @@ from ptdenial import schema as S
 from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.features._columns import _Distinct, _frame, _require
 
+#: How training lines' history features take the nightly job's information lag
+#: into account (see :class:`AsOfHistoryEncoder`).
+LAG_MODES = ("none", "anchored", "deployment")
+
 #: Name -> key columns of the as-of history rates.
 HISTORY_KEYS = {
     "payer_code": (S.PAYER_ID, S.CPT_CODE),
@@ -69,6 +73,18 @@ def _reference_dates(X: pd.DataFrame, as_of) -> np.ndarray:
 _DAY_BITS = 21  # days since 1970 fit in 21 bits until the year 7711
 
 
+def _drawn_lags(days: np.ndarray, max_lag_days: int, seed: int) -> np.ndarray:
+    """A staleness in [0, max_lag_days] per reference day, fixed by the day.
+
+    Every line of one day shares it, as every line of one night shares the
+    age of the snapshot it is scored with. A hash, not a random stream, so
+    a day's staleness does not depend on which other lines are transformed.
+    """
+    salted = days.astype(np.int64) * np.int64(1_000_003) + np.int64(seed)
+    h = pd.util.hash_array(salted, categorize=False)
+    return (h % np.uint64(max_lag_days + 1)).astype(np.int64)
+
+
 def _days_since_epoch(dates: pd.Series) -> np.ndarray:
     days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
     out = days.astype(np.int64)
@@ -92,6 +108,22 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
     on or after its submission. Changing an outcome adjudicated after a line's
     submission never changes that line's features.
 
+    **Information lag.** The nightly job scores with the snapshot it was
+    given; weeks later, the outcomes of the last weeks are not in it. ``lag``
+    says how training lines see that lag:
+
+    * ``"deployment"``: :meth:`fit_transform` (training) computes each
+      line's features with the outcomes known ``s`` days before its
+      reference date, ``s`` drawn in ``[0, max_lag_days]`` per day; the
+      windows stay anchored at the reference date, so a training line sees
+      the thinned recent counts a stale snapshot gives. ``hist_age_days``
+      (``s`` in training, the snapshot's age on the night in scoring) is an
+      extra feature. :meth:`transform` always uses what the snapshot holds.
+    * ``"anchored"``: the recent windows end at the snapshot's last outcome
+      date (``last_outcome_date_``) when the reference date is later: a
+      stale snapshot gives full but older windows.
+    * ``"none"``: neither (the windows end at the reference date).
+
     Parameters
     ----------
     smoothing : float, default=20.0
@@ -102,6 +134,22 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         Feature name -> key columns. Defaults to :data:`HISTORY_KEYS`.
     as_of : date-like, optional
         Scoring date; history adjudicated on or after it is ignored.
+    lag : {"deployment", "anchored", "none"}, default="deployment"
+        How training lines see the nightly job's information lag (above).
+    max_lag_days : int, default=180
+        Largest staleness drawn with ``lag="deployment"``: the longest gap
+        between refreshes the model is trained for.
+    random_state : int, default=0
+        Salt of the drawn staleness.
+
+    Attributes
+    ----------
+    snapshot_ : dict
+        Per key: hashed keys, adjudication days and cumulative denials.
+    n_history_ : int
+        Adjudicated lines in the snapshot.
+    last_outcome_date_ : str or None
+        Newest adjudication date in the snapshot (``YYYY-MM-DD``).
 
     Examples
     --------
@@ -129,11 +177,24 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
 
     _fitted_attribute = "snapshot_"
 
-    def __init__(self, *, smoothing=20.0, window_days=90, keys=None, as_of=None):
+    def __init__(
+        self,
+        *,
+        smoothing=20.0,
+        window_days=90,
+        keys=None,
+        as_of=None,
+        lag="deployment",
+        max_lag_days=180,
+        random_state=0,
+    ):
         self.smoothing = smoothing
         self.window_days = window_days
         self.keys = keys
         self.as_of = as_of
+        self.lag = lag
+        self.max_lag_days = max_lag_days
+        self.random_state = random_state
 
     def _keys(self):
         return dict(self.keys) if self.keys is not None else dict(HISTORY_KEYS)
@@ -164,6 +225,18 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
                 "The 'window_days' parameter of AsOfHistoryEncoder must be an int in "
                 f"the range [1, inf). Got {self.window_days!r} instead."
             )
+        if self.lag not in LAG_MODES:
+            raise ValueError(
+                "The 'lag' parameter of AsOfHistoryEncoder must be one of "
+                f"{list(LAG_MODES)}. Got {self.lag!r} instead."
+            )
+        if not (
+            isinstance(self.max_lag_days, int | np.integer) and self.max_lag_days >= 0
+        ):
+            raise ValueError(
+                "The 'max_lag_days' parameter of AsOfHistoryEncoder must be an int "
+                f"in the range [0, inf). Got {self.max_lag_days!r} instead."
+            )
         _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(X.columns)
@@ -187,7 +260,17 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
                 "cum": np.concatenate([[0.0], np.cumsum(den[o])]),
             }
         self.n_history_ = int(known.sum())
+        last = int(adj.max()) if len(adj) else None
+        self.last_outcome_date_ = (
+            None if last is None else str(np.datetime64(last, "D"))
+        )
         return self
+
+    def _last_outcome_day(self) -> int | None:
+        last = getattr(self, "last_outcome_date_", None)
+        if last is None:
+            return None
+        return int(np.datetime64(last, "D").astype(np.int64))
 
     @staticmethod
     def _count(snap, keys, day_codes, days, recent):
@@ -230,6 +313,10 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
     def transform(self, X):
         """As-of counts and smoothed denial rates per key.
 
+        Scoring semantics: each line sees what the snapshot holds before its
+        reference date (a stale snapshot gives thinner recent windows, or
+        older ones with ``lag="anchored"``).
+
         Parameters
         ----------
         X : pandas.DataFrame
@@ -239,13 +326,59 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         -------
         pandas.DataFrame
             ``hist_<key>_n``, ``hist_<key>_rate``, ``hist_<key>_n_recent``,
-            ``hist_<key>_rate_recent`` per key, and ``hist_global_rate``.
+            ``hist_<key>_rate_recent`` per key, ``hist_global_rate`` and,
+            with ``lag="deployment"``, ``hist_age_days``.
         """
         check_is_fitted(self, "snapshot_")
+        return self._features(X, drawn=False)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit the snapshot, then the training features of ``X``.
+
+        With ``lag="deployment"`` each line's features use the outcomes
+        known a drawn staleness before its reference date (the class
+        docstring); otherwise the same as ``fit(X).transform(X)``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Claims with outcomes.
+        y : ignored
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        self.fit(X, y)
+        return self._features(X, drawn=self.lag == "deployment")
+
+    def _query_days(self, X, drawn: bool):
+        """Per line: information cut-off and window start (days), and the age.
+
+        The cut-off is the reference date (outcomes adjudicated strictly
+        before it count), less the drawn staleness in training; the window
+        starts ``window_days`` before the reference date, or before the
+        snapshot's last outcome date + 1 with ``lag="anchored"``.
+        """
+        ref = _reference_dates(X, self.as_of)
+        info = ref.copy()
+        last = self._last_outcome_day()
+        known = info if last is None else np.minimum(info, last + 1)
+        if drawn:
+            info = ref - _drawn_lags(ref, int(self.max_lag_days), self.random_state)
+            known = np.minimum(known, info)
+        anchor = known if self.lag == "anchored" else ref
+        start = np.minimum(anchor - np.int64(self.window_days), info)
+        return info, start, (ref - known).astype(float)
+
+    def _features(self, X, *, drawn: bool) -> pd.DataFrame:
         _require(X, [S.DATE_OF_SERVICE], "AsOfHistoryEncoder")
-        day_codes, days = pd.factorize(_reference_dates(X, self.as_of), sort=True)
-        days = np.asarray(days, dtype=np.int64)
-        recent = days - np.int64(self.window_days)
+        info, start, age = self._query_days(X, drawn)
+        width = np.clip(info - start, 0, (1 << _DAY_BITS) - 1)
+        day_codes, pairs = pd.factorize((info << _DAY_BITS) + width, sort=True)
+        pairs = np.asarray(pairs, dtype=np.int64)
+        days = pairs >> _DAY_BITS
+        recent = days - (pairs & ((1 << _DAY_BITS) - 1))
         g_n = np.searchsorted(self.global_days_, days, side="left").astype(float)
         g_n = g_n[day_codes]
         g_d = self.global_cum_[g_n.astype(int)]
@@ -254,6 +387,8 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         prior = np.nan_to_num(g_rate, nan=0.0)
         m = float(self.smoothing)
         f = {"hist_global_rate": g_rate}
+        if self.lag == "deployment":
+            f["hist_age_days"] = age
         distinct = _Distinct(X)
         for name, cols in self._keys().items():
             keys = _distinct_keys(distinct, cols)
@@ -272,6 +407,8 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
 
     def _output_names(self):
         names = ["hist_global_rate"]
+        if self.lag == "deployment":
+            names.append("hist_age_days")
         for name in self._keys():
             names += [
                 f"hist_{name}_n",

@@ -43,7 +43,6 @@ FEATURE_UNITS = (
     "visits",
     "rate",
     "factor",
-    "months since 2000-01",
     "weekday (0 = Monday)",
 )
 #: Transformers of the feature set, by their name in ``ClaimFeatureSet``.
@@ -297,13 +296,6 @@ _CLAIM = (
         "Days from service to submission",
     ),
     (
-        "month_index",
-        "numeric",
-        "months since 2000-01",
-        "calendar",
-        "Month of service",
-    ),
-    (
         "day_of_week",
         "numeric",
         "weekday (0 = Monday)",
@@ -419,6 +411,16 @@ def _build() -> dict[str, FeatureSpec]:
             "rate",
             "baseline",
             "Earlier denial rate, all lines",
+            source="history",
+        )
+    )
+    specs.append(
+        FeatureSpec(
+            "hist_age_days",
+            "numeric",
+            "days",
+            "baseline",
+            "Days since the newest outcome the history features know",
             source="history",
         )
     )

@@ -22,6 +22,9 @@ _FLAG_PREFIXES = (
 _FLAG_NAMES = frozenset({"poc_certified", "objective_measures"})
 _MONEY_PREFIXES = ("ytd_", "gap__ytd_", "charge_")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# calendar features never get a bar of their own: a date is no reason a
+# biller can act on (they are pooled with the other features)
+_CALENDAR_FEATURES = frozenset({"day_of_week", "month_of_year", "month_index"})
 
 
 def _category_vocabularies(source) -> dict:
@@ -89,9 +92,6 @@ def _feature_value_text(name: str, value, categories: dict | None = None) -> str
             if k == len(labels):
                 return "other (rare or new)"
         return f"code {v:g}"
-    if name == "month_index" and whole:
-        years, month = divmod(int(v), 12)
-        return f"{2000 + years}-{month + 1:02d}"
     if name == "day_of_week" and whole and 0 <= v < 7:
         return _WEEKDAYS[int(v)]
     is_flag = name.startswith(_FLAG_PREFIXES) or name in _FLAG_NAMES
@@ -204,11 +204,18 @@ def plot_waterfall(
 
 
 def _waterfall_steps(contributions, top: int) -> tuple[float, list]:
-    """The base value and the ``(feature, log-odds)`` steps, the rest pooled."""
+    """The base value and the ``(feature, log-odds)`` steps, the rest pooled.
+
+    Calendar features are always pooled with the rest.
+    """
     c = pd.Series(contributions, dtype=float)
     bias = float(c.get("bias", 0.0))
     feats = c.drop(labels=["bias"], errors="ignore")
     order = feats.abs().sort_values(ascending=False).index
+    order = [n for n in order if n not in _CALENDAR_FEATURES] + [
+        n for n in order if n in _CALENDAR_FEATURES
+    ]
+    top = min(top, sum(n not in _CALENDAR_FEATURES for n in order))
     shown = feats.loc[order[:top]]
     rest = float(feats.loc[order[top:]].sum())
     steps = list(shown.items())
