@@ -454,3 +454,30 @@ def test_on_spark_each_python_worker_sets_up_the_model_once(spark, files):
     assert (per_pid["loads"] == 1).all() and (per_pid["builds"] == 1).all()
     assert per_pid["tasks"].max() >= 2  # a worker really ran several tasks
     assert per_pid["batches"].max() > per_pid["tasks"].max()  # several batches each
+
+
+@pytest.mark.spark
+def test_cli_engine_spark_accepts_history_like_the_local_job(spark, files, model,
+                                                             tmp_path):  # fmt: skip
+    history = load_sample_claims("history")
+    older = history[history[S.SUBMISSION_DATE] <= "2025-10-31"]
+    outcomes = write_table(older, tmp_path / "outcomes.parquet")
+    out = tmp_path / "scored"
+    code = main(
+        ["score", "--engine", "spark", str(files["one"]), "--model",
+         str(files["model"]), "--out", str(out), "--as-of", AS_OF,
+         "--history", str(outcomes)]
+    )  # fmt: skip
+    assert code == 0
+    manifest = json.loads((tmp_path / "scored.manifest.json").read_text())
+    snap = manifest["history_snapshot"]
+    assert snap["refreshed"] and snap["source"]["path"] == str(outcomes)
+    assert snap["last_outcome_date"] <= "2025-12-31" and snap["age_days"] > 0
+    assert (tmp_path / "scored.refreshed-model.skops").exists()
+    ref_out = tmp_path / "ref" / "scored.parquet"
+    score_file(model, files["one"], ref_out, as_of=AS_OF, history=outcomes)
+    got = pq.read_table(out).to_pandas()[list(S.SCORED_COLUMNS)]
+    ref = pq.read_table(ref_out).to_pandas()
+    # Spark scores with the refreshed model file, which has its own id
+    ref[S.MODEL_VERSION] = got[S.MODEL_VERSION].iloc[0]
+    _assert_same_scores(got, ref)

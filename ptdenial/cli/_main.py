@@ -13,6 +13,7 @@ from ptdenial.cli import (
     _evaluate,
     _ingest,
     _monitor,
+    _refresh,
     _rules,
     _sample,
     _score,
@@ -33,6 +34,7 @@ _COMMANDS = [
     _rules,
     _monitor,
     _score,
+    _refresh,
     _demo,
 ]
 

@@ -53,7 +53,12 @@ from ptdenial.monitoring._advice import (
     Trigger,
     recommend_retraining,
 )
-from ptdenial.monitoring._batch import history_as_of, model_profile, monitor_batch
+from ptdenial.monitoring._batch import (
+    batch_kind,
+    history_as_of,
+    model_profile,
+    monitor_batch,
+)
 from ptdenial.monitoring._realized import RealizedPerformance, realized_performance
 
 __all__ = [
@@ -79,4 +84,5 @@ __all__ = [
     "model_profile",
     "monitor_batch",
     "history_as_of",
+    "batch_kind",
 ]
