@@ -256,7 +256,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         )
         Xf = self._fit_features(X, claims)
         self._fit_trees(Xf, slices)
-        p = self._fit_calibration(Xf, slices)
+        p = self._fit_calibration(Xf, slices, claims)
         self.payment_table_ = _payment_table(claims)
         profile = self._reference_profile(Xf, claims, slices)
         self.classes_ = np.array([0, 1])
@@ -300,7 +300,21 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             # run less, see bench/results/model.md)
             self._refit(Xf, slices.y, slices.train)
 
-    def _fit_calibration(self, Xf, slices) -> np.ndarray:
+    def _scoring_view(self, Xf, claims, rows) -> pd.DataFrame:
+        """``rows`` of ``Xf`` with history features as scoring computes them.
+
+        Training features carry a drawn staleness (``history_lag``); a night
+        scored with a fresh snapshot has none. Only the history part differs.
+        """
+        enc = self.features_.history_encoder
+        part = claims.loc[rows]
+        hist = enc.transform(part)
+        out = Xf.loc[rows].copy()
+        cols = [c for c in hist.columns if c in out.columns]
+        out[cols] = hist[cols].to_numpy()
+        return out
+
+    def _fit_calibration(self, Xf, slices, claims=None) -> np.ndarray:
         """Fit the calibrator on the calibration slice; then refit (``refit="all"``).
 
         The calibrator learns its shape from the scores, on the slice, of a
@@ -311,7 +325,10 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         correction to them counted the slice's shift twice (measured:
         lines 12% under-predicted right after training on a world whose
         calibration months differed from the training window;
-        ``bench/results/model.md``, deployment table).
+        ``bench/results/model.md``, deployment table). With
+        ``history_lag="deployment"`` the slice is scored as a night with a
+        fresh snapshot scores it (no drawn staleness), the way the nightly
+        job is meant to run.
 
         Returns the calibrated probabilities of every line from the model that
         had not seen the calibration slice (the card's slice metrics).
@@ -333,7 +350,10 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             # keeping the calibrator's shape and re-anchoring its level
             self._refit(Xf, slices.y, slices.train | slices.calib)
             rows = slices.calib_rows
-            refitted = self._calibrate(self._raw_proba(Xf.loc[rows]))
+            view = Xf.loc[rows]
+            if self.history_lag == "deployment" and claims is not None:
+                view = self._scoring_view(Xf, claims, rows)
+            refitted = self._calibrate(self._raw_proba(view))
             self.calibration_offset_ = _level_offset(
                 refitted, float(slices.y[rows].mean())
             )
