@@ -416,3 +416,95 @@ def learning_curve(n_lines: int, seed: int, fractions=(0.2, 1.0), **knobs):
         for row in window_metrics(world, p, "nightly refresh"):
             rows.append({"history_share": share, "history_lines": len(part), **row})
     return rows
+
+
+def term_report(n_lines: int, seed: int, **knobs) -> dict:
+    """Why the model's AUC trails the truth on a bench.worlds world, term by term.
+
+    Trained at the cut, scored with a nightly refresh. Two tables over the
+    adjudicated 97112 lines after the cut:
+
+    * ``ceiling``: the truth's AUC as its unobservable parts are removed one
+      after the other (the line's noise, the patient's own effect, the hidden
+      end of coverage, what happens after sending: a certification or note
+      signed before adjudication);
+    * ``terms``: per term of the world's denial model that fires on at
+      least 20 lines, the mean log-odds difference it makes in the truth and
+      in the model (lines where it fires minus lines where it does not).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    import bench.worlds._generate as gen
+    from bench.worlds import as_of_night, history_as_of, make_world
+    from ptdenial.model import DenialRiskModel
+
+    seen = {}
+    original = gen.denial_terms
+
+    def capture(x, *args, **kwargs):
+        terms = original(x, *args, **kwargs)
+        seen["terms"] = {k: np.asarray(v, float) for k, v in terms.items()}
+        for name in ("noise", "pat_eff", "cert_at_send", "cert_by_adj",
+                     "note_at_send", "note_by_adj"):  # fmt: skip
+            seen[name] = np.asarray(x[name], float)
+        return terms
+
+    gen.denial_terms = capture
+    try:
+        claims, truth = make_world(n_lines, seed=seed, **knobs)
+    finally:
+        gen.denial_terms = original
+    logit_all = sum(seen["terms"].values())
+    at = pd.Index(logit_all).get_indexer(truth["true_logit"].to_numpy())
+    cut = pd.Timestamp(CUT)
+    sub = pd.to_datetime(claims["submission_date"]).dt.normalize()
+    after = (sub > cut).to_numpy()
+    world = DeploymentWorld(
+        f"bench s{seed}",
+        cut,
+        history_as_of(claims, cut),
+        as_of_night(claims[after].reset_index(drop=True)).drop(
+            columns=[c for c in OUTCOME_COLUMNS if c in claims.columns]
+        ),
+        pd.DataFrame({"denied": truth["denied"][after].reset_index(drop=True)}),
+        lambda day: history_as_of(claims, day),
+    )
+    model = DenialRiskModel().fit(_validated(world.history))
+    p = score_nights(model, world, refresh=True)
+    sel = ~np.isnan(p) & world.truth["denied"].notna().to_numpy()
+    y = world.truth["denied"][sel].astype(bool).to_numpy()
+    idx = at[after][sel]
+
+    def part(name):
+        return seen[name][idx] if name in seen else seen["terms"][name][idx]
+
+    logit = truth["true_logit"].to_numpy()[after][sel]
+    steps = [("truth", logit)]
+    steps.append(("- line noise", steps[-1][1] - part("noise")))
+    steps.append(("- patient effect", steps[-1][1] - part("pat_eff")))
+    steps.append(("- hidden end of coverage", steps[-1][1] - part("eligibility")))
+    after_send = np.zeros(len(idx))
+    for term, known in (("cert", "cert_at_send"), ("note_unsigned", "note_at_send")):
+        v = part(term)
+        missing = part(known) == 0
+        mean_missing = v[missing].mean() if missing.any() else 0.0
+        after_send += np.where(missing, v - mean_missing, 0.0)
+    steps.append(("- signed before adjudication or not", steps[-1][1] - after_send))
+    ceiling = [{"truth without": k, "auc": roc_auc_score(y, v)} for k, v in steps]
+    ceiling.append({"truth without": "model", "auc": roc_auc_score(y, p[sel])})
+    z = np.log(np.clip(p[sel], 1e-4, 1 - 1e-4) / (1 - np.clip(p[sel], 1e-4, 1 - 1e-4)))
+    terms = []
+    for name, values in seen["terms"].items():
+        v = values[idx]
+        fires = v > 0
+        if name == "background" or fires.sum() < 20:
+            continue
+        terms.append(
+            {
+                "term": name,
+                "share": float(fires.mean()),
+                "truth": float(logit[fires].mean() - logit[~fires].mean()),
+                "model": float(z[fires].mean() - z[~fires].mean()),
+            }
+        )
+    return {"ceiling": ceiling, "terms": terms, "lines": int(sel.sum())}

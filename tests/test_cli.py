@@ -136,6 +136,7 @@ def test_every_command_is_one_module_with_add_and_run():
         "rules",
         "monitor",
         "score",
+        "refresh",
         "demo",
     ]
     for name, command in sub.choices.items():
