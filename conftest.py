@@ -25,6 +25,8 @@ package would ship in the wheel.
 
 from __future__ import annotations
 
+import ast
+import doctest
 import re
 
 import pandas as pd
@@ -111,10 +113,24 @@ def _doctest_sample_names(request, doctest_namespace):
     dtest = getattr(request.node, "dtest", None)  # set on doctest items only
     if dtest is None:
         return
-    source = "\n".join(example.source for example in dtest.examples)
+    run = [ex for ex in dtest.examples if not ex.options.get(doctest.SKIP)]
+    used = set().union(*(names_read(example.source) for example in run))
     for name, fixture in DOCTEST_NAMES.items():
-        if re.search(rf"\b{name}\b", source):
+        if name in used:
             doctest_namespace[name] = request.getfixturevalue(fixture)
+
+
+def names_read(source: str) -> set[str]:
+    """The variable names a piece of code reads (``ptdenial.model`` reads none)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # not Python (e.g. console output): look for words
+        return set(re.findall(r"\b\w+\b", source))
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
 
 
 # --- parallel runs (`make test`: pytest -n auto --dist loadfile) -----------------

@@ -21,18 +21,13 @@ with rows shuffled and a non-default index:
 * ``y``: ignored where documented so (the transformers and
   :class:`DenialRiskModel`, whose labels are the outcome columns), used by
   :class:`LinearBase`.
-
-The last test checks that the doctests which use the suite's shared model
-(``conftest.py``) show the fit that made it.
 """
 
 from __future__ import annotations
 
 import inspect
 import pickle
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,7 +36,6 @@ import skops.io as sio
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from conftest import SAMPLE_HISTORY_LINE, SAMPLE_MODEL_PARAMS, SAMPLE_MODEL_RECIPE
 from ptdenial import schema as S
 from ptdenial.features import (
     CATEGORICAL_FEATURES,
@@ -54,7 +48,6 @@ from ptdenial.model._linear import LinearBase
 from ptdenial.rules import PayerRuleFlagger
 from ptdenial.schema import derive_outcomes
 
-ROOT = Path(__file__).resolve().parents[1]
 N_PATIENTS = 80  # about 2,400 lines; whole patients, so every visit is whole
 
 
@@ -346,23 +339,3 @@ def test_y_is_used_or_ignored_as_documented(case, data, fitted):
     flipped = case.out(case.make().fit(X, 1 - y), X)
     np.testing.assert_allclose(flipped, -out, atol=0.02)
     assert np.std(out) > 0.1
-
-
-# --- doctests that use the shared model ---------------------------------------------
-_SKIPPED_FIT = re.compile(r">>> (model = .*\.fit\(.*?)\s+# doctest: \+SKIP")
-
-
-def test_doctests_show_the_fit_of_the_model_they_use():
-    """A docstring that skips a model fit uses conftest's model: it must show it."""
-    found = []
-    for path in sorted((ROOT / "ptdenial").rglob("*.py")):
-        text = path.read_text()
-        for match in _SKIPPED_FIT.finditer(text):
-            name = path.relative_to(ROOT).as_posix()
-            assert match.group(1) == SAMPLE_MODEL_RECIPE, name
-            before = text[: match.start()].rsplit('"""', 1)[-1]
-            assert f">>> {SAMPLE_HISTORY_LINE}" in before, name
-            found.append(name)
-    assert len(found) >= 5, found
-    # ... and conftest fits the model that line shows
-    assert f"= {DenialRiskModel(**SAMPLE_MODEL_PARAMS)!r}.fit(" in SAMPLE_MODEL_RECIPE
