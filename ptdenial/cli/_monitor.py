@@ -126,7 +126,7 @@ def _print_result(drift, realized, advice) -> None:
 
 def _write_outputs(out: Path, drift, realized, advice, subtitle: str) -> None:
     """drift.csv, recommendation.json, realized tables and monitor.html."""
-    from ptdenial.io import write_json, write_table
+    from ptdenial.io import atomic_path, write_json, write_table
     from ptdenial.reports import monitoring_report
 
     write_table(drift, out / "drift.csv")
@@ -136,8 +136,6 @@ def _write_outputs(out: Path, drift, realized, advice, subtitle: str) -> None:
         write_table(realized.by_month, out / "realized_by_month.csv")
         write_table(realized.calibration, out / "calibration.csv")
     page = monitoring_report(drift, advice, realized, subtitle=subtitle)
-    html_path = out / "monitor.html"
-    tmp = html_path.with_name(f".{html_path.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(html_path)
+    with atomic_path(out / "monitor.html") as tmp:
+        tmp.write_text(page, encoding="utf-8")
     print(f"outputs written to {out}")
