@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ptdenial import schema as S
+from ptdenial._distinct import spread
 from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.features._columns import (
     _days,
@@ -19,7 +20,6 @@ from ptdenial.features._columns import (
     _num,
     _require,
     _text_mask,
-    spread,
 )
 
 SCORED_CODE = "97112"
