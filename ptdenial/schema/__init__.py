@@ -130,6 +130,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
 from ptdenial.schema._outcomes import derive_outcomes
 from ptdenial.schema._parse import (
     arrow_join_lists,
+    join_lists,
     normalize_icd10,
     parse_list_column,
 )
@@ -163,6 +164,7 @@ __all__ = [
     "check_required_columns",
     "parse_list_column",
     "arrow_join_lists",
+    "join_lists",
     "derive_outcomes",
     "normalize_icd10",
     "ValueCheck",

@@ -24,7 +24,7 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         col = table.column(field.name)
         if pa.types.is_list(field.type):
             sep = "|" if field.name == S.RULE_HITS else " | "
-            col = pc.binary_join(col, sep).fill_null("")
+            col = S.arrow_join_lists(col, sep).fill_null("")
         elif pa.types.is_timestamp(field.type) and field.name == S.DATE_OF_SERVICE:
             col = pc.strftime(col, format="%Y-%m-%d")
         elif pa.types.is_timestamp(field.type):
