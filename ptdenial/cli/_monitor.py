@@ -59,7 +59,7 @@ def run(args) -> int:
     if scored is not None and outcomes is None and args.outcomes is None:
         _err(f"{args.scored}: --scored needs --outcomes to measure performance.")
         return EXIT_UNUSABLE
-    n_lines = int((valid[S.CPT_CODE] == "97112").sum()) if len(valid) else 0
+    n_lines = int((valid[S.CPT_CODE] == S.SCORED_CODE).sum()) if len(valid) else 0
     if n_lines == 0:
         _err(
             f"{args.claims}: no valid 97112 lines to compare with the model's "

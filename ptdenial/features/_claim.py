@@ -21,8 +21,8 @@ from ptdenial.features._columns import (
     _require,
     _text_mask,
 )
+from ptdenial.schema import BYPASS_MODIFIERS, SCORED_CODE
 
-SCORED_CODE = "97112"
 # Interventions that describe neuromuscular re-education (SCHEMA.md vocabulary).
 NMR_INTERVENTIONS = frozenset(
     {
@@ -44,7 +44,6 @@ OTHER_CODE_INTERVENTIONS = {
 }
 CONTEXT_CODES = ("97110", "97140", "97530", "97116", "97760", "97022", "97032")
 EVAL_CODES = frozenset({"97161", "97162", "97163", "97164"})
-BYPASS_MODIFIERS = frozenset({"59", "XE", "XP", "XS", "XU"})
 #: Modifiers with a 0/1 feature ``mod_<modifier lower>`` each (and ``mod_bypass``).
 FLAG_MODIFIERS = ("GP", "KX", "CQ", "GA", "GY", "GZ", "95")
 

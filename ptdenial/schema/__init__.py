@@ -50,6 +50,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     ALLOWED_AMOUNT,
     AUTH_VISITS_APPROVED,
     AUTH_VISITS_USED,
+    BYPASS_MODIFIERS,
     CERT_THROUGH_DATE,
     CHARGE_AMOUNT,
     CLAIM_ID,
@@ -114,6 +115,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     RULE_HITS,
     SCHEMA_VERSION,
     SCORED_AT,
+    SCORED_CODE,
     SCORED_COLUMNS,
     SOURCE_ROW,
     SUBMISSION_DATE,
@@ -142,6 +144,8 @@ from ptdenial.schema._validate import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SCORED_CODE",
+    "BYPASS_MODIFIERS",
     "ColumnSpec",
     "COLUMNS",
     "REQUIRED_COLUMNS",
