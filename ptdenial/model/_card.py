@@ -10,33 +10,19 @@ metrics, the drift reference profile and the most important features.
 
 from __future__ import annotations
 
-import platform
-
 import numpy as np
-import pandas as pd
 
 from ptdenial import features as F
 from ptdenial import schema as S
+from ptdenial._utils import library_versions
 from ptdenial.evaluation import denial_metrics
 from ptdenial.features import CATEGORICAL_FEATURES
 
 
 def _versions() -> dict:
-    import lightgbm
-    import sklearn
-    import skops
-
-    import ptdenial
-
-    return {
-        "ptdenial": ptdenial.__version__,
-        "scikit-learn": sklearn.__version__,
-        "lightgbm": lightgbm.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "skops": skops.__version__,
-        "python": platform.python_version(),
-    }
+    return library_versions(
+        "ptdenial", "scikit-learn", "lightgbm", "numpy", "pandas", "skops", "python"
+    )
 
 
 def _make_card(model, claims, slices, p, *, profile, top_features) -> dict:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-
+from ptdenial._utils import library_versions
 from ptdenial.io import file_sha256
 
 
 def _versions() -> dict:
-    import platform
-
-    import lightgbm
-    import sklearn
-
-    import ptdenial
-
-    return {
-        "ptdenial": ptdenial.__version__,
-        "python": platform.python_version(),
-        "pandas": pd.__version__,
-        "numpy": np.__version__,
-        "pyarrow": pa.__version__,
-        "scikit-learn": sklearn.__version__,
-        "lightgbm": lightgbm.__version__,
-    }
+    return library_versions(
+        "ptdenial", "python", "pandas", "numpy", "pyarrow", "scikit-learn", "lightgbm"
+    )
 
 
 def _outputs(out, q_path, wl_paths) -> dict:
