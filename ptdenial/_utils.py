@@ -13,6 +13,25 @@ __version__ = "0.1.0"
 _MODULE_OF = {"scikit-learn": "sklearn"}
 
 
+def jsonable(v):
+    """A metric value for JSON: NumPy numbers as Python ones, NaN as ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ptdenial._utils import jsonable
+    >>> jsonable(np.float64("nan")), jsonable(np.int64(3)), jsonable("x")
+    (None, 3, 'x')
+    """
+    import numpy as np
+
+    if isinstance(v, float | np.floating):
+        return None if np.isnan(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
 def library_versions(*names: str) -> dict:
     """Versions of Python, ptdenial and libraries, for model cards and manifests.
 

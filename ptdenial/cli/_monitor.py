@@ -105,6 +105,8 @@ def _scored_and_outcomes(args):
 
 def _print_result(drift, realized, advice) -> None:
     """Drift counts and the largest shifts, realized performance, the advice."""
+    from ptdenial.monitoring import retraining_verdict
+
     counts = drift["status"].value_counts().to_dict()
     print("  drift: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     for row in drift.head(8).itertuples():
@@ -118,8 +120,7 @@ def _print_result(drift, realized, advice) -> None:
             f"{s['no_outcome']} scored lines without outcome, {s['no_score']} "
             f"outcomes without score, {s['pending']} pending"
         )
-    verdict = "RETRAIN" if advice.retrain else "no retraining needed"
-    print(f"  recommendation: {verdict}")
+    print(f"  recommendation: {retraining_verdict(advice)}")
     for r in advice.reasons:
         print(f"    [{r.severity}] {r.trigger}: {r.detail}")
 
