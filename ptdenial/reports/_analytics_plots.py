@@ -21,6 +21,7 @@ from ptdenial.reports._style import (
     _dollar_axis,
     _figure,
     _label_of,
+    _month_axis,
     _percent_axis,
     _short,
 )
@@ -257,12 +258,7 @@ def plot_monthly_trend(
         label="pending",
     )
     axn.set_ylabel("lines")
-    axn.set_xlabel("month of service")
-    axn.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    axn.grid(axis="y", alpha=0.3)
-    for label in axn.get_xticklabels():
-        label.set_rotation(30)
-        label.set_ha("right")
+    _month_axis(axn)
     ax.set_title(title or "Denial rate by month of service (band: 95% Wilson interval)")
     return fig
 
