@@ -50,6 +50,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     ALLOWED_AMOUNT,
     AUTH_VISITS_APPROVED,
     AUTH_VISITS_USED,
+    BYPASS_MODIFIERS,
     CERT_THROUGH_DATE,
     CHARGE_AMOUNT,
     CLAIM_ID,
@@ -114,6 +115,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     RULE_HITS,
     SCHEMA_VERSION,
     SCORED_AT,
+    SCORED_CODE,
     SCORED_COLUMNS,
     SOURCE_ROW,
     SUBMISSION_DATE,
@@ -130,6 +132,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
 from ptdenial.schema._outcomes import derive_outcomes
 from ptdenial.schema._parse import (
     arrow_join_lists,
+    join_lists,
     normalize_icd10,
     parse_list_column,
 )
@@ -141,6 +144,8 @@ from ptdenial.schema._validate import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SCORED_CODE",
+    "BYPASS_MODIFIERS",
     "ColumnSpec",
     "COLUMNS",
     "REQUIRED_COLUMNS",
@@ -163,6 +168,7 @@ __all__ = [
     "check_required_columns",
     "parse_list_column",
     "arrow_join_lists",
+    "join_lists",
     "derive_outcomes",
     "normalize_icd10",
     "ValueCheck",
