@@ -125,7 +125,6 @@ html_theme_options = {
         "*": ["page-toc"],  # top-level pages (security, rules ... when they exist)
         "guides/*": ["page-toc"],
         "api/*": ["page-toc"],
-        "reference/rules": ["page-toc"],
         "reference/cli": ["page-toc"],
     },
     "footer_start": ["copyright"],

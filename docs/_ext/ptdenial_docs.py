@@ -304,17 +304,51 @@ def contract_page() -> str:
 
 
 # --- the rule catalogue and the reference tables --------------------------------
+_KIND_TEXT = {
+    "hard": "near-certain denial",
+    "soft": "review or audit risk (a model feature, not an automatic denial)",
+    "payment": "paid less, not denied",
+    "negative": "a combination that must not be flagged",
+}
+
+
+def _rule_section(r) -> str:
+    """One rule of the catalogue: what it checks, needs, writes, and its sources."""
+    anchor = r.rule_id.lower().replace("_", "-")
+    carc = " ".join(x for x in (r.carc, r.rarc) if x) or "none"
+    reads = " and ".join(
+        " or ".join(f"`{c}`" for c in alts.split(" or ")) for alts in r.needs
+    )
+    facts = [f"**{r.kind}** rule", f"scope **{r.scope}**", f"typical CARC **{carc}**"]
+    if r.evaluable:
+        facts.append(f"reads {reads}" if reads else "reads required columns only")
+    else:
+        facts.append(
+            "**not evaluable**: would need " + ", ".join(f"`{c}`" for c in r.would_need)
+        )
+    facts.append(f"sources {r.source}" if r.source else "no source")
+    texts = [["hit", r.detail], ["fix", r.fix]]
+    rows = [[k, f"`{v}`"] for k, v in texts if v]
+    table = md_table(["text", "template"], rows) if rows else ""
+    note = r.note.strip()
+    if note:
+        note = note[0].upper() + note[1:] + ("" if note.endswith(".") else ".")
+        note += "\n\n"
+    return (
+        f"({anchor})=\n## {r.ref} {r.rule_id}\n\n{r.title}.\n\n{note}"
+        + " · ".join(facts)
+        + ".\n\n"
+        + table
+        + "\n"
+    )
+
+
 def rules_page() -> str:
     """``reference/rules.md``: the rule catalogue, one section per rule."""
     from ptdenial.rules import KINDS, rule_catalogue
 
     cat = rule_catalogue()
-    kind_text = {
-        "hard": "near-certain denial",
-        "soft": "review or audit risk (a model feature, not an automatic denial)",
-        "payment": "paid less, not denied",
-        "negative": "a combination that must not be flagged",
-    }
+    kinds = "; ".join(f"*{k}* = {_KIND_TEXT.get(k, k)}" for k in KINDS)
     parts = [
         GENERATED,
         "(rule-catalogue)=\n# Billing rules\n\n",
@@ -326,91 +360,59 @@ def rules_page() -> str:
         "Sources (`S1` ...) are the numbered sources of the project's domain "
         "reference; the figures the rules use live in the "
         "{ref}`reference tables <reference-tables>`, each row with its source "
-        "and a `verified` flag.\n\n",
-        "**Kinds**: "
-        + "; ".join(f"*{k}* = {kind_text.get(k, k)}" for k in KINDS)
-        + ".\n\n",
+        "and a `verified` flag. The {doc}`guide <../guides/billing-rules>` "
+        "explains how to use them.\n\n",
+        f"**Kinds**: {kinds}.\n\n",
     ]
     rows = []
     for r in cat.itertuples():
         anchor = r.rule_id.lower().replace("_", "-")
         needs = ", ".join(r.needs) if r.evaluable else "not evaluable"
-        rows.append(
-            [
-                r.ref,
-                f"[{r.rule_id}](#{anchor})",
-                r.kind,
-                r.carc or "",
-                r.scope,
-                r.title,
-                needs,
-            ]
-        )
+        link = f"[{r.rule_id}](#{anchor})"
+        rows.append([r.ref, link, r.kind, r.carc, r.scope, r.title, needs])
     parts += [
         list_table(
             ["ref", "rule", "kind", "CARC", "scope", "checks", "optional columns"],
             rows,
-            [5, 17, 7, 7, 6, 38, 20],
+            [6, 20, 9, 8, 7, 30, 20],
         ),
         "\n",
+        *(_rule_section(r) for r in cat.itertuples()),
     ]
-    for r in cat.itertuples():
-        fields = [
-            ("kind", r.kind),
-            ("typical CARC", " ".join(x for x in (r.carc, r.rarc) if x) or "-"),
-            ("scope", r.scope),
-            ("evaluable", "yes" if r.evaluable else "no"),
-            ("optional columns read", ", ".join(f"`{n}`" for n in r.needs) or "-"),
-        ]
-        if r.would_need:
-            fields.append(("would need", ", ".join(f"`{n}`" for n in r.would_need)))
-        fields += [
-            ("hit text", f"`{r.detail}`" if r.detail else "-"),
-            ("fix text", f"`{r.fix}`" if r.fix else "-"),
-            ("sources", r.source or "-"),
-        ]
-        anchor = r.rule_id.lower().replace("_", "-")
-        body = "\n".join(f"{k}\n: {v}\n" for k, v in fields)
-        note = f"\n{r.note}\n" if r.note else ""
-        parts.append(
-            f"({anchor})=\n## {r.ref} {r.rule_id}\n\n{r.title}.\n{note}\n{body}\n"
-        )
     return "".join(parts)
 
 
-def _show_table(frame):
-    """Rows and headers of a reference table for Markdown (wide ones transposed)."""
+def _show_table(frame, keys):
+    """Headers and rows of a reference table; a wide one is transposed, one
+    column per row of the file, named by its key."""
     import pandas as pd
 
     def fmt(v):
         if isinstance(v, pd.Timestamp):
             return v.date().isoformat()
+        if isinstance(v, bool):
+            return str(v).lower()
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return v
 
     frame = frame.map(fmt)
-    if frame.shape[1] > 10 and frame.shape[0] <= 12:
-        first = frame.columns[0]
-        key = (
-            frame.iloc[:, :2]
-            .astype(str)
-            .agg(
-                lambda r: " ".join(
-                    x for x in r if x and x not in ("nan", "<NA>", "None")
-                ),
-                axis=1,
-            )
+    if frame.shape[1] <= 10 or frame.shape[0] > 12:
+        return list(frame.columns), frame.values.tolist()
+    names = (
+        frame[list(keys)]
+        .astype(str)
+        .agg(
+            lambda r: " ".join(x for x in r if x not in ("", "nan", "<NA>", "None")),
+            axis=1,
         )
-        body = frame.T.iloc[1:]
-        headers = [first] + [f"`{k}`" for k in key]
-        rows = [
-            [f"`{idx}`", *vals]
-            for idx, vals in zip(body.index, body.values, strict=True)
-        ]
-        return headers, rows
-    headers = [f"`{c}`" for c in frame.columns]
-    return headers, frame.values.tolist()
+    )
+    body = frame.drop(columns=list(keys)).T
+    headers = [" / ".join(keys), *names]
+    rows = [
+        [f"`{idx}`", *vals] for idx, vals in zip(body.index, body.values, strict=True)
+    ]
+    return headers, rows
 
 
 def tables_page() -> str:
@@ -444,15 +446,16 @@ def tables_page() -> str:
         )
     parts.append(md_table(["table", "file", "key", "rows shipped"], summary))
     for name, spec in TABLES.items():
-        frame = getattr(ref, name)
-        headers, rows = _show_table(frame)
+        headers, rows = _show_table(getattr(ref, name), spec.keys)
         required = ", ".join(f"`{c}`" for c in spec.required)
         parts += [
-            f"\n(table-{name.replace('_', '-')})=\n## `{name}`\n\n",
+            f"\n(table-{name.replace('_', '-')})=\n## {name}\n\n",
             f"File `ptdenial/reference/{spec.file}`; key "
             + ", ".join(f"`{k}`" for k in spec.keys)
             + f"; required columns {required}.\n\n",
-            md_table(headers, rows),
+            # the browser lays these out (words never break); a header may
+            # break after an underscore (zero-width space)
+            md_table([str(h).replace("_", "_\u200b") for h in headers], rows),
         ]
     return "".join(parts)
 
