@@ -782,6 +782,22 @@ def _notebook_title(path: Path) -> str:
     return path.stem
 
 
+def _notebook_summary(path: Path) -> str:
+    """First sentence of the paragraph under a notebook's title."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("# # ")]
+    para = []
+    for line in lines[starts[0] + 1 :] if starts else []:
+        text = line.removeprefix("#").strip()
+        if not line.startswith("#") or (not text and para):
+            break
+        if text:
+            para.append(text)
+    summary = " ".join(para)
+    match = re.match(r"(.+?\.)(\s|$)", summary)
+    return match.group(1) if match else summary
+
+
 def stage_notebooks() -> list[str]:
     """Copy every ``notebooks/*.py`` to ``docs/notebooks/`` (stale ones removed)."""
     src = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.py"))
@@ -794,8 +810,7 @@ def stage_notebooks() -> list[str]:
     for path in src:
         _write(dest / path.name, path.read_text(encoding="utf-8"))
     rows = [
-        [f"{{doc}}`{_notebook_title(p)} <{p.stem}>`", f"`notebooks/{p.name}`"]
-        for p in src
+        [f"{{doc}}`{_notebook_title(p)} <{p.stem}>`", _notebook_summary(p)] for p in src
     ]
     toc = "\n".join(p.stem for p in src)
     _write(
@@ -808,7 +823,7 @@ def stage_notebooks() -> list[str]:
         "`NN-topic.ipynb` has a jupytext `py:percent` twin "
         "(`NN-topic.py`) for review; after editing either, run "
         "`jupytext --sync notebooks/NN-topic.ipynb`.\n\n"
-        + md_table(["notebook", "file"], rows)
+        + md_table(["notebook", "what it shows"], rows)
         + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n",
     )
     return [p.stem for p in src]
