@@ -196,6 +196,20 @@ def test_api_pages_document_every_public_name(site):
 
 
 @pytest.mark.docs
+def test_params_page_lists_every_assumption(site):
+    import dataclasses
+
+    from ptdenial.datasets import SyntheticParams
+
+    page = site / "reference" / "synthetic-params.html"
+    text = page.read_text(encoding="utf-8")
+    missing = [
+        f.name for f in dataclasses.fields(SyntheticParams) if f">{f.name}<" not in text
+    ]
+    assert not missing, missing
+
+
+@pytest.mark.docs
 def test_rules_page_lists_every_rule(site):
     from ptdenial.rules import rule_catalogue
 

@@ -460,6 +460,68 @@ def tables_page() -> str:
     return "".join(parts)
 
 
+# --- the synthetic world's parameters ---------------------------------------------
+def _field_comments(cls) -> list[tuple[str, str, str]]:
+    """``(group, field, comment)`` for each field of a dataclass, in source
+    order: the ``# --- group ---`` banner above it and the comment block
+    above it (a comment covers the fields that follow it up to a blank line)."""
+    group, comment, after_field, out = "", [], False, []
+    for line in inspect.getsource(cls).splitlines():
+        text = line.strip()
+        banner = re.match(r"#\s*-{2,}\s*(.+?)\s*-*$", text)
+        if banner:
+            group, comment = banner.group(1), []
+        elif text.startswith("#"):
+            if after_field:
+                comment = []
+            comment.append(text.lstrip("#").strip())
+            after_field = False
+        elif not text:
+            comment, after_field = [], False
+        else:
+            field = re.match(r"(\w+)\s*:", text)
+            if field and re.match(r" {4}\w", line):
+                out.append((group, field.group(1), " ".join(comment)))
+                after_field = True
+    return out
+
+
+def params_page() -> str:
+    """``reference/synthetic-params.md``: every assumption of the generator."""
+    from ptdenial.datasets import SyntheticParams
+
+    defaults = SyntheticParams()
+    fields = {f.name for f in dataclasses.fields(SyntheticParams)}
+    parts = [
+        GENERATED,
+        "(synthetic-params)=\n# Synthetic world parameters\n\n",
+        "Every assumption of the claims generator that the reference tables do "
+        "not fix is a field of the frozen "
+        "{py:class}`ptdenial.datasets.SyntheticParams`: change any of them with "
+        "`dataclasses.replace(SyntheticParams(), field=value)` and pass the "
+        "result as `params=` to {py:func}`ptdenial.datasets.make_claims`. "
+        "Generated from the class and the comment above each field; the "
+        "{doc}`guide <../guides/sample-data>` explains the world they shape."
+        "\n\n",
+    ]
+    by_group: dict[str, list] = {}
+    for group, name, comment in _field_comments(SyntheticParams):
+        if name in fields:
+            by_group.setdefault(group or "other", []).append((name, comment))
+    for group, items in by_group.items():
+        rows = [
+            [f"`{name}`", f"`{_value_text(getattr(defaults, name))}`", comment]
+            for name, comment in items
+        ]
+        title = group.removesuffix(" (assumptions)")
+        parts += [
+            f"## {title[0].upper() + title[1:]}\n\n",
+            list_table(["field", "default", "what it assumes"], rows, [22, 30, 48]),
+            "\n",
+        ]
+    return "".join(parts)
+
+
 # --- the command line --------------------------------------------------------------
 def _subparsers(parser):
     for action in parser._actions:
@@ -866,7 +928,7 @@ def reference_index() -> str:
     """``reference/index.md``: the generated reference pages and any extra one."""
     rules = "/rules" if (DOCS / "rules.md").exists() else "rules"
     extra = [f"/{p}" for p in _extra_pages()["reference"] if p != "rules"]
-    toc = "\n".join(["contract", rules, "tables", *extra, "cli"])
+    toc = "\n".join(["contract", rules, "tables", *extra, "cli", "synthetic-params"])
     return (
         GENERATED + "# Reference\n\n"
         "Generated from the code at every build, so they say what the installed "
@@ -882,7 +944,9 @@ def reference_index() -> str:
         + "".join(f"- {{doc}}`{p}`\n" for p in extra)
         + "- {ref}`cli`: every command and option "
         "({py:func}`ptdenial.cli.build_parser`).\n"
-        "- The {ref}`api`: every public name, by module.\n\n"
+        "- The {ref}`api`: every public name, by module.\n"
+        "- {ref}`synthetic-params`: every assumption of the claims generator, "
+        "with its default ({py:class}`ptdenial.datasets.SyntheticParams`).\n\n"
         f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n"
     )
 
@@ -1014,6 +1078,7 @@ def generate(app=None) -> None:
     else:
         _write(ref / "rules.md", rules_page())
     _write(ref / "tables.md", tables_page())
+    _write(ref / "synthetic-params.md", params_page())
     _write(ref / "cli.md", cli_page())
     _write(ref / "index.md", reference_index())
     api = DOCS / "api"
