@@ -260,6 +260,9 @@ def test_extra_pages_join_the_navigation(tmp_path, monkeypatch):
         "fix-and-recover",
     ]
     assert "/rules" in ptdenial_docs.reference_index()
+    page = ["---\ntitle: x\n---\n# Rules\n"]
+    ptdenial_docs._label_rules_page(None, "rules", page)
+    assert page[0] == "---\ntitle: x\n---\n(rule-catalogue)=\n# Rules\n"
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -924,6 +924,19 @@ def _expand_guides(app, docname, source):
     source[0] = source[0].replace("@GUIDES@", "\n".join(pages))
 
 
+def _label_rules_page(app, docname, source):
+    """Give ``docs/rules.md``, when it replaces the generated catalogue, the
+    catalogue's label, so links to ``rule-catalogue`` keep working."""
+    if docname != "rules" or "(rule-catalogue)=" in source[0]:
+        return
+    text = source[0]
+    head = ""
+    if text.startswith("---\n") and "\n---\n" in text[4:]:  # front matter first
+        end = text.index("\n---\n", 4) + 5
+        head, text = text[:end], text[end:]
+    source[0] = head + "(rule-catalogue)=\n" + text
+
+
 def reference_index() -> str:
     """``reference/index.md``: the generated reference pages and any extra one."""
     rules = "/rules" if (DOCS / "rules.md").exists() else "rules"
@@ -1094,6 +1107,7 @@ def generate(app=None) -> None:
 def setup(app):
     app.connect("builder-inited", generate)
     app.connect("source-read", _expand_guides)
+    app.connect("source-read", _label_rules_page)
     app.connect("missing-reference", _resolve_missing)
     app.connect("autodoc-skip-member", _skip_member)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
