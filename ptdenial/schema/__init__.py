@@ -25,6 +25,7 @@ Canonical in-memory dtypes
 Layout
 ------
 ``_columns`` (names, vocabularies, :class:`ColumnSpec`, :class:`Check`),
+``_descriptions`` (:data:`COLUMN_DESCRIPTIONS`, what each column means),
 ``_parse`` (code lists and code formats), ``_coerce`` (raw columns to their
 kinds), ``_checks`` (declared value checks), ``_validate`` (valid rows and
 quarantine), ``_outcomes`` (labels).
@@ -129,6 +130,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     Check,
     ColumnSpec,
 )
+from ptdenial.schema._descriptions import COLUMN_DESCRIPTIONS
 from ptdenial.schema._outcomes import derive_outcomes
 from ptdenial.schema._parse import (
     arrow_join_lists,
@@ -148,6 +150,7 @@ __all__ = [
     "BYPASS_MODIFIERS",
     "ColumnSpec",
     "COLUMNS",
+    "COLUMN_DESCRIPTIONS",
     "REQUIRED_COLUMNS",
     "OPTIONAL_COLUMNS",
     "OUTCOME_COLUMNS",
