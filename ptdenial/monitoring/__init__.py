@@ -52,6 +52,7 @@ from ptdenial.monitoring._advice import (
     Severity,
     Trigger,
     recommend_retraining,
+    retraining_verdict,
 )
 from ptdenial.monitoring._batch import (
     batch_kind,
@@ -77,6 +78,7 @@ __all__ = [
     "RealizedPerformance",
     "realized_performance",
     "recommend_retraining",
+    "retraining_verdict",
     "RetrainingAdvice",
     "RetrainingReason",
     "Trigger",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ptdenial.exceptions import PtdenialError
+from ptdenial.monitoring import retraining_verdict
 from ptdenial.reports._html import html_report
 from ptdenial.reports._monitoring_plots import (
     plot_drift,
@@ -211,11 +212,7 @@ def monitoring_report(
     """
     if hasattr(advice, "to_dict"):
         advice = advice.to_dict()
-    verdict = {
-        "retrain": "RETRAIN",
-        "refresh": "REFRESH the history snapshot (ptdenial refresh), then look again",
-    }.get(advice.get("action"), "RETRAIN" if advice["retrain"] else
-          "no retraining needed")  # fmt: skip
+    verdict = retraining_verdict(advice)
     reasons = {
         f"{r['trigger']} ({r['severity']})": r["detail"] for r in advice["reasons"]
     }
