@@ -292,6 +292,22 @@ def test_one_unchanged_night_shows_no_significant_drift(model, new):
     assert result["recommendation"].figures["features_significant"] == []
 
 
+def test_seasonal_features_stay_out_of_the_drift_profile(model):
+    # a January night restarts every yearly count: the profile built from the
+    # specs leaves out what the profile's own default leaves out
+    import fnmatch
+
+    from ptdenial.evaluation._profile import DEFAULT_EXCLUDE
+    from ptdenial.features import feature_spec
+
+    profiled = set(model.card_["reference_profile"]["features"])
+    for name in model.feature_names_:
+        if any(fnmatch.fnmatch(name, pat) for pat in DEFAULT_EXCLUDE):
+            assert name not in profiled, name
+            assert not feature_spec(name).profiled, name
+    assert "gap__visits_over_benefit_limit" not in profiled
+
+
 def test_a_real_shift_in_one_night_is_still_seen(model, new):
     from ptdenial.monitoring import monitor_batch
 
