@@ -292,6 +292,23 @@ def test_one_unchanged_night_shows_no_significant_drift(model, new):
     assert result["recommendation"].figures["features_significant"] == []
 
 
+def test_the_sample_report_shows_no_significant_drift(
+    sample_model_file, new, tmp_path
+):
+    # what the demo shows a new user: the shipped sample's new claims scored
+    # the night after its history, judged in the run report
+    src = write_table(new, tmp_path / "new.parquet")
+    code = main(
+        ["score", str(src), "--model", str(sample_model_file), "--out",
+         str(tmp_path / "scored.parquet"), "--as-of", AS_OF,
+         "--report", str(tmp_path / "report")]
+    )  # fmt: skip
+    assert code == 0
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert page.count("<td>stable</td>") > 20  # the drift table is there
+    assert "<td>significant</td>" not in page
+
+
 def test_seasonal_features_stay_out_of_the_drift_profile(model):
     # a January night restarts every yearly count: the profile built from the
     # specs leaves out what the profile's own default leaves out
