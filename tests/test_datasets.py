@@ -587,7 +587,7 @@ def test_sample_guide_lists_every_assumption():
         for f in dataclasses.fields(SyntheticParams)
         if f"`{f.name}`" not in section
     ]
-    assert not missing, f"document these SyntheticParams fields in {guide.name}: {missing}"
+    assert not missing, f"document these SyntheticParams fields in {guide}: {missing}"
 
 
 def _observable_hard_edits(c: pd.DataFrame, ref) -> dict:
