@@ -124,6 +124,24 @@ def test_waterfall_pools_calendar_features():
     assert steps[-1][0] == "1 other features"
 
 
+def test_waterfall_pools_every_feature_the_specs_call_calendar(monkeypatch):
+    # a calendar feature added later is pooled by its spec, not by a list
+    import dataclasses
+
+    from ptdenial.features import feature_spec
+    from ptdenial.reports import _waterfall
+
+    def spec(name):
+        s = feature_spec(name)
+        return dataclasses.replace(s, group="calendar") if name == "units" else s
+
+    monkeypatch.setattr(_waterfall, "feature_spec", spec)
+    row = pd.Series({"bias": -2.0, "units": 0.9, "mod_gp": -0.3, "mod_kx": 0.1})
+    _, steps = _waterfall._waterfall_steps(row, top=3)
+    assert [name for name, _ in steps[:2]] == ["mod_gp", "mod_kx"]
+    assert steps[-1] == ("1 other features", 0.9)
+
+
 # --- information lag ----------------------------------------------------------------
 def test_training_features_carry_a_drawn_staleness(history):
     enc = AsOfHistoryEncoder(max_lag_days=120)
