@@ -122,6 +122,7 @@ PACKAGE_ORDER = {
         "_registry",
         "_engine",
         "_flagger",
+        "_docs",
     ],
 }
 

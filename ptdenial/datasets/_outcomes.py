@@ -159,8 +159,8 @@ def _soft_components(run: _Run, s: _Stages, strict) -> dict[str, np.ndarray]:
     supported = np.zeros(len(ov), bool)
     for dx in (s.clin.dx1[ep], s.clin.dx2[ep], s.clin.dx3[ep]):
         at = np.maximum(dx, 0)
-        supported |= (dx >= 0) & s.clin.supports[at] & (
-            ~s.clin.needs_deficit[at] | deficit_ok
+        supported |= (
+            (dx >= 0) & s.clin.supports[at] & (~s.clin.needs_deficit[at] | deficit_ok)
         )
     comps = {}
     comps["DX_SUPPORT"] = (

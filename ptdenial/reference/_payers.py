@@ -52,7 +52,13 @@ import pandas as pd
 from ptdenial.exceptions import ReferenceDataError
 from ptdenial.reference._tables import POLICY_BOOLS, POLICY_NUMBERS
 
-__all__ = ["POLICY_FIELDS", "BUILTIN", "resolve_payer", "resolve_policies"]
+__all__ = [
+    "POLICY_FIELDS",
+    "BUILTIN",
+    "payer_matrix",
+    "resolve_payer",
+    "resolve_policies",
+]
 
 CMS_TOTAL_TIME = "CMS_TOTAL_TIME"
 PER_CODE_MIDPOINT = "PER_CODE_MIDPOINT"
@@ -305,3 +311,82 @@ def resolve_payer(table, payer_class, payer_id=None, date=None) -> dict:
     ]
     out["verified"] = not out["unverified"]
     return out
+
+
+def payer_matrix(table, payers=None, *, template: bool = False) -> pd.DataFrame:
+    """The matrix as resolved per payer, or a template to fill in.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``payer_policies``.
+    payers : pandas.DataFrame, optional
+        ``payer_class`` and ``payer_id`` of the payers to show (e.g. those of
+        a claims file); default the table's own rows.
+    template : bool
+        Return instead a ``payer_policies.csv`` with one row per payer and
+        every field empty (inherit the class default): the practice fills in
+        its payers' own values, sources and ``verified``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per payer: ``payer_class``, ``payer_id``, ``payer_name``, each
+        field's value, ``own_fields`` (set by the payer's own row),
+        ``unverified_fields`` and ``source``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.reference import load_reference
+    >>> from ptdenial.reference._payers import payer_matrix
+    >>> payers = pd.DataFrame({"payer_class": ["commercial"], "payer_id": ["UHC01"]})
+    >>> m = payer_matrix(load_reference().payer_policies, payers)
+    >>> m.loc[0, "payer_name"], int(m.loc[0, "filing_limit_days"])
+    ('UnitedHealthcare (commercial)', 90)
+    >>> m.loc[0, "own_fields"]
+    'time_rule|cq_applies|mppr_applies|filing_limit_days'
+    >>> "visit_limit" in m.loc[0, "unverified_fields"]
+    True
+    """
+    if payers is None:
+        t = table.reset_index(drop=True)
+        payers = pd.DataFrame(
+            {
+                "payer_class": t["payer_class"].astype(str),
+                "payer_id": t["payer_id"].astype(str),
+            }
+        ).drop_duplicates()
+    payers = payers.reset_index(drop=True)
+    if template:
+        out = pd.DataFrame(
+            {
+                "payer_class": payers["payer_class"],
+                "payer_id": payers["payer_id"],
+                "payer_name": "",
+                "payer_match": "",
+                **dict.fromkeys(POLICY_FIELDS, ""),
+                "source": "practice: the payer's contract or policy (fill in)",
+                "effective_from": "",
+                "effective_to": "",
+                "verified": "false",
+                "verified_fields": "",
+            }
+        )
+        return out[out["payer_id"].astype(str).str.strip() != ""]
+    rows = []
+    for cls, pid in zip(payers["payer_class"], payers["payer_id"], strict=True):
+        pol = resolve_payer(table, cls, pid)
+        row = {
+            "payer_class": cls,
+            "payer_id": pid,
+            "payer_name": pol["payer_name"],
+        }
+        row.update({name: pol[name] for name in POLICY_FIELDS})
+        row["own_fields"] = "|".join(
+            n for n in POLICY_FIELDS if n not in pol["defaults"]
+        )
+        row["unverified_fields"] = "|".join(pol["unverified"])
+        row["source"] = pol["source"]
+        rows.append(row)
+    return pd.DataFrame(rows)

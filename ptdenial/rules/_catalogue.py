@@ -739,7 +739,7 @@ RULES: tuple[Rule, ...] = (
         "97112 billed with a PT evaluation the same day",
         "no change: 97112 with 97161-97164 has no NCCI edit",
         "S10 S13",
-        scope="visit",
+        scope="day",
         note="never flags; the shipped ncci_ptp.csv holds no 97112/evaluation pair "
         "(an override file that adds one makes NCCI_PTP fire)",
     ),

@@ -75,8 +75,8 @@ def _ncci_pairs(ctx: _Ctx) -> _Pairs:
 
     A line is in a pair when its code is the column-2 code of a pair in force
     on its date of service whose column-1 code the patient was billed on the
-    same date. The partner is the first such pair by (indicator, table
-    order).
+    same date. The partner is the first such pair by (indicator, verified
+    rows first, table order).
     """
     n = ctx.n
     ncci = _memo(ctx.ref, "ncci", lambda: _ncci_table(ctx.ref))
@@ -111,9 +111,11 @@ def _ncci_pairs(ctx: _Ctx) -> _Pairs:
         if len(p):
             mi0[p[mi_cand == 0]] = True
             mi1[p[mi_cand == 1]] = True
-            # one partner per line for the text: the first pair by (mi, table
-            # order); lexsort is stable and puts a missing mi last
-            order = np.lexsort((mi_cand, p))
+            # one partner per line for the text: the first pair by (mi,
+            # verified first, table order); lexsort is stable and puts a
+            # missing mi last
+            unver = ~ncci["verified"][keep[pair]]
+            order = np.lexsort((unver, mi_cand, p))
             p_sorted = p[order]
             first = np.ones(len(p_sorted), bool)
             first[1:] = p_sorted[1:] != p_sorted[:-1]

@@ -13,6 +13,7 @@ import pyarrow as pa
 from ptdenial import schema as S
 from ptdenial.reference import Reference, load_reference
 from ptdenial.rules._arrays import (
+    _param,
     _render_hits,
     _sort_order,
 )
@@ -246,6 +247,9 @@ def apply_rules(
                     "column): a lower bound when the input holds part of the year",
                 }
             )
+        note = _table_age_note(ctx, rid)
+        if note and not n_unknown:
+            ne_rows.append({"rule_id": rid, "n_lines": 0, "reason": note})
         if hits and rule.kind in kinds and e.text is not None:
             pos = np.flatnonzero(e.tri.v)
             if len(pos):
@@ -263,6 +267,29 @@ def apply_rules(
     ne = pd.DataFrame(ne_rows, columns=["rule_id", "n_lines", "reason"])
     del n
     return RuleResult(flags_df, gaps_df, hits_df, ne, hit_rows)
+
+
+#: Rules that read a table imported from CMS's quarterly files.
+_CMS_TABLE = {"NCCI_PTP": "ncci_ptp", "NCCI_MI0": "ncci_ptp", "MUE": "mue"}
+
+
+def _table_age_note(ctx: _Ctx, rid: str) -> str:
+    """A note when the imported CMS quarter is older than the dates of service."""
+    table = _CMS_TABLE.get(rid)
+    record = ctx.ref.imports.get(table) if table else None
+    if not record or not ctx.n or np.isnan(ctx.dos).all():
+        return ""
+    start = pd.Timestamp(record["quarter_start"])
+    latest = pd.Timestamp(np.datetime64(int(np.nanmax(ctx.dos)), "D"))
+    max_age = float(_param(ctx.ref, "ncci_quarter_max_age_days", 100))
+    if (latest - start).days <= max_age:
+        return ""
+    return (
+        f"{table} is CMS's {record['quarter']} file; the latest date of service "
+        f"{latest.date()} is {(latest - start).days} days after that quarter "
+        "started: load the quarter in force (ptdenial reference import-"
+        f"{'ncci' if table == 'ncci_ptp' else 'mue'})"
+    )
 
 
 def _empty_hits(claims: pd.DataFrame) -> pd.DataFrame:

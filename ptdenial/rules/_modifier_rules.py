@@ -203,7 +203,10 @@ def _fee_rows(ctx: _Ctx, fee: dict) -> np.ndarray:
     for j, y in enumerate(years):
         keys = [f"{c}|{y}" for c in ctx.code_u]
         table[:, j] = fee["key"].get_indexer(keys)
-    return table[ctx.code_ids, y_idx]
+    rows = table[ctx.code_ids, y_idx]
+    # a timed code without its own row: the TIMED row of the year, if any
+    proxy = np.array([fee["key"].get_indexer([f"TIMED|{y}"])[0] for y in years])
+    return np.where((rows < 0) & ctx.timed, proxy[y_idx], rows)
 
 
 class _Visit(NamedTuple):
@@ -218,9 +221,10 @@ def _visit_allowed(ctx: _Ctx, scope: np.ndarray, cq_factor: np.ndarray) -> _Visi
 
     Per line: the optional ``expected_allowed`` column; else the fee table
     (units x fee, less the MPPR cut on all units but one, times the CQ
-    factor), never above the charge; else unknown: 0 expected, the charge at
-    most (Medicare allows the lesser of charge and fee schedule). Summed
-    over the patient's lines of the date of service in the same bucket
+    factor; a timed code without its own row takes the ``TIMED`` row),
+    never above the charge; else unknown: 0 expected, the charge at most
+    (Medicare allows the lesser of charge and fee schedule). Summed over
+    the patient's lines of the date of service in the same bucket
     (PT+SLP, or OT).
     """
     n = ctx.n
