@@ -172,16 +172,20 @@ def _dx_valid(ctx: _Ctx, dx_codes: np.ndarray, dx_u) -> _Validity:
     cuts = np.array(sorted(c for c in cuts if np.isfinite(c)), dtype=float)
     dos = np.where(np.isnan(ctx.dos), -np.inf, ctx.dos)
     era = np.searchsorted(cuts, dos, side="right") if n else np.zeros(0, int)
-    combo = _combine(dx_codes, era) if n else np.zeros(0, np.int64)
-    n_combo = int(combo.max()) + 1 if n else 0
-    first = _first_positions(combo, n_combo)
-    state = np.zeros(n_combo, dtype=np.int64)  # 0 valid, 1 invalid, -1 unknown
-    why = np.full(n_combo, "", dtype=object)
-    hint = np.full(n_combo, "", dtype=object)
-    for k, i in enumerate(first):
-        codes = dx_u[dx_codes[i]]
-        codes = codes if isinstance(codes, tuple) else ()
-        day = ctx.dos[i]
+    # one id per (diagnosis list, era); ids need not be dense
+    n_eras = len(cuts) + 1
+    combo = dx_codes * n_eras + era
+    size = len(dx_u) * n_eras
+    present = np.zeros(size, bool)
+    present[combo] = True
+    state = np.zeros(size, dtype=np.int64)  # 0 valid, 1 invalid, -1 unknown
+    why = np.full(size, "", dtype=object)
+    hint = np.full(size, "", dtype=object)
+    for k in np.flatnonzero(present):
+        d, e = divmod(int(k), n_eras)
+        codes = dx_u[d] if isinstance(dx_u[d], tuple) else ()
+        # every day of an era has the same statuses: judge its first day
+        day = cuts[e - 1] if e > 0 else -np.inf
         status = [validity.status(c, day) for c in codes]
         bad = [c for c, v in zip(codes, status, strict=True) if v == 0]
         if bad:

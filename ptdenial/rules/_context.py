@@ -106,9 +106,6 @@ class _Ctx:
         day_keys = [self.codes(S.PATIENT_ID)[0], self.codes(S.DATE_OF_SERVICE)[0]]
         self.day = _combine(*day_keys) if n else np.zeros(0, np.int64)
         self.n_days = int(self.day.max()) + 1 if n else 0
-        self.dc = _combine(self.day, code_ids) if n else np.zeros(0, np.int64)
-        self.n_dc = int(self.dc.max()) + 1 if n else 0
-        self.units_dc = np.bincount(self.dc, weights=self.units, minlength=self.n_dc)
 
         self._modifier_flags()
         # therapy lines: "always therapy" codes, and "sometimes therapy" codes
@@ -118,6 +115,27 @@ class _Ctx:
             sometimes & ~self._physician()
         )
         self.ot = self._ot_bucket()
+
+    @property
+    def dc(self) -> np.ndarray:
+        """Per line: its (patient, date of service, code) group."""
+        return self.shared(
+            "dc",
+            lambda: (
+                _combine(self.day, self.code_ids) if self.n else np.zeros(0, np.int64)
+            ),
+        )
+
+    @property
+    def units_dc(self) -> np.ndarray:
+        """Units billed per (patient, date of service, code) group."""
+
+        def build():
+            dc = self.dc
+            n_dc = int(dc.max()) + 1 if self.n else 0
+            return np.bincount(dc, weights=self.units, minlength=n_dc)
+
+        return self.shared("units_dc", build)
 
     def _physician(self) -> np.ndarray:
         """Lines a physician (MD) or chiropractor (DC) rendered."""

@@ -12,9 +12,9 @@ from ptdenial.reference import Reference
 from ptdenial.rules._arrays import (
     _as_str,
     _bool_values,
-    _combine,
     _date_str,
     _day_number,
+    _Field,
     _float,
     _int_str,
     _known,
@@ -213,7 +213,7 @@ class _Visit(NamedTuple):
     lo: np.ndarray  # per line: its visit's expected allowed (this bucket)
     hi: np.ndarray  # per line: most the visit's bucket can be allowed
     estimated: np.ndarray  # per line: some of lo comes from an unverified estimate
-    basis: np.ndarray  # per line: where the expected amount comes from
+    basis: np.ndarray  # per line: where the expected amount comes from (_BASIS)
 
 
 def _visit_allowed(ctx: _Ctx, scope: np.ndarray, cq_factor: np.ndarray) -> _Visit:
@@ -228,40 +228,55 @@ def _visit_allowed(ctx: _Ctx, scope: np.ndarray, cq_factor: np.ndarray) -> _Visi
     (PT+SLP, or OT).
     """
     n = ctx.n
+    lo_l, hi_l = np.zeros(n), np.zeros(n)
+    est_l = np.zeros(n, bool)
+    basis_l = np.zeros(n, dtype=np.int64)
+    sel = np.flatnonzero(scope)
+    if not len(sel):
+        return _Visit(lo_l, hi_l, est_l, basis_l)
     fee = _memo(ctx.ref, "fee", lambda: _fee_table(ctx.ref))
-    pos = _fee_rows(ctx, fee)
+    pos = _fee_rows(ctx, fee)[sel]
     has_fee = pos >= 0
-    f_unit = np.where(has_fee, fee["fee"][np.maximum(pos, 0)], np.nan)
-    red = np.where(has_fee, fee["red"][np.maximum(pos, 0)], 0.0)
-    charge = ctx.floats(S.CHARGE_AMOUNT)
+    at = np.maximum(pos, 0)
+    f_unit = np.where(has_fee, fee["fee"][at], np.nan) if len(fee["fee"]) else pos
+    red = np.where(has_fee, fee["red"][at], 0.0) if len(fee["fee"]) else 0.0 * pos
+    charge = ctx.floats(S.CHARGE_AMOUNT)[sel]
     charge = np.where(np.isnan(charge), np.inf, charge)
-    f = np.where(np.isnan(cq_factor), 1.0, cq_factor)
-    lo = np.where(has_fee, ctx.units * (f_unit - red) * f, 0.0)
-    hi = np.where(has_fee, np.minimum(charge, ctx.units * f_unit * f), charge)
+    f = np.where(np.isnan(cq_factor[sel]), 1.0, cq_factor[sel])
+    units = ctx.units[sel]
+    lo = np.where(has_fee, units * (f_unit - red) * f, 0.0)
+    hi = np.where(has_fee, np.minimum(charge, units * f_unit * f), charge)
     top_red = np.where(has_fee, red * f, 0.0)
-    explicit = ctx.floats(EXPECTED_ALLOWED)
+    explicit = ctx.floats(EXPECTED_ALLOWED)[sel]
     given = ~np.isnan(explicit)
     lo = np.where(given, explicit, lo)
     hi = np.where(given, explicit, hi)
     top_red = np.where(given, 0.0, top_red)
-    unverified_fee = has_fee & ~given & ~fee["verified"][np.maximum(pos, 0)]
-    group = _combine(ctx.day, ctx.ot.astype(np.int64)) if n else np.zeros(0, int)
-    ng = int(group.max()) + 1 if n else 0
-    w = scope.astype(float)
-    lo_g = np.bincount(group, weights=np.where(scope, lo, 0.0), minlength=ng)
-    hi_g = np.bincount(group, weights=np.where(scope, hi, 0.0), minlength=ng)
+    fee_ver = fee["verified"][at] if len(fee["fee"]) else np.zeros(len(sel), bool)
+    unverified_fee = has_fee & ~given & ~fee_ver
+    # one group per patient, date of service and bucket (ids need not be dense)
+    group = ctx.day[sel] * 2 + ctx.ot[sel]
+    ng = 2 * ctx.n_days
+    lo_g = np.bincount(group, weights=lo, minlength=ng)
+    hi_g = np.bincount(group, weights=hi, minlength=ng)
     red_g = np.zeros(ng)
-    if n:
-        np.maximum.at(red_g, group, top_red * w)
-    est_g = np.bincount(group, weights=unverified_fee & scope, minlength=ng) > 0
-    gv_g = np.bincount(group, weights=given & scope, minlength=ng) > 0
-    fee_g = np.bincount(group, weights=has_fee & scope & ~given, minlength=ng) > 0
-    basis = np.where(
-        gv_g & ~fee_g,
-        "expected_allowed column",
-        np.where(fee_g & est_g, "fee_schedule.csv, not verified", "fee_schedule.csv"),
-    )
-    return _Visit((lo_g + red_g)[group], hi_g[group], est_g[group], basis[group])
+    np.maximum.at(red_g, group, top_red)
+    est_g = np.bincount(group, weights=unverified_fee, minlength=ng) > 0
+    gv_g = np.bincount(group, weights=given, minlength=ng) > 0
+    fee_g = np.bincount(group, weights=has_fee & ~given, minlength=ng) > 0
+    basis_g = np.where(gv_g & ~fee_g, 2, np.where(fee_g & est_g, 1, 0))
+    lo_l[sel] = (lo_g + red_g)[group]
+    hi_l[sel] = hi_g[group]
+    est_l[sel] = est_g[group]
+    basis_l[sel] = basis_g[group]
+    return _Visit(lo_l, hi_l, est_l, basis_l)
+
+
+#: Where a visit's expected allowed amount comes from (``_Visit.basis``).
+_BASIS = np.array(
+    ["fee_schedule.csv", "fee_schedule.csv, not verified", "expected_allowed column"],
+    dtype=object,
+)
 
 
 def therapy_threshold_rules(ctx: _Ctx) -> FamilyResult:
@@ -302,7 +317,7 @@ def therapy_threshold_rules(ctx: _Ctx) -> FamilyResult:
             "year": _int_str(ctx.year[p]),
             "threshold": _money_str(kx_thr[p]),
             "visit": _money_str(visit.lo[p]),
-            "basis": _as_str(visit.basis[p]),
+            "basis": _Field(visit.basis[p], "coded", _BASIS),
             "bucket": _as_str(np.where(ctx.ot[p], "OT", "PT+SLP")),
             "verified": _as_str(np.where(kx_ver[p], "true", "false")),
         }
