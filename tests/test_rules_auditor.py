@@ -448,3 +448,15 @@ def test_daily_cap_from_the_payers_own_row(tmp_path):
     assert fired(visit, "DAILY_UNIT_CAP", reference=ref) == [True, True]
     assert hit_of(visit, "DAILY_UNIT_CAP", reference=ref)["kind"] == "hard"
     assert fired(visit, "DAILY_UNIT_CAP") == [False, False]  # none shipped
+
+
+def test_cli_says_how_many_hard_rule_hits_are_soft(tmp_path, capsys):
+    from ptdenial.cli import main
+
+    raw = pd.DataFrame([{**LINE, "line_number": 1, **BCBS, "visits_ytd": 30}])
+    raw.to_csv(tmp_path / "claims.csv", index=False)
+    assert main(["rules", str(tmp_path / "claims.csv"), "--out",
+                 str(tmp_path / "hits.csv")]) == 0  # fmt: skip
+    assert "1 hits of hard rules are reported soft" in capsys.readouterr().out
+    hits = pd.read_csv(tmp_path / "hits.csv")
+    assert hits.set_index("rule_id").loc["BENEFIT_LIMIT", "kind"] == "soft"

@@ -30,7 +30,8 @@ def add(sub):
         "--reference",
         type=Path,
         help="folder of reference override CSVs (payer_policies.csv, "
-        "ncci_ptp.csv, mue.csv ...), merged over the shipped tables",
+        "ncci_ptp.csv, mue.csv ...), merged over the shipped tables; tables "
+        "imported with `ptdenial reference import-ncci/import-mue` replace them",
     )
     p.add_argument(
         "--payment-rules",
@@ -62,6 +63,22 @@ def run(args) -> int:
     shown = summary[(summary["lines"] > 0) | summary["rule_id"].str.contains(" ")]
     with __import__("pandas").option_context("display.width", 160):
         print(shown.round(3).to_string(index=False))
+    from ptdenial.rules import rule_catalogue
+
+    cat = rule_catalogue().set_index("rule_id")["kind"]
+    downgraded = int(
+        (
+            (result.hits["kind"] == "soft") & result.hits["rule_id"].map(cat).eq("hard")
+        ).sum()
+    )
+    if downgraded:
+        print(
+            f"  {downgraded} hits of hard rules are reported soft: they rest on a "
+            "value not verified (a payer-class default, a table row from secondary "
+            "sources); set your payers' own values in payer_policies.csv "
+            "(ptdenial reference payers --template) and load CMS's NCCI/MUE files "
+            "(ptdenial reference import-ncci / import-mue)"
+        )
     for row in result.not_evaluated.itertuples(index=False):
         print(f"  not evaluated: {row.rule_id} on {row.n_lines} lines ({row.reason})")
     if args.quarantine is not None:
