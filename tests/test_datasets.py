@@ -709,19 +709,18 @@ def test_soft_rule_causes_are_visible_in_the_claim_columns(world):
     needs = dict(zip(prefixes, support["requires_documented_deficit"], strict=True))
 
     def supported(row):
-        # every pointed code counts (Errata R13/R14)
+        # the generator's payers judge the primary code (the rules look at
+        # every pointed code: a line they pass may still be denied here)
         dx, deficits = row
         if not dx:
             return True
-        for code in dx:
-            bare = code.replace(".", "")
-            match = [p for p in prefixes if bare.startswith(p)]
-            if match and (
-                not needs[max(match, key=len)]
-                or bool({"PROPRIOCEPTION", "BALANCE"} & set(deficits))
-            ):
-                return True
-        return False
+        bare = dx[0].replace(".", "")
+        match = [p for p in prefixes if bare.startswith(p)]
+        if not match:
+            return False
+        return not needs[max(match, key=len)] or bool(
+            {"PROPRIOCEPTION", "BALANCE"} & set(deficits)
+        )
 
     pairs = pd.Series(
         list(zip(c[S.DIAGNOSIS_CODES], c[S.DEFICITS_DOCUMENTED], strict=True)),

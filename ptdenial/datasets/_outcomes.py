@@ -152,16 +152,10 @@ def _soft_components(run: _Run, s: _Stages, strict) -> dict[str, np.ndarray]:
     p, world, facts = run.p, run.world, run.facts
     lo_, ov, o_payer = s.out.src, s.out.ov, s.out.payer
     o_112, l_dos, doc = s.items.is_112[lo_], s.items.dos[lo_], s.doc
-    ep = s.vis.ep[ov]
+    dx1 = s.clin.dx1[s.vis.ep[ov]]
     dx_missing = s.checks.dx_missing[ov]
     deficit_ok = (doc.deficits[ov] & (_DEF["PROPRIOCEPTION"] | _DEF["BALANCE"])) > 0
-    # 97112 is supported when any pointed code supports it (Errata R13/R14)
-    supported = np.zeros(len(ov), bool)
-    for dx in (s.clin.dx1[ep], s.clin.dx2[ep], s.clin.dx3[ep]):
-        at = np.maximum(dx, 0)
-        supported |= (
-            (dx >= 0) & s.clin.supports[at] & (~s.clin.needs_deficit[at] | deficit_ok)
-        )
+    supported = s.clin.supports[dx1] & (~s.clin.needs_deficit[dx1] | deficit_ok)
     comps = {}
     comps["DX_SUPPORT"] = (
         world.dx_weight[o_payer] * strict * (o_112 & ~supported & ~dx_missing)
