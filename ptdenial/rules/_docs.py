@@ -33,8 +33,12 @@ _EXTRA_DOC = {
 
 
 def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NA or value is pd.NaT:
         return ""
+    if isinstance(value, float) and np.isnan(value):
+        return ""
+    if isinstance(value, float) and np.isinf(value):
+        return "none"
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
