@@ -83,7 +83,15 @@ def _ncci_pairs(ctx: _Ctx) -> _Pairs:
     code_index = pd.Index(ctx.code_u)
     c1 = code_index.get_indexer(ncci["column1"])
     c2 = code_index.get_indexer(ncci["column2"])
-    keep = np.flatnonzero((c1 >= 0) & (c2 >= 0))
+    # pairs of two codes the input bills, in force on some date of service
+    if n and not np.isnan(ctx.dos).all():
+        first, last = np.nanmin(ctx.dos), np.nanmax(ctx.dos)
+        overlaps = (np.isnan(ncci["lo"]) | (ncci["lo"] <= last)) & (
+            np.isnan(ncci["hi"]) | (ncci["hi"] >= first)
+        )
+    else:
+        overlaps = np.ones(len(c1), bool)
+    keep = np.flatnonzero((c1 >= 0) & (c2 >= 0) & overlaps)
     p_c1, p_c2, p_mi = c1[keep], c2[keep], ncci["mi"][keep]
     p_lo, p_hi = ncci["lo"][keep], ncci["hi"][keep]
     mi0 = np.zeros(n, bool)
@@ -180,7 +188,12 @@ def mue_rules(ctx: _Ctx) -> FamilyResult:
     mai = np.where(has_mue, mue["mai"][at], "")
     mue_in = has_mue & _in_range(ctx.dos, mue["lo"][at], mue["hi"][at])
     per_line = mai == "1"
-    units = np.where(per_line, ctx.units, ctx.units_dc[ctx.dc])
+    # the patient's units of the code that day, on the lines of codes with an MUE
+    units = ctx.units.copy()
+    sel = np.flatnonzero(has_mue & ~per_line)
+    if len(sel):
+        group = _combine(ctx.day[sel], ctx.code_ids[sel])
+        units[sel] = np.bincount(group, weights=ctx.units[sel])[group]
     over_mue = units - mue_units
 
     def text(p):

@@ -116,27 +116,6 @@ class _Ctx:
         )
         self.ot = self._ot_bucket()
 
-    @property
-    def dc(self) -> np.ndarray:
-        """Per line: its (patient, date of service, code) group."""
-        return self.shared(
-            "dc",
-            lambda: (
-                _combine(self.day, self.code_ids) if self.n else np.zeros(0, np.int64)
-            ),
-        )
-
-    @property
-    def units_dc(self) -> np.ndarray:
-        """Units billed per (patient, date of service, code) group."""
-
-        def build():
-            dc = self.dc
-            n_dc = int(dc.max()) + 1 if self.n else 0
-            return np.bincount(dc, weights=self.units, minlength=n_dc)
-
-        return self.shared("units_dc", build)
-
     def _physician(self) -> np.ndarray:
         """Lines a physician (MD) or chiropractor (DC) rendered."""
         if not self.col(S.PROVIDER_CREDENTIAL):

@@ -192,21 +192,23 @@ def _fee_table(ref: Reference) -> dict:
     }
 
 
-def _fee_rows(ctx: _Ctx, fee: dict) -> np.ndarray:
-    """Row of the fee table for each line's (code, year); -1 when absent."""
-    n = ctx.n
-    if not (n and len(fee["key"])):
-        return np.full(n, -1)
-    years = np.unique(ctx.year)
-    y_idx = np.searchsorted(years, ctx.year)
+def _fee_rows(ctx: _Ctx, fee: dict, sel: np.ndarray) -> np.ndarray:
+    """Row of the fee table for the (code, year) of the lines ``sel`` (-1: none)."""
+    year = ctx.year[sel]
+    ok = year >= 0
+    if not (ok.any() and len(fee["key"])):
+        return np.full(len(sel), -1)
+    lo = int(year[ok].min())
+    y_idx = np.where(ok, year - lo, 0)
+    years = np.arange(lo, int(year.max()) + 1)
     table = np.full((len(ctx.code_u), len(years)), -1, dtype=np.int64)
     for j, y in enumerate(years):
-        keys = [f"{c}|{y}" for c in ctx.code_u]
-        table[:, j] = fee["key"].get_indexer(keys)
-    rows = table[ctx.code_ids, y_idx]
+        table[:, j] = fee["key"].get_indexer([f"{c}|{y}" for c in ctx.code_u])
+    rows = table[ctx.code_ids[sel], y_idx]
     # a timed code without its own row: the TIMED row of the year, if any
-    proxy = np.array([fee["key"].get_indexer([f"TIMED|{y}"])[0] for y in years])
-    return np.where((rows < 0) & ctx.timed, proxy[y_idx], rows)
+    proxy = fee["key"].get_indexer([f"TIMED|{y}" for y in years])[y_idx]
+    rows = np.where((rows < 0) & ctx.timed[sel], proxy, rows)
+    return np.where(ok, rows, -1)
 
 
 class _Visit(NamedTuple):
@@ -235,7 +237,7 @@ def _visit_allowed(ctx: _Ctx, scope: np.ndarray, cq_factor: np.ndarray) -> _Visi
     if not len(sel):
         return _Visit(lo_l, hi_l, est_l, basis_l)
     fee = _memo(ctx.ref, "fee", lambda: _fee_table(ctx.ref))
-    pos = _fee_rows(ctx, fee)[sel]
+    pos = _fee_rows(ctx, fee, sel)
     has_fee = pos >= 0
     at = np.maximum(pos, 0)
     f_unit = np.where(has_fee, fee["fee"][at], np.nan) if len(fee["fee"]) else pos
@@ -259,8 +261,12 @@ def _visit_allowed(ctx: _Ctx, scope: np.ndarray, cq_factor: np.ndarray) -> _Visi
     ng = 2 * ctx.n_days
     lo_g = np.bincount(group, weights=lo, minlength=ng)
     hi_g = np.bincount(group, weights=hi, minlength=ng)
+    # the largest MPPR cut of each group (few distinct cuts: one pass each,
+    # faster than np.maximum.at)
     red_g = np.zeros(ng)
-    np.maximum.at(red_g, group, top_red)
+    for cut in np.unique(top_red[top_red > 0]):
+        has = np.bincount(group, weights=top_red == cut, minlength=ng) > 0
+        red_g = np.where(has, np.maximum(red_g, cut), red_g)
     est_g = np.bincount(group, weights=unverified_fee, minlength=ng) > 0
     gv_g = np.bincount(group, weights=given, minlength=ng) > 0
     fee_g = np.bincount(group, weights=has_fee & ~given, minlength=ng) > 0
