@@ -129,6 +129,26 @@ def test_every_declared_spec_matches_todays_group():
     assert {s.group for s in FEATURE_SPECS.values()} <= known
 
 
+def test_specs_agree_with_the_profile_defaults():
+    # the model profiles by the specs; reference_profile's own defaults (for
+    # callers without specs, in a lower layer) must say the same
+    import fnmatch
+
+    from ptdenial.evaluation import DEFAULT_EXCLUDE
+    from ptdenial.features import FEATURE_SPECS
+    from ptdenial.features._specs import _profile_columns
+
+    names = list(FEATURE_SPECS)
+    by_pattern = [
+        n for n in names if any(fnmatch.fnmatchcase(n, p) for p in DEFAULT_EXCLUDE)
+    ]
+    by_prefix = [n for n in names if n.startswith("cat__")]
+    columns = _profile_columns(names)
+    assert columns["exclude"] == by_pattern
+    assert columns["categorical"] == by_prefix
+    assert "month_index" in by_pattern and "units" not in by_pattern
+
+
 def test_spec_kinds_match_the_values(sample_features):
     from ptdenial.features import feature_spec
 

@@ -97,6 +97,9 @@ class Explainer:
         Group index of each model feature.
     available : bool
         Whether model drivers can be computed.
+    bias_ : float
+        The log-odds every row starts from (the trees' expected value plus
+        the linear base's), set when ``available``.
 
     Examples
     --------

@@ -66,7 +66,7 @@ def save_model(model: DenialRiskModel, path, *, card_path=None) -> Path:
     """
     import skops.io as sio
 
-    from ptdenial.io import write_json
+    from ptdenial.io import atomic_path, write_json
 
     check_is_fitted(model, "card_")
     path = Path(path)
@@ -78,10 +78,8 @@ def save_model(model: DenialRiskModel, path, *, card_path=None) -> Path:
     card["model_id"] = model_id
     model.card_ = card
     payload = sio.dumps(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(payload)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
     file_card = dict(card, file_sha256=hashlib.sha256(payload).hexdigest())
     write_json(file_card, card_path or _card_path(path))
     return path

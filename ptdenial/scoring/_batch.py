@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ptdenial import schema as S
+from ptdenial._distinct import spread, text_codes
 from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
-from ptdenial.features import spread, text_codes
 from ptdenial.model import SCORED_CODE
 from ptdenial.rules import PayerRuleFlagger, apply_rules
 from ptdenial.scoring._timing import StageTimer

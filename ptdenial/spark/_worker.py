@@ -210,14 +210,13 @@ def _raw_frame(table):
     ``pyarrow`` reads them from the file.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     cols, names = [], []
     for fld in table.schema:
         col = table.column(fld.name)
         kind = fld.type
         if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-            col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
+            col = S.arrow_join_lists(col)
         elif fld.name in _DATE_COLUMNS and (
             pa.types.is_integer(kind)
             or pa.types.is_timestamp(kind)
