@@ -47,7 +47,8 @@ def _cell(value) -> str:
         return str(value.date())
     if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def _table(frame: pd.DataFrame, columns: list[str], header=None) -> str:
