@@ -101,7 +101,8 @@ class ModelContext:
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel
     >>> from ptdenial.spark._worker import ModelContext
-    >>> model = DenialRiskModel(n_estimators=10).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> ctx = ModelContext(model, "0" * 64)
     >>> ctx.explainer() is ctx.explainer()
     True
