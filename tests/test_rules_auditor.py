@@ -159,6 +159,23 @@ def test_ncci_pairs_the_review_confirmed(column1, column2):
     assert fired(bypassed, "NCCI_PTP") == [False, False]
 
 
+ONE_ON_ONE = ["97110", "97112", "97113", "97116", "97124", "97129", "97130", "97140",
+              "97530", "97533", "97535", "97537", "97542"]  # fmt: skip
+
+
+@pytest.mark.parametrize("code", ONE_ON_ONE)
+def test_97150_with_every_one_on_one_code_97110_to_97542(code):
+    # the review's family, each a verified built-in pair: a hard hit on the
+    # one-on-one line, gone with a distinct-session modifier on it
+    day = claim({"cpt_code": code}, {"cpt_code": "97150", "minutes": None})
+    hit = hit_of(day, "NCCI_PTP")
+    assert hit["kind"] == "hard" and "97150" in hit["detail"]
+    assert fired(day.assign(modifiers=[("GP", "59"), ("GP",)]), "NCCI_PTP") == [
+        False,
+        False,
+    ]
+
+
 def test_97150_with_97112_with_and_without_59():
     group = {"cpt_code": "97150", "minutes": None}
     assert fired(claim({}, group), "NCCI_PTP") == [True, False]
@@ -317,6 +334,46 @@ def test_supporting_families_over_every_pointed_code(codes):
     assert fired(line, "DX_MISSING") == [False]
 
 
+@pytest.mark.parametrize(
+    "code", ["G30.9", "G37.9", "G40.909", "G45.9", "G56.01", "G60.0", "G70.00",
+             "G71.00", "G93.40", "G95.9", "S14.109D"],
+)  # fmt: skip
+def test_g_codes_of_neurological_disease_support_97112(code):
+    line = claim({"diagnosis_codes": code})
+    assert fired(line, "DX_MISSING") == [False]
+    assert fired(line, "DX_SUPPORT") == [False]
+
+
+@pytest.mark.parametrize("code", ["G43.909", "G47.33", "G89.29"])
+def test_headache_sleep_and_pain_g_codes_do_not(code):
+    hit = hit_of(claim({"diagnosis_codes": code}), "DX_SUPPORT")
+    assert hit["kind"] == "soft" and code in hit["detail"]
+    # another pointed code that supports 97112 is enough
+    assert fired(claim({"diagnosis_codes": f"{code}|R26.81"}), "DX_SUPPORT") == [False]
+
+
+@pytest.mark.parametrize("code", ["S82.891D", "S42.201D", "S33.5XXA", "S13.4XXD"])
+def test_injury_s_codes_support_97112_with_a_documented_deficit(code):
+    line = claim({"diagnosis_codes": code, "deficits_documented": "BALANCE"})
+    assert fired(line, "DX_SUPPORT") == [False]
+    assert fired(line.assign(deficits_documented=[()]), "DX_SUPPORT") == [True]
+    # without the documentation column the rule cannot tell: not evaluated
+    no_column = claim({"diagnosis_codes": code})
+    assert fired(no_column, "DX_SUPPORT") == [None]
+
+
+@pytest.mark.parametrize(
+    ("codes", "reason"),
+    [("R26", "category header"), ("M54.5", "category header"),
+     ("Z96.65", "category header"), ("R99.99", ""), ("R26.81|M79.1", "")],
+)  # fmt: skip
+def test_codes_that_are_not_billable_on_the_date_of_service(codes, reason):
+    # M54.5 became a header on 2021-10-01 (M54.50-M54.59), M79.1 on
+    # 2022-10-01; R99.99 is no ICD-10-CM code at all
+    hit = hit_of(claim({"diagnosis_codes": codes}), "DX_MISSING")
+    assert hit["kind"] == "hard" and reason in hit["detail"]
+
+
 def test_support_needs_a_documented_deficit_for_aftercare_alone():
     aftercare = claim({"diagnosis_codes": "Z47.1", "deficits_documented": ""})
     assert fired(aftercare, "DX_SUPPORT") == [True]
@@ -366,6 +423,56 @@ def test_other_payer_defaults_are_soft_and_medicare_stays_hard():
     ma = claim({"modifiers": "", "prior_auth_number": "PA-1"},
                payer_class="medicare_advantage", payer_id="WELLCARE-MA")  # fmt: skip
     assert hit_of(ma, "GP_MISSING")["kind"] == "soft"
+
+
+CLASS_DEFAULTS = ["medicare_advantage", "commercial", "medicaid", "workers_comp",
+                  "auto", "tricare", "other"]  # fmt: skip
+# A visit whose every fault is one a payer policy decides: no GP, no
+# referring provider, no authorization, visit 60 of the year, filed 400 days
+# after the date of service, a PTA without CQ, 97110 under 8 minutes (a
+# per-code payer's unit) and 5 units of the day.
+POLICY_FAULTS = (
+    {"modifiers": "", "referring_provider_id": "", "prior_auth_number": "",
+     "visits_ytd": 60, "provider_credential": "PTA", "units": 4, "minutes": 60,
+     "charge_amount": 180.0, "date_of_service": "2025-03-03",
+     "submission_date": "2026-04-07"},
+    {"cpt_code": "97110", "minutes": 5, "modifiers": "", "referring_provider_id": "",
+     "prior_auth_number": "", "visits_ytd": 60, "provider_credential": "PTA",
+     "date_of_service": "2025-03-03", "submission_date": "2026-04-07"},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("payer_class", CLASS_DEFAULTS)
+def test_no_hard_hit_rests_on_a_payer_class_default(payer_class):
+    visit = claim(*POLICY_FAULTS, payer_class=payer_class, payer_id="ACME-PLAN")
+    got = hits(visit)
+    # the hard rules that read the matrix (CQ_RULE is soft by its kind)
+    policy_rules = {"GP_MISSING", "REFERRING_NPI", "AUTH_ABSENT", "BENEFIT_LIMIT",
+                    "TIMELY", "PER_CODE_MIDPOINT", "DAILY_UNIT_CAP",
+                    "KX_MISSING"}  # fmt: skip
+    policy = got[got["rule_id"].isin(policy_rules)]
+    assert not policy.empty, got
+    assert (got["kind"] == "soft").all(), got[["rule_id", "kind", "detail"]]
+    assert policy["detail"].str.contains("class default").all()
+    assert policy["detail"].str.contains("ACME-PLAN").all()
+
+
+def test_the_same_faults_at_medicare_are_hard():
+    visit = claim(*POLICY_FAULTS)
+    hard = set(hits(visit).query("kind == 'hard'")["rule_id"])
+    assert {"GP_MISSING", "REFERRING_NPI", "TIMELY"} <= hard
+
+
+def test_medicare_advantage_authorization_default_is_soft_and_uhc_own_is_hard():
+    ma = {"payer_class": "medicare_advantage", "prior_auth_number": ""}
+    assert hit_of(claim(ma, payer_id="WELLCARE-MA"), "AUTH_ABSENT")["kind"] == "soft"
+    # UnitedHealthcare's own MA authorization requirement from 2024-09-01
+    # (S49) is a verified payer value
+    uhc = claim(ma, payer_id="UHC-MA")
+    assert hit_of(uhc, "AUTH_ABSENT")["kind"] == "hard"
+    before = claim({**ma, "date_of_service": "2024-06-03"}, payer_id="UHC-MA")
+    # before then UHC's row is silent: the unverified class default, soft
+    assert hit_of(before, "AUTH_ABSENT")["kind"] == "soft"
 
 
 # --- finding 7: CQ ------------------------------------------------------------

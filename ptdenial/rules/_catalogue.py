@@ -432,10 +432,13 @@ RULES: tuple[Rule, ...] = (
         needs=((S.DEFICITS_DOCUMENTED,),),
         rarc="N115",
         note="97112 lines; every code the line points to is tested (Errata R13/R14), "
-        "against dx_support.csv families (R26.x, R27.x, R29.6, R53.1/R53.81, G20-G26, "
-        "G35, G61.0, G80-G83, G12.21, I69.x, S06/S72/S83, Z47.x, Z96.6x, M62.81, "
-        "H81.x/H83.x, E11.42 ...; longest prefix wins; supports_97112=false rows "
-        "are a deny list); commercial payers use CO-11; soft while the list is "
+        "against dx_support.csv families (R26.x, R27.x, R29.6, R53.1/R53.81, "
+        "G-codes of neurological disease (G20-G26, G35, G61.0, G80-G83, G12.21 "
+        "named; headache, sleep and pain G-codes not), I69.x, S-codes of injuries "
+        "(S06 and spinal cord outright, others with a documented deficit), Z47.x, "
+        "Z96.6x, M62.81, H81.x/H83.x, E11.42 ...; longest prefix wins; "
+        "supports_97112=false rows are a deny list); commercial payers use CO-11; "
+        "soft while the list is "
         "unverified. Needs deficits_documented only when the supporting codes are "
         "marked requires_documented_deficit",
         variants={
