@@ -52,6 +52,26 @@ def test_rules_page_lists_every_rule_with_kind_carc_source_and_verified():
     assert "| R13 | DX_MISSING |" not in readme
 
 
+def _unverified_lines(page: str) -> dict:
+    section = page.split("## What is not verified", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("* `")]
+    return {line.split("`")[1]: line for line in rows}
+
+
+def test_rules_page_names_every_value_not_verified(tmp_path):
+    shipped = _unverified_lines(rules_markdown())
+    assert "`97112`" in shipped["mue.csv"]
+    assert "`commercial/default`" in shipped["payer_policies.csv"]
+    assert "`medicare/default`" not in shipped["payer_policies.csv"]
+    # the practice's own verified MUE row leaves nothing unverified there
+    own_mue = pd.DataFrame({"cpt_code": ["97112"], "mue_units": [4], "mai": ["3"],
+                            "source": ["CMS practitioner MUE 2026Q3"],
+                            "verified": [True]})  # fmt: skip
+    own_mue.to_csv(tmp_path / "mue.csv", index=False)
+    own = _unverified_lines(rules_markdown(load_reference(tmp_path)))
+    assert own["mue.csv"].endswith("0 of 1 rows")
+
+
 def test_every_source_tag_of_the_catalogue_is_listed():
     sources = set(read_sources()["tag"])
     for tags in rule_catalogue()["source"]:

@@ -341,6 +341,49 @@ def _icd_section(ref: Reference) -> list[str]:
     return lines
 
 
+# table attribute, file, how a row is named on the page
+_UNVERIFIED_KEYS = (
+    ("payer_policies", "payer_policies.csv", ("payer_class", "payer_id")),
+    ("ncci_ptp", "ncci_ptp.csv", ("column1", "column2")),
+    ("mue", "mue.csv", ("cpt_code",)),
+    ("kx_thresholds", "kx_thresholds.csv", ("year",)),
+    ("fee_schedule", "fee_schedule.csv", ("cpt_code", "year")),
+    ("unit_table", "eight_minute_units.csv", ("units",)),
+    ("therapy_codes", "therapy_codes.csv", ("code",)),
+    ("dx_support", "dx_support.csv", ("code_prefix",)),
+    ("parameters", "parameters.csv", ("name",)),
+)
+
+
+def _unverified_section(ref: Reference) -> list[str]:
+    """One line per table: how many rows are not verified, and which."""
+    lines = [
+        "## What is not verified",
+        "",
+        "Rows with `verified = false`, table by table (their sources are in the "
+        "tables below). A hard rule's hit that rests on one of them is reported "
+        "*soft*; replace a row with your payer's or CMS's own value (verified "
+        "true) to make its hits hard. A payer row can be verified for some "
+        "fields only (`verified_fields`).",
+        "",
+    ]
+    for attr, file, keys in _UNVERIFIED_KEYS:
+        frame = getattr(ref, attr)
+        if "verified" not in frame:
+            continue
+        off = frame[~frame["verified"].fillna(False).astype(bool)]
+        names = [
+            "/".join(_cell(v) or "default" for v in row)
+            for row in off[list(keys)].itertuples(index=False)
+        ]
+        shown = ", ".join(f"`{n}`" for n in dict.fromkeys(names))
+        lines.append(
+            f"* `{file}`: {len(off)} of {len(frame)} rows"
+            + (f": {shown}" if shown else "")
+        )
+    return [*lines, ""]
+
+
 def rules_markdown(reference: Reference | None = None) -> str:
     """The rules reference page: every rule, the payer matrix, the tables.
 
@@ -384,6 +427,7 @@ def rules_markdown(reference: Reference | None = None) -> str:
         "",
         *_rules_section(),
         *_extra_section(),
+        *_unverified_section(ref),
         *_payer_section(ref),
         *_reference_section(ref),
         "## Sources",
