@@ -76,6 +76,9 @@ def datasets_accuracy(n_claims: int, seed: int, params=None):
     return pd.DataFrame(rows), summary
 
 
+_BYPASS = {"59", "XE", "XP", "XS", "XU"}
+
+
 def _false_alarms(result, no_hard: np.ndarray) -> dict:
     hits = result.hits
     hard = (hits["kind"] == "hard").to_numpy()
@@ -174,8 +177,15 @@ def worlds_accuracy(n_lines: int, seed: int, **knobs):
     ncci_day = np.zeros(day.max() + 1 if len(day) else 0, bool)
     ncci_day[day[(terms_df["ncci"] > 0).to_numpy()]] = True
     ncci_wrong = hard & no_hard[result.hit_rows] & (hits["rule_id"] == "NCCI_PTP")
-    summary["ncci_other_line_in_world"] = int(
-        ncci_day[day[result.hit_rows[ncci_wrong.to_numpy()]]].sum()
+    wrong_rows = result.hit_rows[ncci_wrong.to_numpy()]
+    summary["ncci_other_line_in_world"] = int(ncci_day[day[wrong_rows]].sum())
+    # ... and where the day's other line carries the bypass modifier (the
+    # world's column 2), so the world pays both and ptdenial asks for it on
+    # the line it takes for column 2
+    bypass = np.array(
+        [isinstance(m, tuple) and bool(_BYPASS & set(m)) for m in valid[S.MODIFIERS]]
     )
+    bypass_days = np.bincount(day[bypass], minlength=day.max() + 1 if len(day) else 0)
+    summary["ncci_bypass_on_other_line"] = int((bypass_days[day[wrong_rows]] > 0).sum())
     summary["lines"] = len(valid)
     return pd.DataFrame(rows), summary
