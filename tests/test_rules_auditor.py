@@ -5,6 +5,8 @@ comes from ``ptdenial.datasets``. Findings: (1) KX on the crossing visit,
 (2) NCCI pairs at claim scope, (3) the missing therapy codes, (4) 97014 to
 Medicare and NMES fixes, (5) diagnosis validity and support, (6) payer-class
 defaults only as soft labelled hits, (7) CQ for a PTA's share.
+``_ISSUE_PROBES`` holds the issue's own probes, one case each; the tests
+after it go around each finding (variants, the no-hit side, the fixes).
 """
 
 from __future__ import annotations
@@ -74,6 +76,61 @@ def hit_of(claims, rule_id, line=1, claim_id=None, **kwargs) -> pd.Series:
         h = h[h["claim_id"] == claim_id]
     assert len(h) == 1, hits(claims, **kwargs)
     return h.iloc[0]
+
+
+# --- the issue's probes, one case per finding -------------------------------
+# (lines, rule, expected flag per line, kind of the rule's hits); each case
+# is checked on its own, starting from a clean line (no hit at all).
+_ISSUE_PROBES = {
+    "1 KX on the crossing visit": (
+        [{"ytd_therapy_allowed": 2390.0, "units": 2, "minutes": 30}],
+        "KX_MISSING", [True], "hard"),
+    "2 97150 with 97112": (
+        [{}, {"cpt_code": "97150", "minutes": None}], "NCCI_PTP", [True, False],
+        "hard"),
+    "2 PT 97140 and OT 97530, two claims": (
+        [{"cpt_code": "97140"},
+         {"cpt_code": "97530", "claim_id": "A2", "line_number": 1, "modifiers": "GO",
+          "rendering_provider_id": "1555555556", "provider_credential": "OT"}],
+        "NCCI_PTP", [False, True], "hard"),
+    "3 97124 without GP": (
+        [{}, {"cpt_code": "97124", "modifiers": ""}], "GP_MISSING", [False, True],
+        "hard"),
+    "3 97124 minutes count in the total": (
+        [{}, {"cpt_code": "97124", "modifiers": ""}], "UNITS_TOTAL", [False, False],
+        None),
+    "4 97014 to Medicare": (
+        [{"cpt_code": "97014", "minutes": None}], "CODE_NOT_PAYABLE", [True], "hard"),
+    "5 R26.8 is a header": (
+        [{"diagnosis_codes": "R26.8"}], "DX_MISSING", [True], "hard"),
+    "5 G35 from 2025-10-01": (
+        [{"diagnosis_codes": "G35", "date_of_service": "2025-11-03"}], "DX_MISSING",
+        [True], "hard"),
+    "5 E11.42 supports 97112": (
+        [{"diagnosis_codes": "E11.42"}], "DX_SUPPORT", [False], None),
+    "5 Z47.1 then R26.81 supports 97112": (
+        [{"diagnosis_codes": "Z47.1|R26.81"}], "DX_SUPPORT", [False], None),
+    "6 commercial visit limit is a guess": (
+        [{"payer_class": "commercial", "payer_id": "BCBS-TX", "modifiers": "",
+          "visits_ytd": 27}], "BENEFIT_LIMIT", [True], "soft"),
+    "7 PTA at TRICARE without CQ": (
+        [{"payer_class": "tricare", "payer_id": "TRICARE-EAST",
+          "provider_credential": "PTA"}], "CQ_RULE", [True], "soft"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_ISSUE_PROBES))
+def test_the_issue_probe(case):
+    lines, rule, expected, kind = _ISSUE_PROBES[case]
+    probe = claim(*lines)
+    result = apply_rules(probe)
+    assert [None if v is pd.NA else bool(v) for v in result.flags[rule]] == expected
+    got = result.hits[result.hits["rule_id"] == rule]
+    assert set(got["kind"]) == ({kind} if kind else set())
+
+
+def test_the_line_the_probes_start_from_is_clean():
+    assert hits(claim()).empty
 
 
 # --- finding 1: KX on the visit that crosses the threshold --------------------
