@@ -621,6 +621,17 @@ def test_cli_says_how_many_hard_rule_hits_are_soft(tmp_path, capsys):
     raw.to_csv(tmp_path / "claims.csv", index=False)
     assert main(["rules", str(tmp_path / "claims.csv"), "--out",
                  str(tmp_path / "hits.csv")]) == 0  # fmt: skip
-    assert "1 hits of hard rules are reported soft" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 hits of hard rules are reported soft" in out
+    row = next(line for line in out.splitlines() if "BENEFIT_LIMIT" in line)
+    assert row.split()[-1] == "1"  # the rule's reported_soft column
     hits = pd.read_csv(tmp_path / "hits.csv")
     assert hits.set_index("rule_id").loc["BENEFIT_LIMIT", "kind"] == "soft"
+    # without visits_ytd the visits are counted from the input: a caveat on
+    # evaluated lines, printed as a note (not "not evaluated on 0 lines")
+    raw.drop(columns="visits_ytd").to_csv(tmp_path / "claims.csv", index=False)
+    assert main(["rules", str(tmp_path / "claims.csv"), "--out",
+                 str(tmp_path / "hits.csv")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "note: BENEFIT_LIMIT: visits counted from the input lines" in out
+    assert "not evaluated: BENEFIT_LIMIT" not in out
