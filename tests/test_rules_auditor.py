@@ -239,6 +239,18 @@ def test_97150_with_97112_with_and_without_59():
     assert fired(claim({"modifiers": "GP XU"}, group), "NCCI_PTP") == [False, False]
 
 
+def test_ncci_modifier_on_the_column_1_code_does_not_bypass_and_the_hit_says_so():
+    # the 59 belongs on the column-2 code: on 97150 it bypasses nothing
+    group = {"cpt_code": "97150", "minutes": None, "modifiers": "GP 59"}
+    day = claim({"cpt_code": "97110"}, group)
+    hit = hit_of(day, "NCCI_PTP")
+    assert "the modifier is on 97150, the column-1 code" in hit["detail"]
+    assert hit["fix"].startswith("append 59 or XU to 97110")
+    plain = hit_of(claim({"cpt_code": "97110"}, {"cpt_code": "97150", "minutes": None}),
+                   "NCCI_PTP")  # fmt: skip
+    assert "column-1 code" not in plain["detail"]
+
+
 def test_ncci_edits_meet_across_clinicians_disciplines_and_claims():
     # the PT bills 97140 on one claim, the OT 97530 on another, same day
     pt_ot = claim(

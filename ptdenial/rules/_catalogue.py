@@ -463,7 +463,7 @@ RULES: tuple[Rule, ...] = (
         "hard",
         "CO-97",
         "{code} billed with {col1}{provider} on the same day (NCCI column 2 of "
-        "{col1}, modifier indicator 1; {basis}) without 59/XE/XP/XS/XU",
+        "{col1}, modifier indicator 1; {basis}) without 59/XE/XP/XS/XU{misplaced}",
         "append 59 or XU to {code} (column 2 of {col1}) if the two services were "
         "performed in separate time blocks (XP if another clinician furnished "
         "them); otherwise do not bill {code}",

@@ -38,11 +38,19 @@ def ncci_rules(ctx: _Ctx) -> FamilyResult:
     accepts = ctx.pol["accepts_59_bypass"]
     ptp = _Tri(pairs.mi1) & _known(~bypass, ctx.mods_known)
     mod59 = _Tri(pairs.mi1 & ~accepts) & _known(bypass, ctx.mods_known)
+    misplaced = _partner_has_bypass(ctx, pairs.col1, bypass)
 
     def text(p):
         c1 = pairs.col1[p]
         c1_code = np.where(c1 >= 0, ctx.code_u[np.maximum(c1, 0)], "?")
+        on_col1 = np.where(
+            misplaced[p],
+            "; the modifier is on " + c1_code.astype(str) + ", the column-1 code, "
+            "where it does not bypass the edit",
+            "",
+        )
         return None, {
+            "misplaced": _as_str(on_col1),
             "code": ctx.code_str(p),
             "col1": _as_str(c1_code),
             "modifier": _as_str(ctx.mod_bypass[p]),
@@ -144,6 +152,17 @@ def _other_provider(ctx: _Ctx, col1: np.ndarray) -> np.ndarray:
     if has.any():
         own = _group_has_code(ctx, ctx.visit, ctx.n_visits, ctx.visit[has], col1[has])
         out[has] = ~own
+    return out
+
+
+def _partner_has_bypass(ctx: _Ctx, col1: np.ndarray, bypass: np.ndarray) -> np.ndarray:
+    """Lines whose partner code carries a 59/X modifier on a line of that day."""
+    out = np.zeros(ctx.n, bool)
+    has = col1 >= 0
+    if has.any() and bypass.any():
+        n_codes = len(ctx.code_u)
+        keys = np.unique(ctx.day[bypass] * n_codes + ctx.code_ids[bypass])
+        out[has] = np.isin(ctx.day[has] * n_codes + col1[has], keys)
     return out
 
 
