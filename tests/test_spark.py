@@ -483,3 +483,59 @@ def test_cli_engine_spark_accepts_history_like_the_local_job(spark, files, model
     # Spark scores with the refreshed model file, which has its own id
     ref[S.MODEL_VERSION] = got[S.MODEL_VERSION].iloc[0]
     _assert_same_scores(got, ref)
+
+
+# --- the history snapshot and training on Spark (issue 19) ------------------------
+@pytest.fixture(scope="module")
+def small_history(sample_history):
+    """A few hundred patients of the sample, some providers missing (null keys)."""
+    from ptdenial.model import prepare_history
+
+    patients = sample_history[S.PATIENT_ID].drop_duplicates().iloc[:150]
+    h = prepare_history(sample_history[sample_history[S.PATIENT_ID].isin(patients)])
+    h = h.reset_index(drop=True)
+    h.loc[h.index % 17 == 0, S.RENDERING_PROVIDER_ID] = None
+    return h
+
+
+def _by_line(frame, order) -> pd.DataFrame:
+    key = frame[S.CLAIM_ID].astype(str) + "|" + frame[S.LINE_NUMBER].astype(str)
+    want = order[S.CLAIM_ID].astype(str) + "|" + order[S.LINE_NUMBER].astype(str)
+    return frame.set_index(key.to_numpy()).loc[want.to_numpy()].reset_index(drop=True)
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    ("lag", "training", "as_of"),
+    [("deployment", True, None), ("anchored", False, "2025-09-01")],
+)
+def test_history_snapshot_equals_the_local_encoder(spark, small_history, tmp_path,
+                                                   lag, training, as_of):  # fmt: skip
+    from ptdenial.features import AsOfHistoryEncoder
+    from ptdenial.spark import history_snapshot, read_claims_spark
+
+    path = write_table(small_history, tmp_path / "history.parquet")
+    sdf = read_claims_spark(spark, path)
+    enc = AsOfHistoryEncoder(lag=lag, as_of=as_of, window_days=60, smoothing=5.0)
+    snap = history_snapshot(sdf, enc, training=training)
+    local = AsOfHistoryEncoder(lag=lag, as_of=as_of, window_days=60, smoothing=5.0)
+    if training:
+        expected = local.fit_transform(small_history)
+    else:
+        expected = local.fit(small_history).transform(small_history)
+    # the stored snapshot: the same arrays, to the last bit
+    assert snap.encoder.snapshot_.keys() == local.snapshot_.keys()
+    for name, arrays in local.snapshot_.items():
+        for part, values in arrays.items():
+            np.testing.assert_array_equal(snap.encoder.snapshot_[name][part], values)
+    for attr in ("global_days_", "global_ncum_", "global_cum_"):
+        np.testing.assert_array_equal(getattr(snap.encoder, attr), getattr(local, attr))
+    assert snap.encoder.n_history_ == local.n_history_
+    assert snap.encoder.last_outcome_date_ == local.last_outcome_date_
+    # the lines' features, exactly
+    got = _by_line(_collect(snap.features), small_history)
+    assert list(got.columns[2:]) == list(expected.columns)
+    pd.testing.assert_frame_equal(
+        got[list(expected.columns)], expected.reset_index(drop=True), check_exact=True
+    )
+    assert (expected.filter(like="_n_recent").to_numpy() > 0).any()  # not all empty

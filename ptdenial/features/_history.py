@@ -226,6 +226,25 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         -------
         self
         """
+        self._validate_params()
+        _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
+        H = X.loc[known]
+        adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
+        den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
+        ones = np.ones(len(adj), dtype=np.int64)
+        distinct = _Distinct(H)
+        tables = {
+            name: (_hash_keys(distinct, cols), adj, ones, den)
+            for name, cols in self._keys().items()
+        }
+        self._set_snapshot((adj, ones, den), tables)
+        return self
+
+    def _validate_params(self) -> None:
+        """Clear errors for out-of-range parameters (before any fit)."""
         if not (isinstance(self.smoothing, int | float) and self.smoothing >= 0):
             raise ValueError(
                 "The 'smoothing' parameter of AsOfHistoryEncoder must be a float in "
@@ -250,21 +269,6 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
                 "The 'max_lag_days' parameter of AsOfHistoryEncoder must be an int "
                 f"in the range [0, inf). Got {self.max_lag_days!r} instead."
             )
-        _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(X.columns)
-        known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
-        H = X.loc[known]
-        adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
-        den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
-        ones = np.ones(len(adj), dtype=np.int64)
-        distinct = _Distinct(H)
-        tables = {
-            name: (_hash_keys(distinct, cols), adj, ones, den)
-            for name, cols in self._keys().items()
-        }
-        self._set_snapshot((adj, ones, den), tables)
-        return self
 
     def _set_snapshot(self, global_counts, key_counts) -> None:
         """Store the snapshot from counts of adjudicated lines.
