@@ -539,3 +539,50 @@ def test_history_snapshot_equals_the_local_encoder(spark, small_history, tmp_pat
         got[list(expected.columns)], expected.reset_index(drop=True), check_exact=True
     )
     assert (expected.filter(like="_n_recent").to_numpy() > 0).any()  # not all empty
+
+
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory, sample_history):
+    return write_table(sample_history, tmp_path_factory.mktemp("hist") / "h.parquet")
+
+
+@pytest.mark.spark
+def test_train_spark_unsampled_is_the_local_model(spark, history_file, sample_model,
+                                                  new):  # fmt: skip
+    from conftest import SAMPLE_MODEL_PARAMS
+    from ptdenial.spark import train_spark
+
+    result = train_spark(history_file, params=SAMPLE_MODEL_PARAMS, spark=spark)
+    assert result.info["fraction"] == 1.0
+    assert result.info["sampled_lines"] == result.info["history_lines"] == len(
+        load_sample_claims("history")
+    )
+    got = result.model.predict_proba(new)[:, 1]
+    np.testing.assert_array_equal(got, sample_model.predict_proba(new)[:, 1])
+    enc, ref = result.model.features_.history_encoder, sample_model.features_
+    assert enc.n_history_ == ref.history_encoder.n_history_
+    assert result.model.card_["training_sample"]["engine"] == "spark"
+
+
+@pytest.mark.spark
+def test_cli_train_engine_spark_bounds_the_learner(spark, history_file, new,
+                                                   tmp_path, capsys):  # fmt: skip
+    from ptdenial.model import load_model
+
+    bound = 16_000
+    out = tmp_path / "model.skops"
+    code = main(
+        ["train", "--engine", "spark", str(history_file), "--out", str(out),
+         "--max-lines", str(bound), "--seed", "3"]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "--max-lines 16000" in printed
+    model = load_model(out)
+    sample = model.card_["training_sample"]
+    assert 0 < sample["sampled_lines"] <= bound < sample["history_lines"]
+    assert 0 < sample["fraction"] < 1
+    # the snapshot knows the whole history, the learner saw the sample only
+    assert model.features_.history_encoder.n_history_ > bound
+    p = model.predict_proba(new)[:, 1]
+    assert np.isfinite(p).all() and 0 < p.mean() < 1

@@ -44,24 +44,87 @@ def add(sub):
         action="store_true",
         help="save the hold-out model instead of refitting on all history",
     )
+    p.add_argument(
+        "--engine",
+        default="pandas",
+        choices=["pandas", "spark"],
+        help="spark: a history larger than memory (history snapshot and features "
+        "on Spark, the learner on a bounded sample of patients; docs/spark.md)",
+    )
+    p.add_argument(
+        "--max-lines",
+        dest="max_lines",
+        type=int,
+        default=None,
+        help="with --engine spark: most lines given to the learner "
+        "(default 2000000; patients drawn at random, all their lines kept)",
+    )
+    p.add_argument(
+        "--spark-conf",
+        dest="spark_conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --engine spark: a Spark setting for a new session (repeatable)",
+    )
     p.set_defaults(func=run)
+
+
+def _run_spark(args, params) -> int:
+    from ptdenial.model import save_model
+    from ptdenial.spark import train_spark
+    from ptdenial.spark._train import DEFAULT_MAX_LINES
+
+    conf = dict(kv.split("=", 1) for kv in args.spark_conf)
+    params = {k: v for k, v in params.items() if k != "reference"}
+    result = train_spark(
+        str(args.claims),
+        params=params,
+        max_lines=args.max_lines or DEFAULT_MAX_LINES,
+        seed=args.seed,
+        as_of=args.as_of,
+        reference_path=args.reference,
+        conf=conf,
+    )
+    info = result.info
+    print(
+        f"history: {info['history_lines']} valid lines of {info['history_rows']} "
+        f"rows; learner: {info['sampled_lines']} lines "
+        f"(patients drawn with probability {info['fraction']:.4g}, "
+        f"--max-lines {info['max_lines']})"
+    )
+    metrics = result.model.card_.get("calibration_slice_metrics") or {}
+    if metrics:
+        shown = ", ".join(
+            f"{k} {v:.4f}"
+            for k, v in metrics.items()
+            if k in ("n", "roc_auc", "ece", "brier") and v is not None
+        )
+        print(f"calibration slice (newest months, before the refit): {shown}")
+    save_model(result.model, args.out)
+    print(
+        f"model {result.model.model_id} written to {args.out} "
+        f"(card: {args.out.name}.card.json)"
+    )
+    return EXIT_OK
 
 
 def run(args) -> int:
     from ptdenial.model import DenialRiskModel, save_model, train_and_evaluate
     from ptdenial.reference import load_reference
 
-    valid, n_bad = _read_valid(
-        args.claims, as_of=args.as_of, quarantine=args.quarantine
-    )
-    reference = load_reference(args.reference) if args.reference else None
     params = {
         "learner": args.learner,
         "calibration": args.calibration,
         "linear_base": "auto" if args.linear_base else False,
         "random_state": args.seed,
-        "reference": reference,
     }
+    if args.engine == "spark":
+        return _run_spark(args, params)
+    valid, n_bad = _read_valid(
+        args.claims, as_of=args.as_of, quarantine=args.quarantine
+    )
+    params["reference"] = load_reference(args.reference) if args.reference else None
     report = train_and_evaluate(valid, test_months=args.test_months, **params)
     print(
         f"validation window {report.test_window[0]} .. {report.test_window[1]} "

@@ -56,7 +56,8 @@ Layout (private submodules; import from ``ptdenial.spark``):
 * ``_driver``: :func:`score_spark`, model shipping, the worklist;
 * ``_job``: :func:`score_to_parquet` (the CLI job), outputs and manifest;
 * ``_history``: :func:`history_snapshot`, the as-of history snapshot and the
-  training lines' history features in Spark SQL (equal to the pandas encoder).
+  training lines' history features in Spark SQL (equal to the pandas encoder);
+* ``_train``: :func:`train_spark` (``ptdenial train --engine spark``).
 """
 
 from ptdenial.spark._base import (
@@ -73,6 +74,7 @@ from ptdenial.spark._driver import SparkScoreResult, score_spark
 from ptdenial.spark._history import HistorySnapshot, history_snapshot
 from ptdenial.spark._job import score_to_parquet
 from ptdenial.spark._session import local_session, read_claims_spark
+from ptdenial.spark._train import SparkTrainResult, train_spark
 
 __all__ = [
     "SparkScoreResult",
@@ -81,6 +83,8 @@ __all__ = [
     "score_spark",
     "history_snapshot",
     "HistorySnapshot",
+    "train_spark",
+    "SparkTrainResult",
     "score_to_parquet",
     "read_claims_spark",
     "local_session",
