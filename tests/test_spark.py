@@ -586,3 +586,16 @@ def test_cli_train_engine_spark_bounds_the_learner(spark, history_file, new,
     assert model.features_.history_encoder.n_history_ > bound
     p = model.predict_proba(new)[:, 1]
     assert np.isfinite(p).all() and 0 < p.mean() < 1
+
+
+@pytest.mark.spark
+def test_cli_train_spark_refuses_a_big_sample(spark, history_file, tmp_path,
+                                                capsys):  # fmt: skip
+    # checked after counting the rows, before any line is validated or collected
+    out = tmp_path / "m.skops"
+    code = main(
+        ["train", "--engine", "spark", str(history_file), "--out", str(out),
+         "--memory-limit", "100MiB"]
+    )  # fmt: skip
+    assert code == 4
+    assert "--max-lines" in capsys.readouterr().err and not out.exists()

@@ -67,7 +67,44 @@ def add(sub):
         metavar="KEY=VALUE",
         help="with --engine spark: a Spark setting for a new session (repeatable)",
     )
+    p.add_argument(
+        "--memory-limit",
+        dest="memory_limit",
+        help="refuse (exit 4) a history whose estimated training memory is above "
+        "this size, e.g. 16GiB (default: the memory available now); with "
+        "--engine spark it bounds the driver's sample",
+    )
+    p.add_argument(
+        "--no-memory-check",
+        dest="memory_check",
+        action="store_false",
+        help="train even when the estimate is above the limit",
+    )
     p.set_defaults(func=run)
+
+
+def _count_rows(path) -> int:
+    """Rows of a claims file or folder without loading it (Parquet metadata,
+    CSV newlines)."""
+    import pyarrow.parquet as pq
+
+    from ptdenial.io import claim_files, table_format
+
+    rows = 0
+    for f in claim_files(path):
+        if table_format(f) == "csv":
+            import gzip
+
+            opener = gzip.open if str(f).endswith(".gz") else open
+            newlines = 0
+            with opener(f, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    newlines += chunk.count(b"\n")
+            rows += max(0, newlines - 1)  # the header (an estimate: quoted
+            # newlines count too, which only errs on the safe side)
+        else:
+            rows += pq.ParquetFile(f).metadata.num_rows
+    return rows
 
 
 def _run_spark(args, params) -> int:
@@ -85,6 +122,7 @@ def _run_spark(args, params) -> int:
         as_of=args.as_of,
         reference_path=args.reference,
         conf=conf,
+        memory_limit=args.memory_limit if args.memory_check else False,
     )
     info = result.info
     print(
@@ -121,6 +159,12 @@ def run(args) -> int:
     }
     if args.engine == "spark":
         return _run_spark(args, params)
+    if args.memory_check:
+        from ptdenial.model import check_training_memory
+
+        check_training_memory(
+            _count_rows(args.claims), limit=args.memory_limit, source=str(args.claims)
+        )
     valid, n_bad = _read_valid(
         args.claims, as_of=args.as_of, quarantine=args.quarantine
     )

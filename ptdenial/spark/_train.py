@@ -188,6 +188,7 @@ def train_spark(
     reference_path=None,
     spark=None,
     conf=None,
+    memory_limit=None,
 ) -> SparkTrainResult:
     """Train on a history folder larger than memory (Spark + a bounded sample).
 
@@ -213,6 +214,11 @@ def train_spark(
         Default: the active session, or a local one.
     conf : dict, optional
         Spark settings for a new session.
+    memory_limit : int or str or False, optional
+        The driver's sample (``max_lines``, or the history when smaller) must
+        fit in it (:func:`ptdenial.model.check_training_memory`; default the
+        memory available; ``False``: no check). Checked before any line is
+        collected.
 
     Returns
     -------
@@ -250,6 +256,16 @@ def train_spark(
             f"draw bucket (1/{_BUCKETS} of the patients); raise it."
         )
     fraction = buckets / _BUCKETS
+    if memory_limit is not False:
+        from ptdenial.model import check_training_memory
+
+        check_training_memory(
+            min(rows, int(max_lines)),
+            limit=memory_limit,
+            source=f"{source} (--engine spark, the driver's sample)",
+            advice="Lower --max-lines, or give the driver more memory "
+            "(spark.driver.memory); --memory-limit sets another limit.",
+        )
     from pyspark.sql import functions as F
 
     keyed = _keyed(raw, source).withColumn(_IN, _bucket(seed) < F.lit(buckets))
