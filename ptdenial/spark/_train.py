@@ -66,7 +66,9 @@ class SparkTrainResult:
     info : dict
         ``history_rows`` (read), ``history_lines`` (valid), ``sampled_lines``
         (given to the learner), ``fraction`` (of patients drawn),
-        ``max_lines``, ``seed`` and ``rule`` (a sentence for the card).
+        ``max_lines``, ``seed``, ``spark_seconds`` (reading, validation,
+        snapshot, collecting the sample), ``fit_seconds`` (the learner) and
+        ``rule`` (a sentence for the card).
     """
 
     model: object
@@ -232,8 +234,12 @@ def train_spark(
     0.31
     """
     _require_pyspark()
+    import time
+
     from ptdenial.model import DenialRiskModel
     from ptdenial.reference import load_reference
+
+    t0 = time.perf_counter()
     from ptdenial.spark._session import _keyed, _session, read_claims_spark
 
     if int(max_lines) < 1:
@@ -296,7 +302,9 @@ def train_spark(
         narrow.unpersist()
         keyed.unpersist()
     logger.info("%d history lines; %d drawn for the learner", lines, len(valid))
+    t1 = time.perf_counter()
     model._fit(valid, history=(snap.encoder, feats))
+    t2 = time.perf_counter()
     info = {
         "engine": "spark",
         "history_rows": int(rows),
@@ -305,6 +313,8 @@ def train_spark(
         "fraction": float(fraction),
         "max_lines": int(max_lines),
         "seed": int(seed),
+        "spark_seconds": round(t1 - t0, 1),
+        "fit_seconds": round(t2 - t1, 1),
         "rule": (
             "history snapshot and history features from every line (Spark); "
             f"learner fitted on the lines of {fraction:.2%} of the patients "
