@@ -285,10 +285,11 @@ def window_metrics(world: DeploymentWorld, p: np.ndarray, label: str) -> list[di
             "auc_model": roc_auc_score(y[sel], p[sel]),
             "auc_true": roc_auc_score(y[sel], t["true_probability"].to_numpy()[sel]),
         }
-        if "best_achievable" in t:
-            row["auc_best"] = roc_auc_score(
-                y[sel], t["best_achievable"].to_numpy()[sel]
-            )
+        # ptdenial.datasets: best achievable probability; bench.worlds: the
+        # observable log-odds (same ranking use: AUC needs no probability)
+        best = next((c for c in ("best_achievable", "observable") if c in t), None)
+        if best is not None:
+            row["auc_best"] = roc_auc_score(y[sel], t[best].to_numpy()[sel])
         row["ece"] = expected_calibration_error(y[sel], p[sel])
         row["ece_floor"] = ece_noise_floor(p[sel])["median"]
         row["mean_predicted"] = float(p[sel].mean())
@@ -418,11 +419,12 @@ def learning_curve(n_lines: int, seed: int, fractions=(0.2, 1.0), **knobs):
     return rows
 
 
-def term_report(n_lines: int, seed: int, **knobs) -> dict:
+def term_report(n_lines: int, seed: int, *, refresh: bool = True, **knobs) -> dict:
     """Why the model's AUC trails the truth on a bench.worlds world, term by term.
 
-    Trained at the cut, scored with a nightly refresh. Two tables over the
-    adjudicated 97112 lines after the cut:
+    Trained at the cut, scored with a nightly refresh (``refresh=False``: the
+    snapshot it was trained with). Two tables over the adjudicated 97112
+    lines after the cut:
 
     * ``ceiling``: the truth's AUC as its unobservable parts are removed one
       after the other (the line's noise, the patient's own effect, the hidden
@@ -430,7 +432,9 @@ def term_report(n_lines: int, seed: int, **knobs) -> dict:
       signed before adjudication);
     * ``terms``: per term of the world's denial model that fires on at
       least 20 lines, the mean log-odds difference it makes in the truth and
-      in the model (lines where it fires minus lines where it does not).
+      in the model (lines where it fires minus lines where it does not),
+      and ``auc_gain``: the model's AUC after its log-odds on those lines are
+      shifted by what it missed (one term at a time; ``all terms`` at once).
     """
     from sklearn.metrics import roc_auc_score
 
@@ -470,7 +474,7 @@ def term_report(n_lines: int, seed: int, **knobs) -> dict:
         lambda day: history_as_of(claims, day),
     )
     model = DenialRiskModel().fit(_validated(world.history))
-    p = score_nights(model, world, refresh=True)
+    p = score_nights(model, world, refresh=refresh)
     sel = ~np.isnan(p) & world.truth["denied"].notna().to_numpy()
     y = world.truth["denied"][sel].astype(bool).to_numpy()
     idx = at[after][sel]
@@ -493,18 +497,28 @@ def term_report(n_lines: int, seed: int, **knobs) -> dict:
     ceiling = [{"truth without": k, "auc": roc_auc_score(y, v)} for k, v in steps]
     ceiling.append({"truth without": "model", "auc": roc_auc_score(y, p[sel])})
     z = np.log(np.clip(p[sel], 1e-4, 1 - 1e-4) / (1 - np.clip(p[sel], 1e-4, 1 - 1e-4)))
-    terms = []
+    base = roc_auc_score(y, z)
+    terms, z_all = [], z.copy()
     for name, values in seen["terms"].items():
         v = values[idx]
         fires = v > 0
         if name == "background" or fires.sum() < 20:
             continue
+        truth_d = float(logit[fires].mean() - logit[~fires].mean())
+        model_d = float(z[fires].mean() - z[~fires].mean())
+        shift = np.where(fires, truth_d - model_d, 0.0)
+        z_all += shift
         terms.append(
             {
                 "term": name,
                 "share": float(fires.mean()),
-                "truth": float(logit[fires].mean() - logit[~fires].mean()),
-                "model": float(z[fires].mean() - z[~fires].mean()),
+                "truth": truth_d,
+                "model": model_d,
+                "auc_gain": float(roc_auc_score(y, z + shift) - base),
             }
         )
+    terms.sort(key=lambda t: -t["auc_gain"])
+    terms.append(
+        {"term": "all terms", "auc_gain": float(roc_auc_score(y, z_all) - base)}
+    )
     return {"ceiling": ceiling, "terms": terms, "lines": int(sel.sum())}

@@ -124,6 +124,24 @@ def test_waterfall_pools_calendar_features():
     assert steps[-1][0] == "1 other features"
 
 
+def test_waterfall_pools_every_feature_the_specs_call_calendar(monkeypatch):
+    # a calendar feature added later is pooled by its spec, not by a list
+    import dataclasses
+
+    from ptdenial.features import feature_spec
+    from ptdenial.reports import _waterfall
+
+    def spec(name):
+        s = feature_spec(name)
+        return dataclasses.replace(s, group="calendar") if name == "units" else s
+
+    monkeypatch.setattr(_waterfall, "feature_spec", spec)
+    row = pd.Series({"bias": -2.0, "units": 0.9, "mod_gp": -0.3, "mod_kx": 0.1})
+    _, steps = _waterfall._waterfall_steps(row, top=3)
+    assert [name for name, _ in steps[:2]] == ["mod_gp", "mod_kx"]
+    assert steps[-1] == ("1 other features", 0.9)
+
+
 # --- information lag ----------------------------------------------------------------
 def test_training_features_carry_a_drawn_staleness(history):
     enc = AsOfHistoryEncoder(max_lag_days=120)
@@ -290,6 +308,39 @@ def test_one_unchanged_night_shows_no_significant_drift(model, new):
     drift = result["drift"]
     assert not (drift["status"] == "significant").any(), drift.head(8)
     assert result["recommendation"].figures["features_significant"] == []
+
+
+def test_the_sample_report_shows_no_significant_drift(
+    sample_model_file, new, tmp_path
+):
+    # what the demo shows a new user: the shipped sample's new claims scored
+    # the night after its history, judged in the run report
+    src = write_table(new, tmp_path / "new.parquet")
+    code = main(
+        ["score", str(src), "--model", str(sample_model_file), "--out",
+         str(tmp_path / "scored.parquet"), "--as-of", AS_OF,
+         "--report", str(tmp_path / "report")]
+    )  # fmt: skip
+    assert code == 0
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert page.count("<td>stable</td>") > 20  # the drift table is there
+    assert "<td>significant</td>" not in page
+
+
+def test_seasonal_features_stay_out_of_the_drift_profile(model):
+    # a January night restarts every yearly count: the profile built from the
+    # specs leaves out what the profile's own default leaves out
+    import fnmatch
+
+    from ptdenial.evaluation._profile import DEFAULT_EXCLUDE
+    from ptdenial.features import feature_spec
+
+    profiled = set(model.card_["reference_profile"]["features"])
+    for name in model.feature_names_:
+        if any(fnmatch.fnmatch(name, pat) for pat in DEFAULT_EXCLUDE):
+            assert name not in profiled, name
+            assert not feature_spec(name).profiled, name
+    assert "gap__visits_over_benefit_limit" not in profiled
 
 
 def test_a_real_shift_in_one_night_is_still_seen(model, new):

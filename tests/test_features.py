@@ -148,7 +148,8 @@ def test_specs_agree_with_the_profile_defaults():
     columns = _profile_columns(names)
     assert columns["exclude"] == by_pattern
     assert columns["categorical"] == by_prefix
-    assert "month_index" in by_pattern and "units" not in by_pattern
+    assert "day_of_week" in by_pattern and "units" not in by_pattern
+    assert "gap__visits_over_benefit_limit" in by_pattern
 
 
 def test_spec_kinds_match_the_values(sample_features):

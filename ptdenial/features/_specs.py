@@ -345,8 +345,11 @@ _GAPS = {
     "cq_payment_factor": ("factor", "CQ payment factor"),
     "mppr_reduced_units": ("units", "Units reduced by MPPR"),
 }
-# year-to-date amounts: seasonal by construction, left out of the drift profile
-_UNPROFILED_GAPS = frozenset({"ytd_over_kx_threshold", "ytd_over_tmr_threshold"})
+# year-to-date amounts and visits against a yearly benefit limit: seasonal by
+# construction (they restart every January), left out of the drift profile
+_UNPROFILED_GAPS = frozenset(
+    {"ytd_over_kx_threshold", "ytd_over_tmr_threshold", "visits_over_benefit_limit"}
+)
 
 # --- history ----------------------------------------------------------------
 #: Reason group of the as-of history features of each default history key;
@@ -443,6 +446,8 @@ def _build() -> dict[str, FeatureSpec]:
             "baseline",
             "Days since the newest outcome the history features know",
             source="history",
+            # the snapshot's age: reported on its own (manifest, report)
+            profiled=False,
         )
     )
     for key in HISTORY_KEYS:

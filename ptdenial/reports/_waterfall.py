@@ -11,8 +11,18 @@ from ptdenial.reports._style import _BLUE, _GREEN, _GREY, _RED, _figure, _short
 _MONEY_UNITS = ("USD", "USD per unit")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # calendar features never get a bar of their own: a date is no reason a
-# biller can act on (they are pooled with the other features)
+# biller can act on (they are pooled with the other features). The names
+# cover models of earlier feature sets; the specs' "calendar" group the rest.
 _CALENDAR_FEATURES = frozenset({"day_of_week", "month_of_year", "month_index"})
+
+
+def _is_calendar(name: str) -> bool:
+    if name in _CALENDAR_FEATURES:
+        return True
+    try:
+        return feature_spec(name).group == "calendar"
+    except KeyError:
+        return False
 
 
 def _category_vocabularies(source) -> dict:
@@ -206,10 +216,11 @@ def _waterfall_steps(contributions, top: int) -> tuple[float, list]:
     bias = float(c.get("bias", 0.0))
     feats = c.drop(labels=["bias"], errors="ignore")
     order = feats.abs().sort_values(ascending=False).index
-    order = [n for n in order if n not in _CALENDAR_FEATURES] + [
-        n for n in order if n in _CALENDAR_FEATURES
+    calendar = {n for n in order if _is_calendar(n)}
+    order = [n for n in order if n not in calendar] + [
+        n for n in order if n in calendar
     ]
-    top = min(top, sum(n not in _CALENDAR_FEATURES for n in order))
+    top = min(top, len(order) - len(calendar))
     shown = feats.loc[order[:top]]
     rest = float(feats.loc[order[top:]].sum())
     steps = list(shown.items())
