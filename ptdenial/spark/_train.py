@@ -180,6 +180,57 @@ def _local_sample(keyed, feats_sdf, *, source, as_of):
     return valid, feats.reset_index(drop=True)
 
 
+def _check_driver(source: str, lines: int, memory_limit) -> None:
+    """The driver's sample must fit in memory (before any line is collected)."""
+    if memory_limit is False:
+        return
+    from ptdenial.model import check_training_memory
+
+    check_training_memory(
+        lines,
+        limit=memory_limit,
+        source=f"{source} (--engine spark, the driver's sample)",
+        advice="Lower --max-lines, or give the driver more memory "
+        "(spark.driver.memory); --memory-limit sets another limit.",
+    )
+
+
+def _snapshot_and_sample(raw, encoder, job, *, rows, buckets, seed):
+    """Steps 1-3 of the module docstring: the snapshot, and the drawn lines.
+
+    Returns the :class:`HistorySnapshot`, the number of valid history
+    lines, the drawn lines (validated claims) and their history features
+    (same order).
+    """
+    from pyspark.sql import functions as F
+
+    from ptdenial.spark._session import _keyed
+
+    keyed = _keyed(raw, job["source"]).withColumn(_IN, _bucket(seed) < F.lit(buckets))
+    keyed = keyed.persist()
+    keys = [c for c in _key_columns(encoder) if c in raw.columns]
+    job = dict(job, keys=keys)
+    spark = raw.sparkSession
+    parts = max(spark.sparkContext.defaultParallelism, rows // 200_000 + 1)
+    narrow = (
+        keyed.repartition(int(parts), _GROUP)
+        .mapInArrow(lambda it: _prepare_partition(it, job), _narrow_ddl(keys))
+        .persist()
+    )
+    try:
+        snap = history_snapshot(
+            narrow, encoder, training=True, keep=(_SRC_FILE, _SRC_ROW, _IN)
+        )
+        lines = int(narrow.count())
+        valid, feats = _local_sample(
+            keyed, snap.features, source=job["source"], as_of=job["as_of"]
+        )
+    finally:
+        narrow.unpersist()
+        keyed.unpersist()
+    return snap, lines, valid, feats
+
+
 def train_spark(
     history,
     *,
@@ -240,7 +291,7 @@ def train_spark(
     from ptdenial.reference import load_reference
 
     t0 = time.perf_counter()
-    from ptdenial.spark._session import _keyed, _session, read_claims_spark
+    from ptdenial.spark._session import _session, read_claims_spark
 
     if int(max_lines) < 1:
         raise ValueError(f"max_lines must be at least 1; got {max_lines!r}.")
@@ -262,45 +313,15 @@ def train_spark(
             f"draw bucket (1/{_BUCKETS} of the patients); raise it."
         )
     fraction = buckets / _BUCKETS
-    if memory_limit is not False:
-        from ptdenial.model import check_training_memory
-
-        check_training_memory(
-            min(rows, int(max_lines)),
-            limit=memory_limit,
-            source=f"{source} (--engine spark, the driver's sample)",
-            advice="Lower --max-lines, or give the driver more memory "
-            "(spark.driver.memory); --memory-limit sets another limit.",
-        )
-    from pyspark.sql import functions as F
-
-    keyed = _keyed(raw, source).withColumn(_IN, _bucket(seed) < F.lit(buckets))
-    keyed = keyed.persist()
-    encoder = _encoder_of(model)
-    keys = [c for c in _key_columns(encoder) if c in raw.columns]
+    _check_driver(source, min(rows, int(max_lines)), memory_limit)
     job = {
         "source": source,
         "as_of": None if as_of is None else str(pd.Timestamp(as_of).date()),
         "reference": None if reference_path is None else str(reference_path),
-        "keys": keys,
     }
-    parts = max(spark.sparkContext.defaultParallelism, rows // 200_000 + 1)
-    narrow = (
-        keyed.repartition(int(parts), _GROUP)
-        .mapInArrow(lambda it: _prepare_partition(it, job), _narrow_ddl(keys))
-        .persist()
+    snap, lines, valid, feats = _snapshot_and_sample(
+        raw, _encoder_of(model), job, rows=rows, buckets=buckets, seed=seed
     )
-    try:
-        snap = history_snapshot(
-            narrow, encoder, training=True, keep=(_SRC_FILE, _SRC_ROW, _IN)
-        )
-        lines = int(narrow.count())
-        valid, feats = _local_sample(
-            keyed, snap.features, source=source, as_of=job["as_of"]
-        )
-    finally:
-        narrow.unpersist()
-        keyed.unpersist()
     logger.info("%d history lines; %d drawn for the learner", lines, len(valid))
     t1 = time.perf_counter()
     model._fit(valid, history=(snap.encoder, feats))
