@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial.exceptions import InputFileError
-from ptdenial.schema import arrow_join_lists
+from ptdenial.schema import arrow_to_raw
 
 __all__ = [
     "read_claims",
@@ -134,12 +134,9 @@ def _read_csv_text(path: Path) -> pa.Table:
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     # List columns (Parquet list<string>) become one "|"-joined string per row,
     # computed in Arrow: the same text form as CSV input, parsed once per unique
-    # value by validation instead of once per row.
-    for i, field in enumerate(table.schema):
-        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
-            joined = arrow_join_lists(table.column(i))
-            table = table.set_column(i, field.name, joined)
-    return table.to_pandas(ignore_metadata=True)
+    # value by validation instead of once per row. Dates, decimals, integers
+    # and booleans keep types validation reads in bulk (schema.arrow_to_raw).
+    return arrow_to_raw(table)
 
 
 def read_claims(path, *, columns=None) -> pd.DataFrame:

@@ -100,7 +100,7 @@ def _unified_schema(files) -> pa.Schema:
             f"the input files disagree on column types ({exc}); write them with the "
             "same schema or score them one by one."
         ) from exc
-    # list columns travel as "|"-joined text (see _lists_as_text)
+    # list columns travel as "|"-joined text (joined in _conform)
     fields = [
         pa.field(f.name, pa.string())
         if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
@@ -119,7 +119,7 @@ def _conform(rb, schema: pa.Schema, first: int) -> pa.Table:
         elif field.name in table.column_names:
             col = table.column(field.name)
             if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-                col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
+                col = S.arrow_join_lists(col)
             cols.append(col.cast(field.type))
         else:
             cols.append(pa.nulls(rb.num_rows, field.type))
@@ -136,21 +136,6 @@ def _read_files(files, schema: pa.Schema, batch_rows: int) -> list:
             offset += rb.num_rows
         tables.append(pa.concat_tables(parts) if parts else schema.empty_table())
     return tables
-
-
-def _lists_as_text(table: pa.Table) -> pa.Table:
-    """``list<string>`` columns as ``|``-joined text (what CSV inputs hold).
-
-    Validation parses both forms to the same tuples; text converts to pandas
-    and parses several times faster than per-row arrays.
-    """
-    cols = []
-    for field in table.schema:
-        col = table.column(field.name)
-        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
-            col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
-        cols.append(col)
-    return pa.Table.from_arrays(cols, names=table.column_names)
 
 
 # --- the key pass -------------------------------------------------------------------
@@ -376,7 +361,7 @@ def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows:
     order = np.lexsort((src, plan.slot[src])) if len(src) else np.zeros(0, np.int64)
     tab = tab.take(pa.array(order)).drop_columns([_SRC])
     src = src[order]
-    raw = _lists_as_text(tab).to_pandas(ignore_metadata=True)
+    raw = S.arrow_to_raw(tab)
     return raw, src
 
 
