@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,24 +13,15 @@ import pyarrow.parquet as pq
 
 from ptdenial import schema as S
 from ptdenial.io import table_format
+from ptdenial.scoring._scratch import atomic
 from ptdenial.scoring._stream import _read_ipc
 
 _TABLE_SUFFIXES = (".gz", ".csv", ".parquet", ".pq")
 
 
-@contextlib.contextmanager
 def _atomic(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are shared files
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Atomic write of an output file (private while written, then ``0644``)."""
+    return atomic(path, 0o644)
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:

@@ -34,6 +34,7 @@ from ptdenial import schema as S
 from ptdenial.exceptions import InputFileError
 from ptdenial.io import table_format
 from ptdenial.scoring._batch import BatchResult
+from ptdenial.scoring._scratch import private_file
 
 #: Hash slots of the patient partition (buckets are runs of consecutive slots).
 N_SLOTS = 1 << 16
@@ -288,9 +289,9 @@ def _read_ipc(path: Path) -> pa.Table:
 
 
 def _write_ipc(path: Path, table: pa.Table, *, compress: bool) -> Path:
-    """One table as an Arrow IPC stream file (LZ4 when ``compress``)."""
+    """One table as a private (``0600``) Arrow IPC stream (LZ4 when ``compress``)."""
     options = _ipc_options() if compress else None
-    with pa.OSFile(str(path), "wb") as sink:
+    with pa.OSFile(str(private_file(path)), "wb") as sink:
         with ipc.new_stream(sink, table.schema, options=options) as w:
             w.write_table(table)
     return path
@@ -325,7 +326,8 @@ def _spill(files, schema: pa.Schema, plan: _Plan, workdir: Path, *, batch_rows, 
             offset += rb.num_rows
             for k, part in _by_bucket(tab, b):
                 if k not in writers:
-                    sink = pa.OSFile(str(workdir / f"in-{k}.arrow"), "wb")
+                    path = private_file(workdir / f"in-{k}.arrow")
+                    sink = pa.OSFile(str(path), "wb")
                     writers[k] = (
                         sink,
                         ipc.new_stream(sink, schema, options=_ipc_options()),

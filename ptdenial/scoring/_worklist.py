@@ -61,12 +61,25 @@ class _Worklist:
 
     def add(self, result: BatchResult, part: int):
         """Offer the candidates of one batch (``part`` names it in the patches)."""
+        found = self.candidates(result, part)
+        if found is not None:
+            self.merge(found)
+
+    def merge(self, found):
+        """Take in a batch's :meth:`candidates` (possibly from another process)."""
+        self._merge(*found)
+
+    def candidates(self, result: BatchResult, part: int):
+        """A batch's best candidates and what their exact reasons need, or None.
+
+        Returns ``(rows, claims, features, hits)``: at most ``top`` lines.
+        """
         if self.top == 0:
-            return
+            return None
         ctx = result.context
         cand = np.flatnonzero(ctx["worklist_candidate"].to_numpy(dtype=bool))
         if not len(cand):
-            return
+            return None
         scored = result.scored
         if len(cand) > self.top:
             cand = self._batch_best(result, cand)
@@ -83,7 +96,7 @@ class _Worklist:
         f.index = fpos  # position among this batch's candidates
         keep, pos = _hits_on(result.hits, cand, len(scored))
         h = result.hits.loc[keep].assign(pos=pos)
-        self._merge(rows, claims, f, h)
+        return rows, claims, f, h
 
     def _batch_best(self, result: BatchResult, cand: np.ndarray) -> np.ndarray:
         """Only a batch's own best ``top`` can reach the overall top.
