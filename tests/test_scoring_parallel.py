@@ -1,4 +1,4 @@
-"""The job with worker processes (issue #16) and its scratch space (issue #15, item 10)."""
+"""The job with worker processes (#16) and its scratch space (#15, item 10)."""
 
 from __future__ import annotations
 
