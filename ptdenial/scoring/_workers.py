@@ -55,14 +55,15 @@ def worker_count(setting: int, n_buckets: int) -> int:
 
 
 def _model_bytes(model) -> bytes:
-    import skops.io as sio
+    from ptdenial.model._persistence import _skops_io
 
-    return sio.dumps(model)
+    return _skops_io().dumps(model)
 
 
 def _load_model(data: bytes):
-    import skops.io as sio
+    from ptdenial.model._persistence import _skops_io
 
+    sio = _skops_io()
     # the bytes were written by the parent from its own loaded model
     return sio.loads(data, trusted=sio.get_untrusted_types(data=data))
 
