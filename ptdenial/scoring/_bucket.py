@@ -58,6 +58,13 @@ class BucketOut:
     candidates: tuple | None = None
 
 
+def _counts(values: pd.Series) -> dict:
+    """Lines per distinct value (counted on the codes, not the texts)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    n = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return {str(u): int(c) for u, c in zip(uniques, n, strict=True) if c}
+
+
 def tally_part(result: BatchResult, slots, drift_step: int) -> dict:
     """The counts of one batch, and its scores and drift sample for the report.
 
@@ -68,8 +75,8 @@ def tally_part(result: BatchResult, slots, drift_step: int) -> dict:
     part = {
         "valid": len(scored),
         "quarantined": len(result.quarantine),
-        "bands": scored[S.RISK_BAND].value_counts().to_dict(),
-        "explained": result.context["explanation"].value_counts().to_dict(),
+        "bands": _counts(scored[S.RISK_BAND]),
+        "explained": _counts(result.context["explanation"]),
         "rule_counts": {},
         "rule_hits": len(result.hits),
         "scored_97112": len(result.features),
