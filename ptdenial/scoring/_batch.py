@@ -445,7 +445,12 @@ def _worklist_context(valid, hits, is_code, band, loss, payment, explanation, co
     )
     for name in (S.UNITS, S.MODIFIERS, S.RENDERING_PROVIDER_ID, S.PATIENT_ID):
         if name in valid.columns:
-            context[name] = valid[name].to_numpy()
+            col = valid[name]
+            if isinstance(col.array, pd.arrays.ArrowStringArray):
+                # the same texts as to_numpy() would give, without making them
+                context[name] = col.astype("str").array
+            else:
+                context[name] = col.to_numpy()
     return context
 
 
