@@ -254,11 +254,14 @@ class Explainer:
         c[:, silent] = -np.inf
         if covered_rules is not None and len(covered_rules):
             gidx = {g: i for i, g in enumerate(self.groups)}
+            codes, uniques = pd.factorize(covered_rules["rule_id"])
+            at = covered_rules["pos"].to_numpy()
             for group, rule_ids in COVERED_BY_RULES.items():
-                sel = covered_rules["rule_id"].isin(rule_ids).to_numpy()
+                hit = np.append(np.isin(np.asarray(uniques, dtype=object),
+                                        list(rule_ids)), False)  # fmt: skip
+                sel = hit[codes]
                 if sel.any():
-                    pos = covered_rules["pos"].to_numpy()[sel]
-                    c[pos, gidx[group]] = -np.inf
+                    c[at[sel], gidx[group]] = -np.inf
         c[c < min_contribution] = -np.inf
         return c
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ptdenial import schema as S
+from ptdenial._distinct import combinations
 from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
 from ptdenial.features import spread, text_codes
@@ -240,11 +241,11 @@ def _features(model, claims, rules, rows, as_of):
 
 def _visit_rows(valid: pd.DataFrame, is_code: np.ndarray) -> np.ndarray:
     """Rows of the visits that hold a 97112 line (visit features need them all)."""
-    visit = (
-        valid.groupby(list(S.VISIT_KEYS), sort=False, observed=True, dropna=False)
-        .ngroup()
-        .to_numpy()
-    )
+    codes = [  # a missing part is a value of its own, as groupby(dropna=False)
+        np.asarray(pd.factorize(valid[c], use_na_sentinel=True)[0], np.int64) + 1
+        for c in S.VISIT_KEYS
+    ]
+    visit = combinations(codes)[0]
     with_code = np.zeros(visit.max() + 1, dtype=bool)
     with_code[visit[is_code]] = True
     return np.flatnonzero(with_code[visit])
