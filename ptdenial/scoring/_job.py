@@ -13,6 +13,7 @@ stages, ``bookkeeping``, ``worklist_exact``, ``write_outputs`` and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -40,6 +41,7 @@ from ptdenial.scoring._output import (
 from ptdenial.scoring._scratch import scratch, signals_end_run
 from ptdenial.scoring._stream import (
     _file_columns,
+    _parquet_rows,
     _plan,
     _read_ipc,
     _spill,
@@ -161,26 +163,29 @@ class _Run:
         )
         self.q_paths, self.s_paths = [], []
 
-    def score(self, workdir: Path):
-        """Spill the rows to their buckets, then score and keep bucket by bucket."""
+    def score(self, workdir: Path, workers=None):
+        """Spill the rows to their buckets, then score and keep bucket by bucket.
+
+        ``workers`` (started before the key pass) are closed here when the
+        input turned out too small for them.
+        """
         plan, timer = self.plan, self.timer
         state = self._state(workdir)
-        n_workers = worker_count(self.config.workers, plan.n_buckets)
-        workers = None
-        if n_workers:
-            workers = Workers(n_workers, self.model, self._shipped(state))
-        try:
-            with timer.stage("spill"):
-                if plan.n_buckets > 1:
-                    _spill(
-                        self.files, self.schema, plan, workdir,
-                        batch_rows=self.config.batch_rows, claims=self.claims,
-                    )  # fmt: skip
-            outs = self._score_all(state, workers)
-        finally:
-            if workers is not None:
-                workers.close()
-        self.workers = n_workers
+        if workers is not None and not worker_count(
+            self.config.workers, plan.n_buckets
+        ):
+            workers.close()
+            workers = None
+        if workers is not None:
+            workers.give(self._shipped(state))
+        with timer.stage("spill"):
+            if plan.n_buckets > 1:
+                _spill(
+                    self.files, self.schema, plan, workdir,
+                    batch_rows=self.config.batch_rows, claims=self.claims,
+                )  # fmt: skip
+        outs = self._score_all(state, workers)
+        self.workers = len(workers.procs) if workers is not None else 0
         for out in outs:
             self._keep(out)
 
@@ -306,6 +311,28 @@ class _Run:
 
 
 # --- the job ------------------------------------------------------------------------
+_CSV_BYTES_PER_ROW = 250  # a claim line as CSV text, about
+
+
+@contextlib.contextmanager
+def _early_workers(model, files, config):
+    """Worker processes started before the key pass, when the input looks big.
+
+    They load the model while this process reads the keys. The guess uses
+    Parquet row counts or CSV sizes; :meth:`_Run.score` closes them when the
+    plan shows fewer batches than they pay back.
+    """
+    total = _parquet_rows(files)
+    if total is None:
+        total = sum(f.stat().st_size for f in files) // _CSV_BYTES_PER_ROW
+    guess = -(-int(total) // config.batch_rows)
+    n = worker_count(config.workers, guess)
+    workers = Workers(n, model, config) if n else None
+    try:
+        yield workers
+    finally:
+        if workers is not None:
+            workers.close()
 def score_file(
     model,
     claims,
@@ -364,19 +391,23 @@ def score_file(
         inputs = [{"path": str(f), "sha256": file_sha256(f), "bytes": f.stat().st_size}
                   for f in files]  # fmt: skip
     schema = _unified_schema(files)
-    with timer.stage("key_pass"):
-        plan = _plan(files, schema, config.batch_rows)
-    for info, rows in zip(inputs, plan.file_rows, strict=True):
-        info["rows"] = int(rows)
-    logger.info(
-        "%s: %d rows in %d file(s); %d batch(es) of about %d rows; %d rows share a "
-        "duplicated line key",
-        claims, plan.n_in, len(files), plan.n_buckets, config.batch_rows, plan.n_dup,
-    )  # fmt: skip
-    with signals_end_run(), scratch(out.parent) as workdir:
+    with (
+        signals_end_run(),
+        scratch(out.parent) as workdir,
+        _early_workers(model, files, config) as workers,
+    ):
+        with timer.stage("key_pass"):
+            plan = _plan(files, schema, config.batch_rows)
+        for info, rows in zip(inputs, plan.file_rows, strict=True):
+            info["rows"] = int(rows)
+        logger.info(
+            "%s: %d rows in %d file(s); %d batch(es) of about %d rows; %d rows "
+            "share a duplicated line key", claims, plan.n_in, len(files),
+            plan.n_buckets, config.batch_rows, plan.n_dup,
+        )  # fmt: skip
         run = _Run(model, claims=claims, files=files, schema=schema, plan=plan,
                    config=config, as_of=as_of_ts, stamp=stamp, timer=timer)  # fmt: skip
-        run.score(workdir)
+        run.score(workdir, workers)
         wl, patches = run.finish_worklist()
         outputs = run.write(out, quarantine, wl=wl, patches=patches, worklist=worklist)
     run.check_accounting()

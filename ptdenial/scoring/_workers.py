@@ -70,15 +70,24 @@ def _load_model(data: bytes):
 
 # --- the worker process -------------------------------------------------------------
 def _serve_buckets(conn) -> None:
-    """Score the buckets the parent hands out, until it says there are none."""
+    """Score the buckets the parent hands out, until it says there are none.
+
+    The model comes first (so it loads while the parent reads the input's
+    keys), then the run's state, then bucket numbers.
+    """
     from ptdenial.scoring._bucket import score_bucket
 
-    data, state = conn.recv()
-    state.model = _load_model(data)
-    if state.config.wants_model_reasons():
+    data, config = conn.recv()
+    model = _load_model(data)
+    explainer = None
+    if config.wants_model_reasons():
         from ptdenial.explain import Explainer
 
-        state.explainer = Explainer(state.model)
+        explainer = Explainer(model)
+    state = conn.recv()
+    if state is None:
+        return
+    state.model, state.explainer = model, explainer
     while True:
         conn.send(("next", None, None))
         k = conn.recv()
@@ -127,16 +136,20 @@ def _command() -> list[str]:
 class Workers:
     """Worker processes of one run, and the bucket counter they share with it.
 
-    One thread per worker hands out bucket numbers (from the same counter as
-    :meth:`take`) and queues what the worker sends back.
+    Started before the key pass (:meth:`give` hands them the run's state
+    once it is planned, :meth:`start` lets them take buckets once the spill
+    is complete). One thread per worker hands out bucket numbers (from the
+    same counter as :meth:`take`) and queues what the worker sends back.
     """
 
-    def __init__(self, n: int, model, state):
+    def __init__(self, n: int, model, config):
         from multiprocessing.connection import Listener
 
-        self.n_buckets = state.plan.n_buckets
+        self.n_buckets = 0
+        self._state = None
         self._next = 0
         self._lock = threading.Lock()
+        self._planned = threading.Event()
         self._go = threading.Event()
         self._stop = threading.Event()
         self.messages: queue.Queue = queue.Queue()
@@ -146,7 +159,7 @@ class Workers:
         key = os.urandom(32)
         self.listener = Listener(authkey=key)
         hello = json.dumps({"address": self.listener.address, "key": key.hex()})
-        init = (_model_bytes(model), state)
+        init = (_model_bytes(model), config)
         self.procs = []
         for _ in range(n):
             proc = subprocess.Popen(
@@ -162,6 +175,12 @@ class Workers:
         ]
         for t in self.threads:
             t.start()
+
+    def give(self, state) -> None:
+        """The run's state (planned), for the workers to score its buckets."""
+        self.n_buckets = state.plan.n_buckets
+        self._state = state
+        self._planned.set()
 
     def take(self) -> int:
         """The next bucket (for this process or a worker)."""
@@ -179,6 +198,8 @@ class Workers:
             self.connected += 1
         try:
             conn.send(init)
+            self._planned.wait()
+            conn.send(None if self._stop.is_set() else self._state)
             while not self._stop.is_set():
                 kind, k, payload = conn.recv()
                 if kind == "next":
@@ -238,7 +259,10 @@ class Workers:
 
     def close(self) -> None:
         """Stop the workers and wait briefly for them; terminate any that linger."""
+        if self._stop.is_set():
+            return
         self._stop.set()
+        self._planned.set()
         self._go.set()
         with self._lock:
             self._next = 1 << 30
