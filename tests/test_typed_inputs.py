@@ -107,7 +107,8 @@ def _timestamps(values, unit, tz):
     try:
         zoned = idx.as_unit("us").tz_localize(tz, nonexistent="shift_forward",
                                               ambiguous=False)  # fmt: skip
-    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError,
+            NotImplementedError):  # fmt: skip
         zoned = idx.as_unit("us").tz_localize("UTC")
         tz = "UTC"
     return pa.array(zoned, type=pa.timestamp("us", tz=tz))
