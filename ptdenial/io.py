@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial.exceptions import InputFileError
-from ptdenial.schema import arrow_to_raw
+from ptdenial.schema import arrow_to_raw, join_lists
 
 __all__ = [
     "read_claims",
@@ -293,25 +293,18 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
             sample = col.dropna()
             first = sample.iloc[0] if len(sample) else None
             if isinstance(first, tuple | list | np.ndarray):
-                codes, uniques = pd.factorize(
-                    col.map(
-                        lambda v: tuple(v) if isinstance(v, list | np.ndarray) else v
-                    )
-                )
-                joined = np.array(
-                    ["|".join(map(str, u)) for u in uniques] + [""], dtype=object
-                )
-                out[name] = joined[codes]
+                out[name] = join_lists(col)
     return out
 
 
 @contextlib.contextmanager
-def atomic_path(path) -> Iterator[Path]:
+def atomic_path(path, *, tag: str = "") -> Iterator[Path]:
     """Write a file atomically: yield a temporary path, then rename it to ``path``.
 
     The temporary file has a unique name in the target's folder (so the
     rename stays on one file system and two writers never share it), starts
-    empty, and gets the permissions a new file would get. When the block
+    empty and readable by this user only (``0600``) while it is written, and
+    gets the permissions a new file would get just before the rename. When the block
     ends normally it replaces ``path`` in one step; when it raises (or the
     job is interrupted), the temporary file is removed and ``path`` is left
     as it was. Readers therefore see the old file or the new one, never half
@@ -321,6 +314,10 @@ def atomic_path(path) -> Iterator[Path]:
     ----------
     path : str or Path
         The file to write; its folder is created if needed.
+    tag : str
+        Put into the temporary name after ``.<name>.``, so that a later run
+        can recognise (and sweep) what a killed writer left behind; the
+        scoring job puts its host, process id and start time there.
 
     Yields
     ------
@@ -343,14 +340,17 @@ def atomic_path(path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{tag}", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
-    # mkstemp creates 0600 files; give the result the usual umask-based mode
+    # mkstemp creates 0600 files: private while written (outputs hold patient
+    # rows); the finished file gets the usual umask-based mode
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -16,7 +16,7 @@ import pytest
 
 from ptdenial.config import ScoringConfig
 from ptdenial.datasets import load_sample_claims
-from ptdenial.io import write_table
+from ptdenial.io import atomic_path, write_table
 from ptdenial.model import DenialRiskModel, save_model
 from ptdenial.scoring import _scratch, score_file
 from ptdenial.scoring._workers import worker_count
@@ -142,11 +142,25 @@ def test_scratch_is_private_while_the_run_lasts(tmp_path, model, inputs, monkeyp
 
 def test_output_is_private_until_complete(tmp_path):
     target = tmp_path / "scored.parquet"
-    with _scratch.atomic(target) as tmp:
-        assert stat.S_IMODE(tmp.stat().st_mode) == 0o600
-        tmp.write_text("x")
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(target, tag=_scratch.temp_tag()) as tmp:
+            assert stat.S_IMODE(tmp.stat().st_mode) == 0o600
+            assert _scratch._TMP.match(tmp.name)  # a later run can sweep it
+            tmp.write_text("x")
+    finally:
+        os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["scored.parquet"]
+
+
+def test_a_failed_output_write_leaves_nothing(tmp_path):
+    target = tmp_path / "scored.parquet"
+    with pytest.raises(OSError, match="disk full"):
+        with atomic_path(target, tag=_scratch.temp_tag()) as tmp:
+            tmp.write_text("half")
+            raise OSError("disk full")
+    assert list(tmp_path.iterdir()) == []
 
 
 def _dead_pid() -> int:

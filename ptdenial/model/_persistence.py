@@ -85,12 +85,13 @@ def save_model(model: DenialRiskModel, path, *, card_path=None) -> Path:
     >>> import tempfile, pathlib
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel, save_model, load_model
-    >>> model = DenialRiskModel(n_estimators=30).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> path = save_model(model, pathlib.Path(tempfile.mkdtemp()) / "m.skops")
     >>> load_model(path).model_id == model.model_id
     True
     """
-    from ptdenial.io import write_json
+    from ptdenial.io import atomic_path, write_json
 
     sio = _skops_io()
 
@@ -104,10 +105,8 @@ def save_model(model: DenialRiskModel, path, *, card_path=None) -> Path:
     card["model_id"] = model_id
     model.card_ = card
     payload = sio.dumps(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(payload)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
     file_card = dict(card, file_sha256=hashlib.sha256(payload).hexdigest())
     write_json(file_card, card_path or _card_path(path))
     return path

@@ -37,6 +37,7 @@ Typed columns convert in Arrow or once per distinct value;
 Layout
 ------
 ``_columns`` (names, vocabularies, :class:`ColumnSpec`, :class:`Check`),
+``_descriptions`` (:data:`COLUMN_DESCRIPTIONS`, what each column means),
 ``_parse`` (code lists and code formats), ``_arrow`` (typed columns in the
 form their kind reads in bulk), ``_coerce`` (raw columns to their kinds),
 ``_checks`` (declared value checks), ``_validate`` (valid rows and
@@ -64,6 +65,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     ALLOWED_AMOUNT,
     AUTH_VISITS_APPROVED,
     AUTH_VISITS_USED,
+    BYPASS_MODIFIERS,
     CERT_THROUGH_DATE,
     CHARGE_AMOUNT,
     CLAIM_ID,
@@ -128,6 +130,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     RULE_HITS,
     SCHEMA_VERSION,
     SCORED_AT,
+    SCORED_CODE,
     SCORED_COLUMNS,
     SOURCE_ROW,
     SUBMISSION_DATE,
@@ -141,9 +144,11 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     Check,
     ColumnSpec,
 )
+from ptdenial.schema._descriptions import COLUMN_DESCRIPTIONS
 from ptdenial.schema._outcomes import derive_outcomes
 from ptdenial.schema._parse import (
     arrow_join_lists,
+    join_lists,
     normalize_icd10,
     parse_list_column,
 )
@@ -155,8 +160,11 @@ from ptdenial.schema._validate import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SCORED_CODE",
+    "BYPASS_MODIFIERS",
     "ColumnSpec",
     "COLUMNS",
+    "COLUMN_DESCRIPTIONS",
     "REQUIRED_COLUMNS",
     "OPTIONAL_COLUMNS",
     "OUTCOME_COLUMNS",
@@ -178,6 +186,7 @@ __all__ = [
     "parse_list_column",
     "arrow_join_lists",
     "arrow_to_raw",
+    "join_lists",
     "derive_outcomes",
     "normalize_icd10",
     "ValueCheck",

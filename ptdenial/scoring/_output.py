@@ -1,4 +1,4 @@
-"""The job's output files: atomic writes, Parquet/CSV writer, quarantine, paths."""
+"""The job's output files: Parquet/CSV writer (atomic via io), quarantine, paths."""
 
 from __future__ import annotations
 
@@ -12,16 +12,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial import schema as S
-from ptdenial.io import table_format
-from ptdenial.scoring._scratch import atomic
+from ptdenial.io import atomic_path, table_format
+from ptdenial.scoring._scratch import temp_tag
 from ptdenial.scoring._stream import _read_ipc
 
 _TABLE_SUFFIXES = (".gz", ".csv", ".parquet", ".pq")
-
-
-def _atomic(path: Path):
-    """Atomic write of an output file (private while written, then ``0644``)."""
-    return atomic(path, 0o644)
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:
@@ -30,7 +25,7 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         col = table.column(field.name)
         if pa.types.is_list(field.type):
             sep = "|" if field.name == S.RULE_HITS else " | "
-            col = pc.binary_join(col, sep).fill_null("")
+            col = S.arrow_join_lists(col, sep).fill_null("")
         elif pa.types.is_timestamp(field.type) and field.name == S.DATE_OF_SERVICE:
             col = pc.strftime(col, format="%Y-%m-%d")
         elif pa.types.is_timestamp(field.type):
@@ -76,7 +71,7 @@ class _TableWriter:
 
 def _write_tables(target: Path, schema: pa.Schema, tables) -> Path:
     """Write consecutive tables to ``target`` (format by suffix), atomically."""
-    with _atomic(target) as tmp:
+    with atomic_path(target, tag=temp_tag()) as tmp:
         writer = _TableWriter(tmp, schema, like=target)
         for table in tables:
             writer.write(table)

@@ -6,7 +6,8 @@ them into place. So that no copy outlives the run:
 
 * the scratch folder is created ``0700`` and its files ``0600``
   (:func:`private_file`); output files are written ``0600`` and get their
-  final mode only when complete (:func:`atomic`);
+  final mode only when complete (:func:`ptdenial.io.atomic_path`, with this
+  run's :func:`temp_tag` in their temporary names);
 * the folder and any temporary output are removed when the run ends,
   normally, by an error, by Ctrl-C (SIGINT) or by SIGTERM/SIGHUP
   (:func:`signals_end_run` turns those into an orderly exit);
@@ -134,27 +135,13 @@ def private_file(path: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def atomic(path: Path, mode: int = 0o644):
-    """Write ``path`` through a private temporary file renamed into place.
+def temp_tag() -> str:
+    """``ptdenial-<host>-<pid>-<start>-``: the tag of this run's temporary outputs.
 
-    The temporary file (``.<name>.ptdenial-<tag>....tmp``) is ``0600`` while
-    written and gets ``mode`` just before the rename; it is removed if the
-    block raises (or the run is stopped by a signal).
+    Passed to :func:`ptdenial.io.atomic_path`, so :func:`sweep` can tell a
+    killed run's ``.<name>.ptdenial-<tag>....tmp`` from anyone else's file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.ptdenial-{owner_tag()}", suffix=".tmp", dir=path.parent
-    )
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    return "ptdenial-" + owner_tag()
 
 
 class RunStopped(SystemExit):

@@ -123,9 +123,7 @@ def main() -> None:
 # --- the parent's side --------------------------------------------------------------
 def _command() -> list[str]:
     """The worker's command line: this interpreter, this ptdenial."""
-    import ptdenial
-
-    root = str(Path(ptdenial.__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])  # holds ptdenial/
     code = (
         f"import sys; sys.path.insert(0, {root!r}); "
         "from ptdenial.scoring._workers import main; main()"
