@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from ptdenial.config import ScoringConfig
 from ptdenial.datasets import load_sample_claims
 from ptdenial.io import atomic_path, write_table
-from ptdenial.model import DenialRiskModel, save_model
+from ptdenial.model import save_model
 from ptdenial.scoring import _scratch, score_file
 from ptdenial.scoring._workers import worker_count
 
@@ -26,10 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def model():
-    return DenialRiskModel(n_estimators=20, num_leaves=15, random_state=0).fit(
-        load_sample_claims("history")
-    )
+def model(sample_model):
+    return sample_model  # the session's one fitted sample model (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +55,23 @@ def _outputs(folder: Path) -> dict:
 def test_worker_processes_give_the_same_outputs(tmp_path, model, inputs, monkeypatch):
     """Slow: starts a worker process (a fresh interpreter loading the model)."""
     import ptdenial.scoring._job as J
+    import ptdenial.scoring._workers as W
 
     batch = inputs["rows"] // 4 + 1  # five batches or so
     here = []
     real = J.score_bucket
+    real_take = W.Workers.take
+    worker_took = threading.Event()
 
-    def slowed(state, k):  # the parent is slow, so the worker takes batches too
+    def take(self):
+        k = real_take(self)
+        if threading.current_thread() is not threading.main_thread():
+            worker_took.set()  # handed to the worker (its serving thread asks)
+        return k
+
+    def slowed(state, k):  # the parent waits, so the worker takes batches too
         here.append(k)
-        time.sleep(1.5)
+        worker_took.wait(timeout=120)  # however long a loaded machine needs
         return real(state, k)
 
     runs = {}
@@ -71,6 +79,7 @@ def test_worker_processes_give_the_same_outputs(tmp_path, model, inputs, monkeyp
         if workers:
             here.clear()
             monkeypatch.setattr(J, "score_bucket", slowed)
+            monkeypatch.setattr(W.Workers, "take", take)
         folder = tmp_path / f"w{workers}"
         run = score_file(
             model, inputs["claims"], folder / "scored.parquet",
@@ -138,6 +147,31 @@ def test_scratch_is_private_while_the_run_lasts(tmp_path, model, inputs, monkeyp
     assert ("dir", 0o700) in seen
     assert {mode for kind, mode in seen if kind == "file"} == {0o600}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_error_mid_run_leaves_no_rows_behind(tmp_path, model, inputs, monkeypatch):
+    import ptdenial.scoring._bucket as B
+
+    calls = []
+    real = B.score_batch
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the spill and the first output part exist by now
+            raise MemoryError("out of memory in batch 2")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(B, "score_batch", failing)
+    out = tmp_path / "out"
+    with pytest.raises(MemoryError, match="batch 2"):
+        score_file(
+            model, inputs["claims"], out / "scored.parquet",
+            worklist=out / "worklist.csv", as_of=AS_OF,
+            config=ScoringConfig(batch_rows=inputs["rows"] // 3 + 1, workers=0,
+                                 progress="off"),
+        )  # fmt: skip
+    assert len(calls) == 2
+    assert list(out.iterdir()) == []  # no spill, no temporary or partial output
 
 
 def test_output_is_private_until_complete(tmp_path):
