@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial.exceptions import InputFileError
-from ptdenial.schema import arrow_to_raw, join_lists
+from ptdenial.schema import COLUMNS, arrow_to_raw, join_lists
 
 __all__ = [
     "read_claims",
@@ -131,6 +131,31 @@ def _read_csv_text(path: Path) -> pa.Table:
         raise InputFileError(f"{path}: cannot read as CSV ({exc}).") from exc
 
 
+def _check_nested(schema: pa.Schema, source) -> None:
+    """Refuse a contract column of nested values (struct, map, list of lists...).
+
+    No kind reads them (a code list may be a list of scalars), and without
+    this the job would fail deep inside with Arrow's own error. Names the
+    file, the column and its type, never a value.
+    """
+    for field in schema:
+        spec = COLUMNS.get(field.name)
+        t = field.type
+        if spec is None or not pa.types.is_nested(t):
+            continue
+        if spec.kind == "list" and (
+            pa.types.is_list(t) or pa.types.is_large_list(t)
+        ) and not pa.types.is_nested(t.value_type):
+            continue
+        what = "a list of codes or delimited text" if spec.kind == "list" else (
+            "one plain value per row"
+        )
+        raise InputFileError(
+            f"{source}: column {field.name!r} holds nested values ({t}); "
+            f"write it as {what} (see docs/input-types.md)."
+        )
+
+
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     # List columns (Parquet list<string>) become one "|"-joined string per row,
     # computed in Arrow: the same text form as CSV input, parsed once per unique
@@ -178,6 +203,7 @@ def read_claims(path, *, columns=None) -> pd.DataFrame:
                 table = pf.read(columns=cols)
             except (pa.ArrowInvalid, OSError) as exc:
                 raise InputFileError(f"{f}: cannot read as Parquet ({exc}).") from exc
+            _check_nested(table.schema, f)
         frames.append(_to_pandas(table))
     if len(frames) == 1:
         return frames[0]

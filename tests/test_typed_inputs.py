@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
-from conftest import tiny_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import tiny_raw
 from ptdenial import schema as S
 from ptdenial.io import read_claims
 from ptdenial.schema import arrow_to_raw, validate_claims
@@ -309,3 +309,59 @@ def test_unreadable_dates_among_zoned_ones_are_quarantined():
     assert q[S.SOURCE_ROW].tolist() == [2, 3]
     assert set(q[S.Q_CHECK]) == {"type"}
     assert q[S.Q_VALUE].tolist() == ["not a date", "2025-02-30"]
+
+
+# --- column types no kind reads (issue #15, item 12) --------------------------------
+def _parquet_with(tmp_path, name, column):
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(tiny_raw(), preserve_index=False)
+    i = table.schema.get_field_index(name)
+    path = tmp_path / f"{name}.parquet"
+    pq.write_table(table.set_column(i, name, column), path)
+    return path
+
+
+def test_uint64_integers_validate_as_their_values(tmp_path):
+    raw = tiny_raw()
+    units = [None if pd.isna(v) else int(float(v)) for v in raw[S.UNITS]]
+    path = _parquet_with(tmp_path, S.UNITS, pa.array(units, pa.uint64()))
+    typed = validate_claims(read_claims(path), run_date=RUN)
+    text = validate_claims(raw, run_date=RUN)
+    assert typed.valid[S.UNITS].tolist() == text.valid[S.UNITS].tolist()
+    assert typed.quarantine[S.SOURCE_ROW].tolist() == text.quarantine[
+        S.SOURCE_ROW
+    ].tolist()
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        (S.PATIENT_ID, pa.array([{"id": 1}] * 5)),
+        (S.PAYER_ID, pa.array([{"k": "v"}] * 5, pa.map_(pa.string(), pa.string()))),
+        (S.UNITS, pa.array([[1]] * 5)),
+        (S.DIAGNOSIS_CODES, pa.array([[["M62.81"]]] * 5)),
+    ],
+    ids=["struct", "map", "list-in-scalar", "list-of-lists"],
+)
+def test_nested_columns_are_refused_naming_file_and_column(
+    tmp_path, name, column, sample_model_file
+):
+    from ptdenial.exceptions import InputFileError
+    from ptdenial.model import load_model
+    from ptdenial.scoring import score_file
+
+    path = _parquet_with(tmp_path, name, column)
+    with pytest.raises(InputFileError, match=rf"{name}\.parquet: column '{name}'"):
+        read_claims(path)
+    with pytest.raises(InputFileError, match=f"column '{name}' holds nested"):
+        score_file(load_model(sample_model_file), path, tmp_path / "o" / "s.parquet",
+                   as_of="2026-01-01")  # fmt: skip
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_a_list_of_codes_is_not_refused(tmp_path):
+    path = _parquet_with(tmp_path, S.MODIFIERS, pa.array([["GP", "KX"], None, [],
+                                                          ["59"], ["GP"]]))  # fmt: skip
+    result = validate_claims(read_claims(path), run_date=RUN)
+    assert len(result.valid) + len(result.quarantine) >= len(tiny_raw())

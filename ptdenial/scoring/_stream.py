@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from ptdenial import schema as S
 from ptdenial.exceptions import InputFileError
-from ptdenial.io import table_format
+from ptdenial.io import _check_nested, table_format
 from ptdenial.scoring._batch import BatchResult
 from ptdenial.scoring._scratch import private_file
 
@@ -94,6 +94,7 @@ def _unified_schema(files) -> pa.Schema:
             schemas.append(pa.schema([(n, pa.string()) for n in names]))
         else:
             schemas.append(pq.ParquetFile(f).schema_arrow)
+            _check_nested(schemas[-1], f)
     try:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
