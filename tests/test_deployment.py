@@ -310,9 +310,7 @@ def test_one_unchanged_night_shows_no_significant_drift(model, new):
     assert result["recommendation"].figures["features_significant"] == []
 
 
-def test_the_sample_report_shows_no_significant_drift(
-    sample_model_file, new, tmp_path
-):
+def test_the_sample_report_shows_no_significant_drift(sample_model_file, new, tmp_path):
     # what the demo shows a new user: the shipped sample's new claims scored
     # the night after its history, judged in the run report
     src = write_table(new, tmp_path / "new.parquet")
