@@ -10,9 +10,11 @@ import time
 from ptdenial._utils import passive_openmp
 from ptdenial.cli import (
     _demo,
+    _denials,
     _evaluate,
     _ingest,
     _monitor,
+    _plan_kx,
     _rules,
     _sample,
     _score,
@@ -33,6 +35,8 @@ _COMMANDS = [
     _rules,
     _monitor,
     _score,
+    _plan_kx,
+    _denials,
     _demo,
 ]
 
