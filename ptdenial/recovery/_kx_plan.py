@@ -308,8 +308,8 @@ def plan_kx(
         plan[col] = plan[col].astype("Int64")
     for col in ("kx_date", "tmr_date", "last_visit_date"):
         plan[col] = pd.to_datetime(plan[col])
-    order = plan["kx_date"].fillna(pd.Timestamp.max).rank(method="first")
-    return plan.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+    plan = plan.sort_values("kx_date", na_position="last", kind="stable")
+    return plan.reset_index(drop=True)
 
 
 def _ytd(group: pd.DataFrame, year: int, bucket: str) -> tuple[float, str]:

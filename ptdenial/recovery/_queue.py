@@ -448,12 +448,12 @@ def _finish(lines: pd.DataFrame, rows: list) -> pd.DataFrame:
     out["deadline"] = pd.to_datetime(out["deadline"])
     out["days_left"] = out["days_left"].astype("Int64")
     out["deadline_verified"] = out["deadline_verified"].astype("boolean")
-    order = np.lexsort(
-        (
-            out["deadline"].fillna(pd.Timestamp.max).to_numpy(),
-            -out["expected_recovery"].to_numpy(float),
-        )
-    )
-    out = out.iloc[order].reset_index(drop=True)
+    out["expected_recovery"] = out["expected_recovery"].astype(float)
+    out = out.sort_values(
+        ["expected_recovery", "deadline"],
+        ascending=[False, True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     return out[list(QUEUE_COLUMNS)]
