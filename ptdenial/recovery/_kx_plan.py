@@ -51,6 +51,17 @@ def therapy_bucket(claims: pd.DataFrame) -> pd.Series:
     the ``GO`` modifier, or, without any of GP/GO/GN, when its rendering
     credential is OT or OTA; every other line is PT+SLP.
 
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        Claim lines; ``modifiers`` and ``provider_credential`` are used when
+        present.
+
+    Returns
+    -------
+    pandas.Series
+        ``"PT_SLP"`` or ``"OT"`` per line, named ``bucket``.
+
     Examples
     --------
     >>> import pandas as pd

@@ -35,6 +35,15 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     (OWASP CSV-injection advice), so Excel or LibreOffice shows it as text.
     Numbers, dates and booleans are left as they are.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; list cells become ``|``-joined text.
+
     Examples
     --------
     >>> import pandas as pd
@@ -72,6 +81,20 @@ def recovery_html(
 
     Every value is HTML-escaped; dollar columns are formatted as dollars and
     ``likelihood`` as a percentage.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A denial queue or a KX plan.
+    title : str
+    summary : str
+        One line under the title.
+    notes : sequence of str
+        Further lines (sources, caveats).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
