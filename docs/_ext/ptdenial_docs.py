@@ -63,6 +63,7 @@ API_MODULES = (
     "ptdenial.scoring",
     "ptdenial.reports",
     "ptdenial.x12",
+    "ptdenial.recovery",
     "ptdenial.spark",
     "ptdenial.cli",
 )
@@ -76,6 +77,7 @@ GUIDES = (
     "model",
     "monitoring",
     "analytics",
+    "fix-and-recover",
     "spark",
     "sample-data",
 )
