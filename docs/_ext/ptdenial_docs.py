@@ -77,7 +77,6 @@ GUIDES = (
     "model",
     "monitoring",
     "analytics",
-    "fix-and-recover",
     "spark",
     "sample-data",
 )
