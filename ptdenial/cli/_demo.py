@@ -63,8 +63,38 @@ def _print_history_summary(valid) -> None:
     print(hits[cols].head(12).to_string(index=False, float_format="{:.3f}".format))
 
 
+def _fix_value(out: Path, model, new, as_of: str) -> None:
+    """Step 4: the worklist again, with what each claim-edit fix is worth.
+
+    Written beside the worklist (``worklist_fix_value.csv``/``.html``) so the
+    nightly worklist files stay as the scoring job writes them.
+    """
+    import pandas as pd
+
+    from ptdenial.io import read_claims
+    from ptdenial.recovery import add_fix_value, rescore_fixes, write_recovery
+
+    print("4/6 re-scoring the worklist's claim-edit fixes (same as-of) ...")
+    fixes = rescore_fixes(model, read_claims(new), as_of=as_of)
+    worklist = add_fix_value(pd.read_csv(out / "worklist.csv"), fixes)
+    edits = fixes[fixes["fix_kind"] == "claim_edit"]
+    summary = (
+        f"{len(edits)} lines with a claim-edit fix save "
+        f"${edits['dollars_saved'].clip(lower=0).sum():,.2f} in expected payment; "
+        f"{int((fixes['fix_kind'] == 'documentation').sum())} fixes need "
+        "documentation and are not re-scored"
+    )
+    paths = write_recovery(
+        worklist,
+        out / "worklist_fix_value.csv",
+        title="Worklist ranked by dollars a fix saves",
+        summary=summary,
+    )
+    print(f"    {summary} -> {paths[0]}")
+
+
 def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
-    """Steps 4 and 5: the KX/TMR plan and the denial work queue of the sample."""
+    """Steps 5 and 6: the KX/TMR plan and the denial work queue of the sample."""
     import pandas as pd
 
     from ptdenial.io import read_claims
@@ -72,7 +102,7 @@ def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
     from ptdenial.rules import apply_rules
     from ptdenial.schema import validate_claims
 
-    print(f"4/5 KX / targeted-review plan of Medicare patients as of {as_of} ...")
+    print(f"5/6 KX / targeted-review plan of Medicare patients as of {as_of} ...")
     tonight, _ = validate_claims(read_claims(new), source=str(new), run_date=as_of)
     plan = plan_kx(pd.concat([history, tonight], ignore_index=True), as_of=as_of)
     n_kx = int(plan["kx_visit_number"].notna().sum())
@@ -81,7 +111,7 @@ def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
         plan, out / "kx_plan.csv", title="KX / TMR plan", summary=summary
     )
     print(f"    {summary} -> {paths[0]}")
-    print(f"5/5 denial work queue of {len(history):,} history lines ...")
+    print(f"6/6 denial work queue of {len(history):,} history lines ...")
     hits = apply_rules(history, as_of=as_of).hits
     queue = denial_queue(history, as_of=as_of, hits=hits)
     summary = (
@@ -119,7 +149,7 @@ def run(args) -> int:
         new = out / "sample" / "new_claims.parquet"
     night = read_claims(new, columns=[SUBMISSION_DATE])[SUBMISSION_DATE]
     as_of = str(__import__("pandas").to_datetime(night).max().date())
-    print(f"1/5 training on {history} (claims up to {as_of}) ...")
+    print(f"1/6 training on {history} (claims up to {as_of}) ...")
     valid, quar = validate_claims(
         read_claims(history), source=str(history), run_date=as_of
     )
@@ -128,7 +158,7 @@ def run(args) -> int:
     model_path = save_model(model, out / "model.skops")
     model = load_model(model_path)
     print(f"    model {model.model_id} -> {model_path}")
-    print(f"2/5 scoring {new} as of {as_of} ...")
+    print(f"2/6 scoring {new} as of {as_of} ...")
     config = ScoringConfig.from_sources({})
     score_run = score_file(
         model,
@@ -139,9 +169,10 @@ def run(args) -> int:
         as_of=as_of,
         model_path=model_path,
     )
-    print("3/5 writing the report ...")
+    print("3/6 writing the report ...")
     report_path = _score_report(score_run, model, out / "report", config)
     _print_score_run(score_run, report_path)
+    _fix_value(out, model, new, as_of)
     _fix_and_recover(out, valid, new, as_of)
     print(
         f"\nOpen {out / 'worklist.html'} (the billing team's worklist) and "
