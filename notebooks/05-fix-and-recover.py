@@ -26,7 +26,9 @@
 # * `denial_queue`: for each denied or partially denied line, the next action
 #   (corrected claim, appeal, patient responsibility, write-off, no action),
 #   its deadline, and a rank by recoverable dollars times a recovery
-#   likelihood whose source is shown.
+#   likelihood whose source is shown;
+# * `rescore_fixes`: what tonight's worklist fixes are worth, re-scored with
+#   the same as-of snapshot (`p_after_fix`, `dollars_saved`).
 #
 # Which figures are payer facts and which are defaults is said at each step.
 # The same tables come from the command line: `ptdenial plan-kx` and
@@ -36,12 +38,15 @@
 import pandas as pd
 
 from ptdenial.datasets import load_sample_claims
+from ptdenial.model import DenialRiskModel
 from ptdenial.recovery import (
+    add_fix_value,
     appeal_limits,
     carc_actions,
     denial_queue,
     plan_kx,
     recovery_likelihoods,
+    rescore_fixes,
 )
 from ptdenial.reference import load_reference
 from ptdenial.rules import apply_rules
@@ -171,3 +176,47 @@ open_lines = queue[queue["days_left"].fillna(-1) >= 0]
 open_lines.groupby(["action", "deadline_verified"], dropna=False)[
     "expected_recovery"
 ].agg(["size", "sum"])
+
+# %% [markdown]
+# ## 3. What a worklist fix is worth
+# The worklist says what to change on tonight's lines. `rescore_fixes`
+# applies every fix that is a claim edit (add KX, GP or CQ; bill the MUE's
+# units or the units the documented minutes support) to a copy of the night,
+# scores it again with the **same** as-of snapshot, and reports
+# `p_after_fix` and `dollars_saved` (expected payment x (1 - p), after minus
+# before). Billing fewer units is paid less, so a units fix can save negative
+# dollars: it removes an overpayment risk, not a denial. Fixes that need
+# documentation (a signed plan of care, a progress report, distinct sessions
+# for a 59 modifier) are labelled and not re-scored as if done.
+
+# %%
+model = DenialRiskModel(n_estimators=30).fit(history)
+fixes = rescore_fixes(model, new_claims, as_of="2026-01-01")
+fixes.groupby("fix_kind").agg(
+    lines=("claim_id", "size"), dollars_saved=("dollars_saved", "sum")
+)
+
+# %%
+edits = fixes[fixes["fix_kind"] == "claim_edit"]
+edits.sort_values("dollars_saved", ascending=False)[
+    [
+        "claim_id",
+        "fix_applied",
+        "denial_probability",
+        "p_after_fix",
+        "payment_before",
+        "payment_after",
+        "dollars_saved",
+    ]
+].head(10)
+
+# %% [markdown]
+# `add_fix_value` puts the two columns into a worklist and ranks the lines
+# whose fix saves dollars first (`make demo` writes this as
+# `out/worklist_fix_value.html`, beside the nightly worklist).
+
+# %%
+ranked = add_fix_value(
+    edits[["claim_id", "line_number"]].assign(rank=range(1, len(edits) + 1)), fixes
+)
+ranked.head(10)
