@@ -73,6 +73,16 @@ def _plan_lines():
         # A's OT lines: their own bucket, summed from the lines (no ytd column)
         _visit("A", "2026-02-23", mods=("GO",), cred="OT", allowed=50.0, code="97530"),
         _visit("A", "2026-03-02", mods=("GO",), cred="OT", allowed=50.0, code="97530"),
+        # billed to a commercial plan earlier in the year: not a Medicare amount
+        _visit(
+            "A",
+            "2026-02-02",
+            mods=("GO",),
+            cred="OT",
+            allowed=999.0,
+            code="97530",
+            payer_class="commercial",
+        ),
         # after as_of: never seen by the plan
         _visit("A", "2026-03-05", ytd=2400.0, allowed=5000.0, visit=11),
     ]

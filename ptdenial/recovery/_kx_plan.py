@@ -202,8 +202,9 @@ def plan_kx(
       of the year (amounts incurred *before* that date of service, at any
       provider) plus the amounts of that and later visits in the table; where
       that column is absent or empty, and always for OT, the sum over the
-      table's lines of the year. A line's amount is its allowed amount once
-      adjudicated, else its expected payment
+      table's lines of the year billed to a KX payer class (a commercial
+      line earlier in the year does not count). A line's amount is its
+      allowed amount once adjudicated, else its expected payment
       (:func:`ptdenial.analytics.expected_payment`). Only lines dated on or
       before ``as_of`` count: the plan uses the same snapshot as scoring.
     * **expected allowed per visit**: the mean visit total of the bucket's
@@ -295,11 +296,15 @@ def plan_kx(
     lines["bucket"] = therapy_bucket(lines).to_numpy()
     lines = lines.sort_values([S.DATE_OF_SERVICE], kind="stable")
     latest = lines.groupby(S.PATIENT_ID, sort=False, observed=True).tail(1)
+    classes = _kx_classes(reference)
     medicare = latest[
-        latest[S.PAYER_CLASS].astype(str).isin(_kx_classes(reference))
+        latest[S.PAYER_CLASS].astype(str).isin(classes)
         & (latest[S.CERT_THROUGH_DATE] >= as_of)
     ]
-    keep = lines[S.PATIENT_ID].isin(medicare[S.PATIENT_ID])
+    # only lines billed to a KX payer count toward its threshold
+    keep = lines[S.PATIENT_ID].isin(medicare[S.PATIENT_ID]) & lines[
+        S.PAYER_CLASS
+    ].astype(str).isin(classes)
     context = {
         "as_of": as_of,
         "kx": kx,
