@@ -200,6 +200,8 @@ def _queue_lines():
         _denial("KX", ("CO-119",)),
         _denial("MUE", ("CO-151",), units=6),
         _denial("DUP", ("OA-18",)),
+        _denial("CODE", ("CO-181",)),
+        _denial("UNKNOWN", ("CO-999",)),
         _denial("PATIENT", ("PR-204",)),
         _denial("OLD", ("CO-50",), adjudicated="2025-01-02", dos="2024-12-01"),
     ]
@@ -227,7 +229,9 @@ def test_queue_actions_from_known_carcs(queue):
         "MEDNEC": "appeal", "MEDNEC-COM": "appeal", "DX": "corrected_claim",
         "LATE": "write_off", "LATE-OK": "appeal", "KX": "corrected_claim",
         "MUE": "corrected_claim", "DUP": "no_action",
-        "PATIENT": "patient_responsibility", "OLD": "appeal",
+        "PATIENT": "patient_responsibility",
+        "CODE": "corrected_claim",
+        "UNKNOWN": "appeal", "OLD": "appeal",
     }  # fmt: skip
     assert queue["action"].to_dict() == expected
     assert set(queue["action"]) <= set(ACTIONS)
@@ -236,6 +240,7 @@ def test_queue_actions_from_known_carcs(queue):
     assert "diagnosis" in queue.loc["DX", "todo"]
     assert "add KX" in queue.loc["KX", "todo"]
     assert "timely filing" in queue.loc["LATE-OK", "documents"]
+    assert "not in the decision table" in queue.loc["UNKNOWN", "todo"]
 
 
 def test_queue_deadlines(queue):

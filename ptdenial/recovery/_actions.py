@@ -151,6 +151,45 @@ _CARC_ACTIONS = (
     ),
 )
 
+# CARCs outside the domain reference's table (s6.2), seen on therapy
+# remittances; their texts are from general knowledge of the X12 list, not
+# confirmed from a source, like the reference's own rows marked so.
+_CARC_ACTIONS_UNCONFIRMED = (
+    ("181", "*", CORRECTED_CLAIM, "bill a procedure code valid on the date", ""),
+    ("182", "*", CORRECTED_CLAIM, "bill a modifier valid on the date", ""),
+    ("146", "*", CORRECTED_CLAIM, "bill a diagnosis valid on the date", ""),
+    ("31", "*", CORRECTED_CLAIM, "correct the member id / patient identity", ""),
+    (
+        "185",
+        "*",
+        CORRECTED_CLAIM,
+        "bill under an eligible rendering provider (e.g. the supervising PT)",
+        "",
+    ),
+    (
+        "167",
+        "*",
+        APPEAL,
+        "appeal: the diagnosis is covered for this service",
+        "plan of care linking the diagnosis to the treated deficit",
+    ),
+    (
+        "252",
+        "*",
+        APPEAL,
+        "send the additional documentation requested",
+        "the documents the remark names",
+    ),
+    (
+        "226",
+        "*",
+        APPEAL,
+        "send the information requested",
+        "the documents the remark names",
+    ),
+)
+_UNCONFIRMED_IN_REFERENCE = frozenset({"27", "151", "204", "236"})
+
 # RARCs that change the default action or add the documentation to attach.
 _RARC_NOTES = {
     "N115": (APPEAL, "the LCD the decision cites and the notes meeting it"),
@@ -168,6 +207,15 @@ def carc_actions() -> pd.DataFrame:
     """The decision table: CARC and group to action, with the fix and documents.
 
     ``group`` ``"*"`` matches any group; a row with the line's own group wins.
+    ``basis`` says where the CARC's meaning comes from: the domain
+    reference's CARC table, or general knowledge of the X12 list not
+    confirmed from a source (``verified`` false). The action itself is this
+    library's reading of the code; a payer's remittance text wins.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code, group, action, todo, documents, basis, verified``.
 
     Examples
     --------
@@ -176,9 +224,19 @@ def carc_actions() -> pd.DataFrame:
     >>> t.loc[("50", "*"), "action"], t.loc[("2", "PR"), "action"]
     ('appeal', 'patient_responsibility')
     """
-    return pd.DataFrame(
-        list(_CARC_ACTIONS), columns=["code", "group", "action", "todo", "documents"]
+    cols = ["code", "group", "action", "todo", "documents"]
+    known = pd.DataFrame(list(_CARC_ACTIONS), columns=cols)
+    known["verified"] = ~known["code"].isin(_UNCONFIRMED_IN_REFERENCE)
+    extra = pd.DataFrame(list(_CARC_ACTIONS_UNCONFIRMED), columns=cols)
+    extra["verified"] = False
+    table = pd.concat([known, extra], ignore_index=True)
+    table["basis"] = table["verified"].map(
+        {
+            True: "domain reference s6.2 (CARC texts from CMS-hosted lists)",
+            False: "X12 CARC list from general knowledge; not confirmed from a source",
+        }
     )
+    return table[[*cols, "basis", "verified"]]
 
 
 def rarc_actions() -> dict:
