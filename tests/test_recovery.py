@@ -368,3 +368,21 @@ def test_plan_kx_and_denials_commands_on_tables(tmp_path, capsys):
     code = main(["denials", str(src), "--as-of", "2026-02-10", "--out", str(queue)])
     assert code == EXIT_OK, capsys.readouterr()
     assert set(pd.read_csv(queue)["claim_id"]) >= {"MEDNEC", "DX", "MUE"}
+
+
+def test_denials_command_refuses_empty_input(tmp_path, capsys):
+    out = tmp_path / "q.csv"
+    assert main(["denials", str(tmp_path), "--out", str(out)]) == 2
+    assert "no 835 service lines found" in capsys.readouterr().err
+    table = tmp_path / "new.parquet"
+    from ptdenial.io import write_table
+
+    lines = _plan_lines().drop(
+        columns=["adjudication_date", "paid_amount", "adjustment_codes"]
+    )
+    lines["diagnosis_codes"] = [("R26.81",)] * len(lines)
+    lines["rendering_provider_id"] = "R1"
+    write_table(lines, table)  # fmt: skip
+    assert main(["denials", str(table), "--out", str(out)]) == 2
+    assert "needs remittance outcomes" in capsys.readouterr().err
+    assert not out.exists()

@@ -70,9 +70,25 @@ def _read(args, reference):
         )
         hits = apply_rules(valid, reference=reference, as_of=args.as_of).hits
         return valid, hits, len(quar)
-    from ptdenial.x12 import read_835
+    import os
+    import secrets
 
-    return read_835(args.remits, key_file=args.key_file, on_error="warn"), None, 0
+    from ptdenial.exceptions import InputFileError
+    from ptdenial.x12 import KEY_ENV, read_835
+
+    # The queue never shows patient_id: without a key, a one-run key keeps
+    # the identifiers pseudonymous without the ingest's consistency warning.
+    key = None
+    if args.key_file is None and not os.environ.get(KEY_ENV):
+        key = secrets.token_hex(16)
+    lines = read_835(args.remits, key=key, key_file=args.key_file, on_error="warn")
+    if lines.empty:
+        names = ", ".join(map(str, args.remits))
+        raise InputFileError(
+            f"{names}: no 835 service lines found; pass 835 files or folders, "
+            "or a claim table (.parquet/.csv) with outcome columns."
+        )
+    return lines, None, 0
 
 
 def run(args) -> int:
