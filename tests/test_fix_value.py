@@ -77,3 +77,22 @@ def test_worklist_ranked_by_dollars_saved(fixes):
     assert n and saves.iloc[:n].all()
     assert ranked["dollars_saved"].iloc[:n].is_monotonic_decreasing
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+
+
+def test_score_fix_value_writes_a_ranked_copy(tmp_path, sample_model_file, capsys):
+    from pathlib import Path
+
+    from ptdenial.cli import main
+
+    new = Path(__file__).resolve().parents[1] / "data" / "sample" / "new_claims.parquet"
+    args = ["score", str(new), "--model", str(sample_model_file), "--as-of", AS_OF,
+            "--out", str(tmp_path / "scored.parquet")]  # fmt: skip
+    assert main([*args, "--fix-value"]) == 2
+    assert "--fix-value needs --worklist" in capsys.readouterr().err
+    wl = tmp_path / "wl.csv"
+    assert main([*args, "--worklist", str(wl), "--fix-value"]) == 0
+    ranked = pd.read_csv(tmp_path / "wl_fix_value.csv")
+    assert {"p_after_fix", "dollars_saved", "fix_kind"} <= set(ranked.columns)
+    assert "dollars_saved" not in pd.read_csv(wl).columns  # the nightly file as before
+    assert (tmp_path / "wl_fix_value.html").exists()
+    assert len(ranked) == len(pd.read_csv(wl))

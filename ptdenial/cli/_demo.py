@@ -63,34 +63,13 @@ def _print_history_summary(valid) -> None:
     print(hits[cols].head(12).to_string(index=False, float_format="{:.3f}".format))
 
 
-def _fix_value(out: Path, model, new, as_of: str) -> None:
-    """Step 4: the worklist again, with what each claim-edit fix is worth.
-
-    Written beside the worklist (``worklist_fix_value.csv``/``.html``) so the
-    nightly worklist files stay as the scoring job writes them.
-    """
-    import pandas as pd
-
-    from ptdenial.io import read_claims
-    from ptdenial.recovery import add_fix_value, rescore_fixes, write_recovery
+def _fix_value(out: Path, model, new, score_run) -> None:
+    """Step 4: the worklist again, with what each claim-edit fix is worth."""
+    from ptdenial.cli._fix_value import write_fix_value
 
     print("4/6 re-scoring the worklist's claim-edit fixes (same as-of) ...")
-    fixes = rescore_fixes(model, read_claims(new), as_of=as_of)
-    worklist = add_fix_value(pd.read_csv(out / "worklist.csv"), fixes)
-    edits = fixes[fixes["fix_kind"] == "claim_edit"]
-    summary = (
-        f"{len(edits)} lines with a claim-edit fix save "
-        f"${edits['dollars_saved'].clip(lower=0).sum():,.2f} in expected payment; "
-        f"{int((fixes['fix_kind'] == 'documentation').sum())} fixes need "
-        "documentation and are not re-scored"
-    )
-    paths = write_recovery(
-        worklist,
-        out / "worklist_fix_value.csv",
-        title="Worklist ranked by dollars a fix saves",
-        summary=summary,
-    )
-    print(f"    {summary} -> {paths[0]}")
+    path, summary = write_fix_value(score_run, model, new, out / "worklist.csv")
+    print(f"    {summary} -> {path}")
 
 
 def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
@@ -172,7 +151,7 @@ def run(args) -> int:
     print("3/6 writing the report ...")
     report_path = _score_report(score_run, model, out / "report", config)
     _print_score_run(score_run, report_path)
-    _fix_value(out, model, new, as_of)
+    _fix_value(out, model, new, score_run)
     _fix_and_recover(out, valid, new, as_of)
     print(
         f"\nOpen {out / 'worklist.html'} (the billing team's worklist) and "
