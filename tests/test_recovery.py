@@ -147,6 +147,13 @@ def test_plan_observed_frequency_and_reference_year():
     assert row["kx_visit_number"] == 3 + 11
 
 
+def test_plan_stops_at_the_year_end():
+    lines = pd.DataFrame([_visit("Y", "2026-12-14", ytd=500.0, cert="2027-02-28")])
+    row = plan_kx(lines, as_of="2026-12-14", visits_per_week=1).iloc[0]
+    assert row["remaining_planned_visits"] == 2  # 21 and 28 December
+    assert "before 31 December" in row["action"]
+
+
 def test_plan_errors_name_the_fix():
     with pytest.raises(ReferenceDataError, match="kx_thresholds has no row for 2031"):
         plan_kx(_plan_lines(), as_of="2031-01-05")

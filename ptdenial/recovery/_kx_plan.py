@@ -294,6 +294,9 @@ def plan_kx(
         return pd.DataFrame(columns=list(PLAN_COLUMNS))
     lines["_amount"] = _line_amounts(lines, reference).to_numpy()
     lines["bucket"] = therapy_bucket(lines).to_numpy()
+    # only what the plan reads: per-group slicing of a wide frame is slow
+    wanted = (*_NEEDED, S.EPISODE_START_DATE, S.VISIT_NUMBER, S.YTD_THERAPY_ALLOWED)
+    lines = lines[[c for c in wanted if c in lines.columns] + ["_amount", "bucket"]]
     lines = lines.sort_values([S.DATE_OF_SERVICE], kind="stable")
     latest = lines.groupby(S.PATIENT_ID, sort=False, observed=True).tail(1)
     classes = _kx_classes(reference)
@@ -397,11 +400,12 @@ def _plan_one(group: pd.DataFrame, latest: pd.Series, ctx: dict) -> dict:
         row[f"{name}_date"] = (
             None if first is None or first > len(dates) else dates[first - 1]
         )
-    row["action"] = _action_text(row, kx_k, tmr_k)
+    year_end = pd.Timestamp(latest[S.CERT_THROUGH_DATE]) > end
+    row["action"] = _action_text(row, kx_k, tmr_k, year_end)
     return row
 
 
-def _action_text(row: dict, kx_k, tmr_k) -> str:
+def _action_text(row: dict, kx_k, tmr_k, year_end: bool) -> str:
     def when(name):
         date = row[f"{name}_date"]
         day = "" if date is None else f" ({pd.Timestamp(date).date()})"
@@ -413,6 +417,8 @@ def _action_text(row: dict, kx_k, tmr_k) -> str:
         parts.append(f"over the KX threshold{unverified}: add KX on every line")
     elif kx_k is not None:
         parts.append(f"add KX from {when('kx')}{unverified}")
+    elif year_end:
+        parts.append("KX not reached before 31 December (the amounts reset)")
     else:
         parts.append("KX not reached in the certified period")
     if tmr_k == 0:
