@@ -76,6 +76,8 @@ def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
     """Steps 5 and 6: the KX/TMR plan and the denial work queue of the sample."""
     import pandas as pd
 
+    from ptdenial.cli._denials import queue_notes
+    from ptdenial.cli._plan_kx import PLAN_NOTES
     from ptdenial.io import read_claims
     from ptdenial.recovery import denial_queue, plan_kx, write_recovery
     from ptdenial.rules import apply_rules
@@ -87,7 +89,11 @@ def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
     n_kx = int(plan["kx_visit_number"].notna().sum())
     summary = f"{len(plan)} patient buckets; {n_kx} reach KX in their certified visits"
     paths = write_recovery(
-        plan, out / "kx_plan.csv", title="KX / TMR plan", summary=summary
+        plan,
+        out / "kx_plan.csv",
+        title="KX / TMR plan",
+        summary=summary,
+        notes=PLAN_NOTES,
     )
     print(f"    {summary} -> {paths[0]}")
     print(f"6/6 denial work queue of {len(history):,} history lines ...")
@@ -98,7 +104,11 @@ def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
         f"${queue['expected_recovery'].sum():,.2f}"
     )
     paths = write_recovery(
-        queue, out / "denials.csv", title="Denial work queue", summary=summary
+        queue,
+        out / "denials.csv",
+        title="Denial work queue",
+        summary=summary,
+        notes=queue_notes(),
     )
     print(f"    {summary} -> {paths[0]}")
     by_action = queue.groupby("action")["expected_recovery"].agg(["size", "sum"])

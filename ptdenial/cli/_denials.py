@@ -91,10 +91,27 @@ def _read(args, reference):
     return lines, None, 0
 
 
+def queue_notes(likelihoods=None) -> list:
+    """Lines under the queue page's title: the ranking and each likelihood's source."""
+    from ptdenial.recovery import recovery_likelihoods
+
+    like = recovery_likelihoods(likelihoods)
+    return [
+        "Ranked by expected recovery = recoverable dollars x recovery likelihood "
+        "of the action. Likelihood sources:",
+        *(
+            f"{r.action}{' (' + r.payer_class + ')' if r.payer_class else ''}: "
+            f"{r.likelihood:.0%} - {r.source}"
+            for r in like.itertuples(index=False)
+        ),
+        "Deadlines marked deadline_verified=False are defaults, not payer facts.",
+    ]
+
+
 def run(args) -> int:
     import pandas as pd
 
-    from ptdenial.recovery import denial_queue, recovery_likelihoods, write_recovery
+    from ptdenial.recovery import denial_queue, write_recovery
     from ptdenial.reference import load_reference
 
     reference = load_reference(args.reference) if args.reference else load_reference()
@@ -109,17 +126,7 @@ def run(args) -> int:
         f"recovery ${queue['expected_recovery'].sum():,.2f}"
         + ("" if hits is not None else " (835 input: rule hits not evaluated)")
     )
-    like = recovery_likelihoods(args.likelihoods)
-    notes = [
-        "Ranked by expected recovery = recoverable dollars x recovery likelihood "
-        "of the action. Likelihood sources:",
-        *(
-            f"{r.action}{' (' + r.payer_class + ')' if r.payer_class else ''}: "
-            f"{r.likelihood:.0%} - {r.source}"
-            for r in like.itertuples(index=False)
-        ),
-        "Deadlines marked deadline_verified=False are defaults, not payer facts.",
-    ]
+    notes = queue_notes(args.likelihoods)
     table_path, html_path = write_recovery(
         queue, args.out, title="Denial work queue", summary=summary, notes=notes
     )

@@ -6,6 +6,13 @@ from pathlib import Path
 
 from ptdenial.cli._common import EXIT_OK, EXIT_QUARANTINED, _err
 
+PLAN_NOTES = (
+    "KX threshold: the year's row of the reference table; 'threshold "
+    "unverified' marks a figure from secondary sources only (verified=false).",
+    "A visit whose expected allowed amount crosses the threshold needs KX "
+    "itself (year-to-date + that visit >= threshold).",
+)
+
 
 def add(sub):
     p = sub.add_parser(
@@ -76,14 +83,8 @@ def run(args) -> int:
         f"{len(plan)} patient buckets with an active Medicare plan of care as of "
         f"{args.as_of}; {n_kx} reach the KX threshold within their certified visits."
     )
-    notes = (
-        "KX threshold: the year's row of the reference table; 'threshold "
-        "unverified' marks a figure from secondary sources only (verified=false).",
-        "A visit whose expected allowed amount crosses the threshold needs KX "
-        "itself (year-to-date + that visit >= threshold).",
-    )
     table_path, html_path = write_recovery(
-        plan, args.out, title="KX / TMR plan", summary=summary, notes=notes
+        plan, args.out, title="KX / TMR plan", summary=summary, notes=PLAN_NOTES
     )
     print(f"{summary}\n-> {table_path} and {html_path}")
     if n_quarantined:
