@@ -393,3 +393,14 @@ def test_denials_command_refuses_empty_input(tmp_path, capsys):
     assert main(["denials", str(table), "--out", str(out)]) == 2
     assert "needs remittance outcomes" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_html_page_can_show_fewer_rows_than_the_file(tmp_path):
+    q = denial_queue(_queue_lines(), as_of="2026-02-10")
+    shown = q["expected_recovery"] > 0
+    csv_path, html_path = write_recovery(q, tmp_path / "q.csv", title="q",
+                                         html_rows=shown)  # fmt: skip
+    assert len(pd.read_csv(csv_path)) == len(q)
+    page = html_path.read_text()
+    assert f"shows {int(shown.sum())} of {len(q)} rows" in page
+    assert page.count("<tr>") == int(shown.sum()) + 1  # + the header row

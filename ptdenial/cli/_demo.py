@@ -109,6 +109,7 @@ def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
         title="Denial work queue",
         summary=summary,
         notes=queue_notes(),
+        html_rows=queue["expected_recovery"] > 0,
     )
     print(f"    {summary} -> {paths[0]}")
     by_action = queue.groupby("action")["expected_recovery"].agg(["size", "sum"])

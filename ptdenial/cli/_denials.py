@@ -24,8 +24,8 @@ def add(sub):
         "--out",
         required=True,
         type=Path,
-        help="queue (.csv, formula-safe, or .parquet); an .html page is "
-        "written beside it",
+        help="queue (.csv, formula-safe, or .parquet), every denied line; an "
+        ".html page beside it shows the lines with something to recover",
     )
     p.add_argument(
         "--as-of", dest="as_of", help="work date for days left (default today)"
@@ -128,7 +128,12 @@ def run(args) -> int:
     )
     notes = queue_notes(args.likelihoods)
     table_path, html_path = write_recovery(
-        queue, args.out, title="Denial work queue", summary=summary, notes=notes
+        queue,
+        args.out,
+        title="Denial work queue",
+        summary=summary,
+        notes=notes,
+        html_rows=queue["expected_recovery"] > 0,
     )
     print(summary)
     print(

@@ -129,7 +129,9 @@ def recovery_html(
     )
 
 
-def write_recovery(table: pd.DataFrame, path, *, title: str, summary="", notes=()):
+def write_recovery(
+    table: pd.DataFrame, path, *, title: str, summary="", notes=(), html_rows=None
+):
     """Write a queue or plan as formula-safe CSV (or Parquet) plus an HTML page.
 
     Parameters
@@ -140,6 +142,9 @@ def write_recovery(table: pd.DataFrame, path, *, title: str, summary="", notes=(
         beside it with the suffix ``.html``.
     title, summary, notes
         Heading, one summary line and further lines of the page.
+    html_rows : array-like of bool, optional
+        Rows shown on the page (default all); the table file always has
+        every row, and the page says how many it leaves to the file.
 
     Returns
     -------
@@ -152,9 +157,16 @@ def write_recovery(table: pd.DataFrame, path, *, title: str, summary="", notes=(
     is_csv = path.name.lower().endswith((".csv", ".csv.gz"))
     write_table(csv_safe(table) if is_csv else table, path)
     html_path = path.with_name(path.name.split(".")[0] + ".html")
+    shown = table if html_rows is None else table[np.asarray(html_rows, bool)]
+    notes = list(notes)
+    if len(shown) < len(table):
+        notes.append(
+            f"This page shows {len(shown):,} of {len(table):,} rows; "
+            f"{path.name} has them all."
+        )
     with atomic_path(html_path) as tmp:
         tmp.write_text(
-            recovery_html(table, title=title, summary=summary, notes=notes),
+            recovery_html(shown, title=title, summary=summary, notes=notes),
             encoding="utf-8",
         )
     return path, html_path
