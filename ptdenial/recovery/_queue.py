@@ -9,7 +9,7 @@ import pandas as pd
 
 from ptdenial import schema as S
 from ptdenial.analytics import expected_payment
-from ptdenial.exceptions import ClaimsSchemaError
+from ptdenial.exceptions import ClaimsSchemaError, ReferenceDataError
 from ptdenial.recovery._actions import (
     APPEAL,
     CORRECTED_CLAIM,
@@ -207,7 +207,7 @@ def _policy_days(reference, payer_class: str, payer_id: str, column: str):
 def _policy_days_uncached(reference, payer_class, payer_id, column):
     try:
         policy = reference.payer_policy(payer_class, payer_id)
-    except Exception:  # noqa: BLE001 - an unknown class falls back to "other"
+    except ReferenceDataError:  # an unknown class falls back to "other"
         policy = reference.payer_policy("other")
     value = policy.get(column)
     verified = str(policy.get("verified", "")).lower() in ("true", "1")
