@@ -63,9 +63,10 @@ reference = load_reference()
 
 # %% [markdown]
 # ## 1. KX and targeted-review plan
-# The thresholds come from the reference table `kx_thresholds`; `verified`
-# is false where the domain reference has secondary sources only (2025 and
-# 2026 amounts). A practice that has the MAC's figure overrides the row
+# The thresholds come from the reference table `kx_thresholds` with their
+# sources; `verified` says whether a row rests on a primary or agreed source
+# (the 2025 and 2026 amounts come from vendor pages that agree; no CMS or
+# MAC page was retrieved). A practice that has the MAC's figure overrides the row
 # (`load_reference("my_tables/")`). PT and SLP share one amount, OT has its
 # own; a visit whose expected allowed amount crosses the threshold needs KX
 # itself.

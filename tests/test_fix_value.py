@@ -30,7 +30,9 @@ def test_kx_fix_on_a_crossing_medicare_line_lowers_p(fixes, sample_new_claims):
     keys = sample_new_claims.set_index(["claim_id", "line_number"])
     assert (keys.loc[kx.index, "payer_class"].astype(str) == "medicare").all()
     assert (kx["p_after_fix"] < kx["denial_probability"]).all()
-    assert (kx["payment_after"] == kx["payment_before"].round(2)).all()
+    assert kx["payment_after"].tolist() == pytest.approx(
+        kx["payment_before"].tolist(), abs=0.006
+    )
 
 
 def test_units_fix_lowers_p_and_payment(fixes):

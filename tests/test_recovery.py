@@ -18,6 +18,7 @@ from ptdenial.recovery import (
     recovery_likelihoods,
     write_recovery,
 )
+from ptdenial.reference import load_reference
 from ptdenial.rules import HIT_COLUMNS
 
 PUBLIC = Path(
@@ -98,7 +99,9 @@ def plan():
 def test_plan_crossing_mid_visit_needs_kx_on_that_visit(plan):
     row = plan.loc[("A", "PT_SLP")]
     assert row["ytd_allowed"] == pytest.approx(2400.0)  # the 5000 after as_of ignored
-    assert row["kx_threshold"] == 2480 and not row["kx_verified"]
+    assert row["kx_threshold"] == 2480  # verified as the reference table says
+    ref = load_reference().kx_thresholds.set_index("year")
+    assert bool(row["kx_verified"]) == bool(ref.loc[2026, "verified"])
     assert row["kx_visit_number"] == 11
     assert row["kx_date"] == pd.Timestamp("2026-03-09")
     # 2400 + 6 x 100 = 3000: review before visit 16, five weeks later

@@ -352,7 +352,7 @@ def recovery_likelihoods(overrides=None) -> pd.DataFrame:
 # remittance date). Medicare: 42 CFR 405.942(a), 120 days from receipt of the
 # initial determination (receipt presumed 5 days after the notice date; this
 # library counts from the remittance date, which is the safe side). The others
-# are defaults: set the payer's own value (payer_policies ``appeal_limit_days``
+# are defaults: set the payer's own value (payer_policies ``appeal_deadline_days``
 # when the policy matrix carries it, else ``appeal_days`` of denial_queue).
 _APPEAL_LIMITS = (
     ("medicare", 120, "42 CFR 405.942(a): redetermination within 120 days", True),

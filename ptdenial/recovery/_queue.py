@@ -210,7 +210,10 @@ def _policy_days_uncached(reference, payer_class, payer_id, column):
     except ReferenceDataError:  # an unknown class falls back to "other"
         policy = reference.payer_policy("other")
     value = policy.get(column)
-    verified = str(policy.get("verified", "")).lower() in ("true", "1")
+    if "unverified" in policy:  # the policy matrix flags each field
+        verified = column not in policy["unverified"]
+    else:
+        verified = str(policy.get("verified", "")).lower() in ("true", "1")
     if value is None or pd.isna(value) or str(value) == "":
         return None, verified
     return int(float(value)), verified
@@ -237,7 +240,7 @@ def _deadline(row, action, reference, appeal_days) -> tuple:
             basis, verified = "set by the user", True
         if days is None:
             days, verified = _policy_days(
-                reference, payer_class, payer_id, "appeal_limit_days"
+                reference, payer_class, payer_id, "appeal_deadline_days"
             )
             basis = "payer policy matrix"
         if days is None:
@@ -291,7 +294,7 @@ def denial_queue(
     from the date of service (``payer_policies.filing_limit_days``); an
     appeal within the payer's appeal window from the remittance date
     (``appeal_days`` when given, else the policy matrix's
-    ``appeal_limit_days`` when it has that column, else :func:`appeal_limits`:
+    ``appeal_deadline_days`` when it has that column, else :func:`appeal_limits`:
     Medicare 120 days per 42 CFR 405.942, the others marked as defaults).
     ``deadline_verified`` carries the source's ``verified`` flag.
 
