@@ -317,6 +317,10 @@ def test_csv_is_formula_safe_and_html_escaped(tmp_path):
         "a"
     ].tolist() == ["'\tx", "'+1", "'@SUM(A1)", "a-b"]
     assert "&amp;" in recovery_html(pd.DataFrame({"a": ["a & b"]}), title="t")
+    page = recovery_html(
+        pd.DataFrame({"p_after_fix": [0.25], "dollars_saved": [-3.5]}), title="t"
+    )
+    assert "<td>25%</td>" in page and "<td>-$3.50</td>" in page
 
 
 # --- public 835 files and the command line -----------------------------------------

@@ -67,10 +67,12 @@ def _cell(column: str, value) -> str:
         return ""
     if isinstance(value, pd.Timestamp):
         return html.escape(str(value.date()))
-    if column in ("likelihood",):
+    if column in ("likelihood", "denial_probability", "p_after_fix"):
         return f"{float(value):.0%}"
     if isinstance(value, float) and column not in ("visits_per_week",):
-        return f"${value:,.2f}" if column not in ("kx_threshold",) else f"${value:,.0f}"
+        sign = "-" if value < 0 else ""
+        digits = 0 if column == "kx_threshold" else 2
+        return f"{sign}${abs(value):,.{digits}f}"
     return html.escape(str(value))
 
 
@@ -79,8 +81,8 @@ def recovery_html(
 ) -> str:
     """One self-contained HTML page (no external assets) in the worklist's style.
 
-    Every value is HTML-escaped; dollar columns are formatted as dollars and
-    ``likelihood`` as a percentage.
+    Every value is HTML-escaped; amounts are formatted as dollars, and
+    ``likelihood``, ``denial_probability`` and ``p_after_fix`` as percentages.
 
     Parameters
     ----------
