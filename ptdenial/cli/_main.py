@@ -10,9 +10,11 @@ import time
 from ptdenial._utils import passive_openmp
 from ptdenial.cli import (
     _demo,
+    _denials,
     _evaluate,
     _ingest,
     _monitor,
+    _plan_kx,
     _reference,
     _rules,
     _sample,
@@ -35,6 +37,8 @@ _COMMANDS = [
     _reference,
     _monitor,
     _score,
+    _plan_kx,
+    _denials,
     _demo,
 ]
 

@@ -39,6 +39,14 @@ def _add_files(p):
         help="worklist CSV (an .html page is written beside it)",
     )
     p.add_argument("--report", type=Path, help="folder for report.html")
+    p.add_argument(
+        "--fix-value",
+        dest="fix_value",
+        action="store_true",
+        help="also re-score the claim-edit fixes (same as-of) and write "
+        "WORKLIST_fix_value.csv/.html: p_after_fix, dollars_saved, ranked by "
+        "dollars a fix saves (reads the claims whole; needs --worklist)",
+    )
 
 
 def _add_settings(p):
@@ -193,6 +201,11 @@ def run(args) -> int:
         and _check_date(args.scored_at, "--scored-at")
     ):
         return EXIT_UNUSABLE
+    if getattr(args, "fix_value", False) and (
+        args.worklist is None or getattr(args, "engine", "local") == "spark"
+    ):
+        _err("--fix-value needs --worklist and the local engine")
+        return EXIT_UNUSABLE
     config = _scoring_config(args)
     if getattr(args, "engine", "local") == "spark":
         return _run_score_spark(args, config)
@@ -212,6 +225,11 @@ def run(args) -> int:
     if args.report is not None:
         report_path = _score_report(score_run, model, args.report, config)
     _print_score_run(score_run, report_path)
+    if getattr(args, "fix_value", False):
+        from ptdenial.cli._fix_value import write_fix_value
+
+        path, summary = write_fix_value(score_run, model, args.claims, args.worklist)
+        print(f"fix value: {summary} -> {path}")
     return score_run.exit_code
 
 
