@@ -10,9 +10,11 @@ import time
 from ptdenial._utils import passive_openmp
 from ptdenial.cli import (
     _demo,
+    _denials,
     _evaluate,
     _ingest,
     _monitor,
+    _plan_kx,
     _reference,
     _refresh,
     _rules,
@@ -37,6 +39,8 @@ _COMMANDS = [
     _monitor,
     _score,
     _refresh,
+    _plan_kx,
+    _denials,
     _demo,
 ]
 
