@@ -78,6 +78,11 @@ class ScoringConfig:
         to the run date) above which the job warns, on stderr and in the
         report, that the snapshot should be refreshed (``--history`` or
         ``ptdenial refresh``).
+    workers : int, default=-1
+        Worker processes that score batches next to the job's own process
+        when the input has more than one batch: ``-1`` one per CPU core
+        beyond the first (at most 3), ``0`` none. Outputs are the same
+        either way; each worker adds about one batch's memory.
 
     Examples
     --------
@@ -104,6 +109,7 @@ class ScoringConfig:
     progress: str = "auto"
     drift_sample_rows: int = 50_000
     max_snapshot_age_days: int = 45
+    workers: int = -1
 
     def __post_init__(self):
         _check(self)
@@ -242,6 +248,7 @@ def _check(cfg: ScoringConfig) -> None:
         ("max_model_reasons", 0),
         ("drift_sample_rows", 0),
         ("max_snapshot_age_days", 0),
+        ("workers", -1),
     ):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -63,6 +63,7 @@ API_MODULES = (
     "ptdenial.scoring",
     "ptdenial.reports",
     "ptdenial.x12",
+    "ptdenial.recovery",
     "ptdenial.spark",
     "ptdenial.cli",
 )

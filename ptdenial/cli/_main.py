@@ -10,9 +10,11 @@ import time
 from ptdenial._utils import passive_openmp
 from ptdenial.cli import (
     _demo,
+    _denials,
     _evaluate,
     _ingest,
     _monitor,
+    _plan_kx,
     _reference,
     _refresh,
     _rules,
@@ -21,8 +23,8 @@ from ptdenial.cli import (
     _train,
     _validate,
 )
-from ptdenial.cli._common import EXIT_UNUSABLE, _err, logger
-from ptdenial.exceptions import PtdenialError
+from ptdenial.cli._common import EXIT_TOO_LARGE, EXIT_UNUSABLE, _err, logger
+from ptdenial.exceptions import MemoryLimitError, PtdenialError
 
 # One module per command, in the order of ``ptdenial --help``; each has
 # ``add(sub)`` (its subparser, with ``func=run``) and ``run(args) -> int``.
@@ -37,6 +39,8 @@ _COMMANDS = [
     _monitor,
     _score,
     _refresh,
+    _plan_kx,
+    _denials,
     _demo,
 ]
 
@@ -78,7 +82,10 @@ def main(argv=None) -> int:
     -------
     int
         0: everything processed; 3: done, but some rows were quarantined;
-        2: nothing processed (bad arguments, unusable input, a refused model).
+        2: nothing processed (bad arguments, unusable input, a refused model);
+        4: nothing processed, the input is too large for the engine and memory
+        limit chosen (``train``: the message names the limit and the
+        alternatives).
 
     Examples
     --------
@@ -102,6 +109,9 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         code = args.func(args)
+    except MemoryLimitError as exc:
+        _err(str(exc))
+        return EXIT_TOO_LARGE
     except PtdenialError as exc:
         _err(str(exc))
         return EXIT_UNUSABLE

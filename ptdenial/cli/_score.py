@@ -56,6 +56,14 @@ def _add_files(p):
         "<out>.history-quarantine.<suffix>; with --engine spark always "
         "<out>.history-quarantine.parquet)",
     )
+    p.add_argument(
+        "--fix-value",
+        dest="fix_value",
+        action="store_true",
+        help="also re-score the claim-edit fixes (same as-of) and write "
+        "WORKLIST_fix_value.csv/.html: p_after_fix, dollars_saved, ranked by "
+        "dollars a fix saves (reads the claims whole; needs --worklist)",
+    )
 
 
 def _add_settings(p):
@@ -120,6 +128,12 @@ def _add_settings(p):
         choices=["auto", "on", "off"],
         help="progress bar (default auto: only on a terminal)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes scoring batches next to this one (default -1: one "
+        "per spare CPU core, up to 3, for inputs of 4 batches or more; 0: none)",
+    )
 
 
 def _add_score_engine(p):
@@ -160,6 +174,7 @@ def _scoring_config(args):
         "explain",
         "progress",
         "max_snapshot_age_days",
+        "workers",
     )
     values = {n: getattr(args, n, None) for n in names}
     return ScoringConfig.from_sources(values, toml=getattr(args, "config", None))
@@ -228,6 +243,11 @@ def run(args) -> int:
         and _check_date(args.scored_at, "--scored-at")
     ):
         return EXIT_UNUSABLE
+    if getattr(args, "fix_value", False) and (
+        args.worklist is None or getattr(args, "engine", "local") == "spark"
+    ):
+        _err("--fix-value needs --worklist and the local engine")
+        return EXIT_UNUSABLE
     config = _scoring_config(args)
     if getattr(args, "engine", "local") == "spark":
         return _run_score_spark(args, config)
@@ -249,6 +269,11 @@ def run(args) -> int:
     if args.report is not None:
         report_path = _score_report(score_run, model, args.report, config)
     _print_score_run(score_run, report_path)
+    if getattr(args, "fix_value", False):
+        from ptdenial.cli._fix_value import write_fix_value
+
+        path, summary = write_fix_value(score_run, model, args.claims, args.worklist)
+        print(f"fix value: {summary} -> {path}")
     return score_run.exit_code
 
 

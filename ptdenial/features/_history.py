@@ -85,6 +85,19 @@ def _drawn_lags(days: np.ndarray, max_lag_days: int, seed: int) -> np.ndarray:
     return (h % np.uint64(max_lag_days + 1)).astype(np.int64)
 
 
+def _cumulate(keys, n, d):
+    """Distinct sorted ``keys``, and cumulative line and denied counts before each.
+
+    ``ncum[i]`` (``cum[i]``) counts the lines (denied lines) whose key is
+    below ``keys[i]``; the last entry counts all of them.
+    """
+    uniq, inv = np.unique(np.asarray(keys, dtype=np.int64), return_inverse=True)
+    lines = np.bincount(inv, weights=np.asarray(n, dtype=float), minlength=len(uniq))
+    denied = np.bincount(inv, weights=np.asarray(d, dtype=float), minlength=len(uniq))
+    ncum = np.concatenate([[0], np.cumsum(lines.astype(np.int64))])
+    return uniq, ncum, np.concatenate([[0.0], np.cumsum(denied)])
+
+
 def _days_since_epoch(dates: pd.Series) -> np.ndarray:
     days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
     out = days.astype(np.int64)
@@ -213,6 +226,25 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         -------
         self
         """
+        self._validate_params()
+        _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
+        H = X.loc[known]
+        adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
+        den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
+        ones = np.ones(len(adj), dtype=np.int64)
+        distinct = _Distinct(H)
+        tables = {
+            name: (_hash_keys(distinct, cols), adj, ones, den)
+            for name, cols in self._keys().items()
+        }
+        self._set_snapshot((adj, ones, den), tables)
+        return self
+
+    def _validate_params(self) -> None:
+        """Clear errors for out-of-range parameters (before any fit)."""
         if not (isinstance(self.smoothing, int | float) and self.smoothing >= 0):
             raise ValueError(
                 "The 'smoothing' parameter of AsOfHistoryEncoder must be a float in "
@@ -237,34 +269,36 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
                 "The 'max_lag_days' parameter of AsOfHistoryEncoder must be an int "
                 f"in the range [0, inf). Got {self.max_lag_days!r} instead."
             )
-        _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(X.columns)
-        known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
-        H = X.loc[known]
-        adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
-        den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
-        order = np.argsort(adj, kind="stable")
-        self.global_days_ = adj[order]
-        self.global_cum_ = np.concatenate([[0.0], np.cumsum(den[order])])
+
+    def _set_snapshot(self, global_counts, key_counts) -> None:
+        """Store the snapshot from counts of adjudicated lines.
+
+        ``global_counts`` is ``(days, lines, denied)``; ``key_counts`` maps
+        each key name to ``(key hashes, days, lines, denied)``. A row may
+        stand for one line (``fit``) or for all lines of one key and day
+        (:func:`ptdenial.spark.history_snapshot`): the stored arrays are the
+        same, one entry per distinct (key, day), so the snapshot's size
+        follows the distinct keys and dates, not the lines.
+        """
+        days, n, d = global_counts
+        self.global_days_, self.global_ncum_, self.global_cum_ = _cumulate(days, n, d)
         self.snapshot_ = {}
-        distinct = _Distinct(H)
-        for name, cols in self._keys().items():
-            h = _hash_keys(distinct, cols)
-            ukeys, rank = np.unique(h, return_inverse=True)
-            combined = (rank.astype(np.int64) << _DAY_BITS) + adj
-            o = np.argsort(combined, kind="stable")
+        for name, (h, kdays, kn, kd) in key_counts.items():
+            ukeys, rank = np.unique(np.asarray(h, dtype=np.uint64), return_inverse=True)
+            combined = (rank.astype(np.int64) << _DAY_BITS) + kdays
+            combined, ncum, cum = _cumulate(combined, kn, kd)
             self.snapshot_[name] = {
                 "ukeys": ukeys,
-                "combined": combined[o],
-                "cum": np.concatenate([[0.0], np.cumsum(den[o])]),
+                "combined": combined,
+                "ncum": ncum,
+                "cum": cum,
             }
-        self.n_history_ = int(known.sum())
+        adj = np.asarray(days, dtype=np.int64)
+        self.n_history_ = int(np.sum(n))
         last = int(adj.max()) if len(adj) else None
         self.last_outcome_date_ = (
             None if last is None else str(np.datetime64(last, "D"))
         )
-        return self
 
     def _last_outcome_day(self) -> int | None:
         last = getattr(self, "last_outcome_date_", None)
@@ -285,6 +319,7 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         in sorted order (several times faster than one search per line).
         """
         ukeys, combined, cum = snap["ukeys"], snap["combined"], snap["cum"]
+        ncum = snap.get("ncum")
         key_codes, qkey = keys
         rank = np.searchsorted(ukeys, qkey)
         present = rank < len(ukeys)
@@ -304,8 +339,10 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         for qday in (days, recent):
             pos = np.searchsorted(combined, base + qday[day], side="left")
             pos = np.where(present, pos, lo)
+            # snapshots fitted before the counts were compacted: one entry a line
+            lines = ncum[pos] - ncum[lo] if ncum is not None else pos - lo
             out += [
-                (pos - lo).astype(float)[pair_codes],
+                lines.astype(float)[pair_codes],
                 (cum[pos] - cum[lo])[pair_codes],
             ]
         return out
@@ -371,6 +408,15 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         start = np.minimum(anchor - np.int64(self.window_days), info)
         return info, start, (ref - known).astype(float)
 
+    def _global_rate(self, days) -> np.ndarray:
+        """Denial rate of all history adjudicated strictly before each day."""
+        pos = np.searchsorted(self.global_days_, days, side="left")
+        ncum = getattr(self, "global_ncum_", None)
+        g_n = (ncum[pos] if ncum is not None else pos).astype(float)
+        g_d = self.global_cum_[pos]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(g_n > 0, g_d / g_n, np.nan)
+
     def _features(self, X, *, drawn: bool) -> pd.DataFrame:
         _require(X, [S.DATE_OF_SERVICE], "AsOfHistoryEncoder")
         info, start, age = self._query_days(X, drawn)
@@ -379,11 +425,7 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         pairs = np.asarray(pairs, dtype=np.int64)
         days = pairs >> _DAY_BITS
         recent = days - (pairs & ((1 << _DAY_BITS) - 1))
-        g_n = np.searchsorted(self.global_days_, days, side="left").astype(float)
-        g_n = g_n[day_codes]
-        g_d = self.global_cum_[g_n.astype(int)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g_rate = np.where(g_n > 0, g_d / g_n, np.nan)
+        g_rate = self._global_rate(days)[day_codes]
         prior = np.nan_to_num(g_rate, nan=0.0)
         m = float(self.smoothing)
         f = {"hist_global_rate": g_rate}

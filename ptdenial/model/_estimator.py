@@ -248,6 +248,17 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        return self._fit(X)
+
+    def _fit(self, X, history=None):
+        """:meth:`fit`; ``history`` = (fitted history encoder, training features).
+
+        ``history`` comes from :func:`ptdenial.spark.train_spark`: the
+        snapshot of the whole history and the history features of the lines
+        of ``X`` (a sample of it, same row order), both computed on Spark.
+        The model then stores that snapshot and learns from those features;
+        everything else is fitted on ``X``.
+        """
         self._check_params()
         claims = prepare_history(X, reference=self.reference)
         slices = _slice_history(
@@ -257,6 +268,8 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             train_codes=self.train_codes,
         )
         Xf = self._fit_features(X, claims)
+        if history is not None:
+            Xf = self._use_history(Xf, *history)
         self._fit_trees(Xf, slices)
         p = self._fit_calibration(Xf, slices, claims)
         self.payment_table_ = _payment_table(claims)
@@ -285,6 +298,20 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         self.feature_names_ = list(Xf.columns)
         self.n_features_in_ = len(X.columns)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return Xf
+
+    def _use_history(self, Xf, encoder, features) -> pd.DataFrame:
+        """Swap in a history snapshot fitted elsewhere and its training features."""
+        if len(features) != len(Xf):
+            raise ValueError(
+                f"{len(features)} lines of history features for {len(Xf)} claims"
+            )
+        self.features_.transformers_ = [
+            (name, encoder if name == "history" else part)
+            for name, part in self.features_.transformers_
+        ]
+        cols = [str(c) for c in encoder.get_feature_names_out()]
+        Xf[cols] = features[cols].to_numpy(dtype=float)
         return Xf
 
     def _fit_trees(self, Xf, slices) -> None:

@@ -32,8 +32,9 @@ import pyarrow.parquet as pq
 
 from ptdenial import schema as S
 from ptdenial.exceptions import InputFileError
-from ptdenial.io import table_format
+from ptdenial.io import _check_nested, table_format
 from ptdenial.scoring._batch import BatchResult
+from ptdenial.scoring._scratch import private_file
 
 #: Hash slots of the patient partition (buckets are runs of consecutive slots).
 N_SLOTS = 1 << 16
@@ -93,6 +94,7 @@ def _unified_schema(files) -> pa.Schema:
             schemas.append(pa.schema([(n, pa.string()) for n in names]))
         else:
             schemas.append(pq.ParquetFile(f).schema_arrow)
+            _check_nested(schemas[-1], f)
     try:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -100,7 +102,7 @@ def _unified_schema(files) -> pa.Schema:
             f"the input files disagree on column types ({exc}); write them with the "
             "same schema or score them one by one."
         ) from exc
-    # list columns travel as "|"-joined text (see _lists_as_text)
+    # list columns travel as "|"-joined text (joined in _conform)
     fields = [
         pa.field(f.name, pa.string())
         if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
@@ -136,21 +138,6 @@ def _read_files(files, schema: pa.Schema, batch_rows: int) -> list:
             offset += rb.num_rows
         tables.append(pa.concat_tables(parts) if parts else schema.empty_table())
     return tables
-
-
-def _lists_as_text(table: pa.Table) -> pa.Table:
-    """``list<string>`` columns as ``|``-joined text (what CSV inputs hold).
-
-    Validation parses both forms to the same tuples; text converts to pandas
-    and parses several times faster than per-row arrays.
-    """
-    cols = []
-    for field in table.schema:
-        col = table.column(field.name)
-        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
-            col = S.arrow_join_lists(col)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, names=table.column_names)
 
 
 # --- the key pass -------------------------------------------------------------------
@@ -303,9 +290,9 @@ def _read_ipc(path: Path) -> pa.Table:
 
 
 def _write_ipc(path: Path, table: pa.Table, *, compress: bool) -> Path:
-    """One table as an Arrow IPC stream file (LZ4 when ``compress``)."""
+    """One table as a private (``0600``) Arrow IPC stream (LZ4 when ``compress``)."""
     options = _ipc_options() if compress else None
-    with pa.OSFile(str(path), "wb") as sink:
+    with pa.OSFile(str(private_file(path)), "wb") as sink:
         with ipc.new_stream(sink, table.schema, options=options) as w:
             w.write_table(table)
     return path
@@ -340,7 +327,8 @@ def _spill(files, schema: pa.Schema, plan: _Plan, workdir: Path, *, batch_rows, 
             offset += rb.num_rows
             for k, part in _by_bucket(tab, b):
                 if k not in writers:
-                    sink = pa.OSFile(str(workdir / f"in-{k}.arrow"), "wb")
+                    path = private_file(workdir / f"in-{k}.arrow")
+                    sink = pa.OSFile(str(path), "wb")
                     writers[k] = (
                         sink,
                         ipc.new_stream(sink, schema, options=_ipc_options()),
@@ -376,7 +364,7 @@ def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows:
     order = np.lexsort((src, plan.slot[src])) if len(src) else np.zeros(0, np.int64)
     tab = tab.take(pa.array(order)).drop_columns([_SRC])
     src = src[order]
-    raw = _lists_as_text(tab).to_pandas(ignore_metadata=True)
+    raw = S.arrow_to_raw(tab)
     return raw, src
 
 
