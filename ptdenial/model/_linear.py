@@ -150,27 +150,16 @@ class LinearBase(BaseEstimator):
         has_missing = missing.any(axis=0) & ~missing.all(axis=0)
 
         self.levels_ = []
-        onehots = []
         for j in range(cat.shape[1]):
             v = np.where(np.isnan(cat[:, j]), -1.0, cat[:, j])
             values, counts = np.unique(v, return_counts=True)
             self.levels_.append(values[counts >= MIN_CATEGORY_COUNT])
         slots = self._cat_slots(cat) if cat.shape[1] else np.zeros((len(rows), 0))
-        for j in range(cat.shape[1]):
-            width = len(self.levels_[j]) + 1
-            onehots.append(
-                sp.csr_matrix(
-                    (np.ones(len(rows)), (np.arange(len(rows)), slots[:, j])),
-                    shape=(len(rows), width),
-                )
-            )
-        design = sp.hstack(
-            [sp.csr_matrix(z), sp.csr_matrix(missing[:, has_missing].astype(float))]
-            + onehots,
-            format="csr",
-        )
+        del arr, num, cat, filled
+        design = self._design(z, missing[:, has_missing], slots)
         reg = LogisticRegression(C=self.C, max_iter=300)
         reg.fit(design, yy)
+        del design
         coef = reg.coef_.ravel()
         k = z.shape[1]
         self.coef_num_ = coef[:k]
@@ -178,8 +167,8 @@ class LinearBase(BaseEstimator):
         self.coef_missing_[has_missing] = coef[k : k + int(has_missing.sum())]
         at = k + int(has_missing.sum())
         self.coef_cat_ = []
-        for j in range(cat.shape[1]):
-            width = len(self.levels_[j]) + 1
+        for levels in self.levels_:
+            width = len(levels) + 1
             self.coef_cat_.append(coef[at : at + width].copy())
             at += width
         self.intercept_ = float(reg.intercept_[0])
@@ -196,9 +185,45 @@ class LinearBase(BaseEstimator):
             (self.mean_ * self.coef_num_ / self.scale_).sum()
         )
         # centre each feature's term on its training mean (SHAP of a linear model)
-        self.term_mean_ = self._terms(arr).mean(axis=0)
+        self.term_mean_ = self._term_means(self._array(X.iloc[rows]))
         self.bias_ = self.offset_ + float(self.term_mean_.sum())
         return self
+
+    def _design(self, z, missing, slots):
+        """The regression's CSR design: z-scores, missing flags, one-hot slots.
+
+        Built in place, row by row in column order, with the zeros dropped:
+        the same matrix as stacking the three blocks, without the block
+        copies and int64 coordinates that ``scipy.sparse.hstack`` makes on
+        the way (they were the fit's peak memory).
+        """
+        import scipy.sparse as sp
+
+        n, k = z.shape
+        widths = [len(levels) + 1 for levels in self.levels_]
+        offsets = k + missing.shape[1] + np.concatenate([[0], np.cumsum(widths)[:-1]])
+        per_row = k + missing.shape[1] + slots.shape[1]
+        data = np.empty((n, per_row))
+        data[:, :k] = z
+        data[:, k : k + missing.shape[1]] = missing
+        data[:, k + missing.shape[1] :] = 1.0
+        index = np.empty((n, per_row), dtype=np.int32)
+        index[:, : k + missing.shape[1]] = np.arange(k + missing.shape[1])
+        index[:, k + missing.shape[1] :] = slots + offsets.astype(np.int64)
+        indptr = np.arange(n + 1, dtype=np.int64) * per_row
+        design = sp.csr_matrix(
+            (data.ravel(), index.ravel(), indptr),
+            shape=(n, k + missing.shape[1] + int(np.sum(widths))),
+        )
+        design.eliminate_zeros()
+        return design
+
+    def _term_means(self, arr: np.ndarray) -> np.ndarray:
+        """Mean of each feature's uncentred term, one column at a time."""
+        out = np.zeros(arr.shape[1])
+        for col, term in self._column_terms(arr):
+            out[col] = term.mean()
+        return out
 
     def _terms(self, arr: np.ndarray) -> np.ndarray:
         """Each feature's log-odds term, uncentred (they sum to log-odds - offset_)."""
