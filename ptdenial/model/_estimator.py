@@ -460,7 +460,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         ]
 
     def _fit_learner(self, Xf, y, fit_mask, es_mask, base=None):
-        X_fit = Xf.to_numpy(dtype=np.float64)[fit_mask]
+        X_fit = _rows_array(Xf, fit_mask)
         if self.learner == "lightgbm":
             from lightgbm import early_stopping
 
@@ -472,7 +472,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             if es_mask is not None:
                 import inspect
 
-                X_es = Xf.to_numpy(dtype=np.float64)[es_mask]
+                X_es = _rows_array(Xf, es_mask)
                 if "eval_X" in inspect.signature(self.estimator_.fit).parameters:
                     kwargs["eval_X"], kwargs["eval_y"] = (X_es,), (y[es_mask],)
                 else:  # lightgbm < 4.6
@@ -494,7 +494,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
                 self.estimator_.fit(
                     X_fit,
                     y[fit_mask],
-                    X_val=Xf.to_numpy(dtype=np.float64)[es_mask],
+                    X_val=_rows_array(Xf, es_mask),
                     y_val=y[es_mask],
                 )
             else:
@@ -713,3 +713,17 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         """Content hash of the fitted model (set by :func:`save_model` / fit)."""
         check_is_fitted(self, "card_")
         return self.card_["model_id"]
+
+
+def _rows_array(Xf: pd.DataFrame, mask) -> np.ndarray:
+    """Float64 array of the rows of ``Xf`` where ``mask`` is true.
+
+    The same values (and column-major layout) as
+    ``Xf.to_numpy(dtype=np.float64)[mask]``, filled column by column: the
+    full-frame float64 copy in between was, for a large history, the size
+    of the feature matrix again at the fit's peak.
+    """
+    out = np.empty((int(np.count_nonzero(mask)), Xf.shape[1]), order="F")
+    for j in range(Xf.shape[1]):
+        out[:, j] = Xf.iloc[:, j].to_numpy(dtype=np.float64)[mask]
+    return out

@@ -142,11 +142,13 @@ class LinearBase(BaseEstimator):
         with np.errstate(all="ignore"):
             median = np.nanmedian(np.where(missing.all(axis=0), 0.0, num), axis=0)
         self.median_ = np.nan_to_num(median)
-        filled = np.where(missing, self.median_, num)
-        self.mean_ = filled.mean(axis=0)
-        scale = filled.std(axis=0)
+        z = np.where(missing, self.median_, num)
+        del num
+        self.mean_ = z.mean(axis=0)
+        scale = z.std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
-        z = (filled - self.mean_) / self.scale_
+        z -= self.mean_  # in place: the same values as (filled - mean) / scale
+        z /= self.scale_
         has_missing = missing.any(axis=0) & ~missing.all(axis=0)
 
         self.levels_ = []
@@ -155,7 +157,7 @@ class LinearBase(BaseEstimator):
             values, counts = np.unique(v, return_counts=True)
             self.levels_.append(values[counts >= MIN_CATEGORY_COUNT])
         slots = self._cat_slots(cat) if cat.shape[1] else np.zeros((len(rows), 0))
-        del arr, num, cat, filled
+        del arr, cat
         design = self._design(z, missing[:, has_missing], slots)
         reg = LogisticRegression(C=self.C, max_iter=300)
         reg.fit(design, yy)
