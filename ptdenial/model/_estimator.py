@@ -36,7 +36,7 @@ from ptdenial.model._history import (
     _slice_history,
     prepare_history,
 )
-from ptdenial.model._linear import LinearBase
+from ptdenial.model._linear import LinearBase, sample_rows
 
 #: Months of the newest history kept as the drift reference profile.
 PROFILE_MONTHS = 6
@@ -224,7 +224,10 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         self.linear_ = LinearBase(
             categorical=[c for c in CATEGORICAL_FEATURES if c in Xf.columns],
             random_state=self.random_state,
-        ).fit(Xf.loc[mask], y[mask])
+        )
+        # its rows picked here: Xf.loc[mask] would copy the whole training window
+        rows = sample_rows(np.flatnonzero(mask), self.random_state)
+        self.linear_.fit(Xf.iloc[rows], y[rows])
         return self.linear_.decision_function(Xf)
 
     # -- fitting --------------------------------------------------------------------

@@ -31,6 +31,19 @@ MIN_CATEGORY_COUNT = 20
 MAX_ROWS = 200_000
 
 
+def sample_rows(rows: np.ndarray, random_state) -> np.ndarray:
+    """The rows the regression learns from: all, or :data:`MAX_ROWS` of them.
+
+    A caller may pass the positions it would select: sampling those gives
+    the same rows as :meth:`LinearBase.fit` sampling the selection itself
+    (the draw depends only on the count), without copying the selection.
+    """
+    if len(rows) <= MAX_ROWS:
+        return rows
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(rows, MAX_ROWS, replace=False))
+
+
 class LinearBase(BaseEstimator):
     """Additive log-odds over model features, fitted by logistic regression.
 
@@ -99,7 +112,10 @@ class LinearBase(BaseEstimator):
         """Yield (feature index, its term per line), feature by feature."""
         cat_pos = {int(c): j for j, c in enumerate(self.cat_idx_)}
         for col in range(arr.shape[1]):
-            values = arr[:, col]
+            if isinstance(arr, pd.DataFrame):  # one column at a time, no full copy
+                values = arr.iloc[:, col].to_numpy(dtype=np.float64)
+            else:
+                values = arr[:, col]
             if col in cat_pos:
                 j = cat_pos[col]
                 yield col, self.coef_cat_[j][self._slots(j, values)]
@@ -130,10 +146,7 @@ class LinearBase(BaseEstimator):
         self.num_idx_ = np.array(
             [i for i in range(len(names)) if i not in categorical], dtype=np.int64
         )
-        rows = np.arange(len(X))
-        if len(rows) > MAX_ROWS:
-            rng = np.random.default_rng(self.random_state)
-            rows = np.sort(rng.choice(rows, MAX_ROWS, replace=False))
+        rows = sample_rows(np.arange(len(X)), self.random_state)
         arr = self._array(X.iloc[rows])
         num, cat = arr[:, self.num_idx_], arr[:, self.cat_idx_]
         yy = y[rows]
@@ -237,7 +250,7 @@ class LinearBase(BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of each row."""
         check_is_fitted(self, "offset_")
-        arr = self._array(X)
+        arr = X if isinstance(X, pd.DataFrame) else self._array(X)
         total = np.full(len(arr), self.offset_)
         for _, term in self._column_terms(arr):
             total += term
