@@ -9,6 +9,7 @@ subprocess so its peak RSS is its own.
     python bench/bench_model.py                      # sizes 50k, 200k, 1M
     python bench/bench_model.py --sizes 200000 --variants
     python bench/bench_model.py --deployment         # train once, score months
+    python bench/bench_model.py --fit-only --sizes 1000000 5000000
 
 Writes bench/results/model.md (and model.json). ``--deployment`` (issue 13)
 trains once at a cut on several worlds (``bench/_deployment.py``: bench.worlds
@@ -286,6 +287,31 @@ def _subprocess(kind: str, n: int, params: dict, seed: int) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def run_fit_only(sizes, seed: int, tag: str = "") -> None:
+    """Plain fits only, each in its own process; results rewritten after each size.
+
+    A size that fails (out of memory, refused at the limit) is recorded with
+    its error and the next size still runs.
+    """
+    RESULTS.mkdir(exist_ok=True)
+    fits = []
+    for n in sizes:
+        fit = {"size": n, **_subprocess("fit_time", n, {}, seed)}
+        print(fit, flush=True)
+        fits.append(fit)
+        text = [
+            "# Plain fit benchmark (bench_model.py --fit-only)\n",
+            machine_note() + "\n",
+            "`DenialRiskModel().fit` on a make_claims history of about `size` "
+            "lines, one process per size; `peak_rss_mib` is the process's peak "
+            "resident memory (generation of the history included, "
+            "`rss_before_fit_mib` is where the fit started).\n",
+            markdown_table(fits),
+        ]
+        (RESULTS / f"model-fit{tag}.md").write_text("\n".join(text) + "\n")
+        (RESULTS / f"model-fit{tag}.json").write_text(json.dumps(fits, indent=2))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument(
@@ -320,6 +346,12 @@ def main(argv=None):
     ap.add_argument(
         "--one", choices=["run_one", "fit_time", "deployment"], help=argparse.SUPPRESS
     )
+    ap.add_argument(
+        "--fit-only",
+        action="store_true",
+        help="only the plain fit (time, peak RSS) at each size; writes "
+        "model-fit.{md,json} after each size",
+    )
     ap.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--tag", default="", help="suffix of the result files")
     args = ap.parse_args(argv)
@@ -331,6 +363,9 @@ def main(argv=None):
         return
     if args.one == "deployment":
         print(json.dumps(deployment_one(args.world)))
+        return
+    if args.fit_only:
+        run_fit_only(args.sizes, args.seed, args.tag)
         return
     if args.gap:
         run_gap(150_000, 1, 300_000)

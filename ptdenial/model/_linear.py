@@ -131,7 +131,6 @@ class LinearBase(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y) -> LinearBase:
         """Fit on feature rows ``X`` (a DataFrame of model features) and labels."""
-        import scipy.sparse as sp
         from sklearn.linear_model import LogisticRegression
 
         y = np.asarray(y)
