@@ -329,9 +329,10 @@ def run_fit_only(sizes, seed: int, tag: str = "") -> None:
             "# Plain fit benchmark (bench_model.py --fit-only)\n",
             machine_note() + "\n",
             "`DenialRiskModel().fit` on a make_claims history of about `size` "
-            "lines, one process per size; `peak_rss_mib` is the process's peak "
-            "resident memory (generation of the history included, "
-            "`rss_before_fit_mib` is where the fit started).\n",
+            "lines, one process per size; `peak_rss_mib` is the fit's peak "
+            "resident memory (high-water mark reset once the history is "
+            "generated; `generation_peak_mib` is the generator's own, "
+            "`rss_before_fit_mib` where the fit started).\n",
             markdown_table(fits),
         ]
         (RESULTS / f"model-fit{tag}.md").write_text("\n".join(text) + "\n")
