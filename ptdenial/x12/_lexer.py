@@ -602,7 +602,9 @@ def _walk(ctx, ix: _Interchange, isa_fields, comp, has_tilde):
         ) from exc
     except _PYX12_CRASHES as exc:
         raw = pending[0][0] if pending else None
-        pos, seg_id, line = (raw.pos, _seg_label(raw.text[:3]), raw.line) if raw else last
+        if raw is not None:
+            last = (raw.pos, _seg_label(raw.text.split(ix.ele)[0]), raw.line)
+        pos, seg_id, line = last
         raise _fail(
             path,
             pos,
