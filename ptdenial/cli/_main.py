@@ -20,6 +20,7 @@ from ptdenial.cli import (
     _validate,
 )
 from ptdenial.cli._common import EXIT_UNUSABLE, _err, logger
+from ptdenial.cli._paths import check_args, user_path
 from ptdenial.exceptions import PtdenialError
 
 # One module per command, in the order of ``ptdenial --help``; each has
@@ -86,12 +87,23 @@ def main(argv=None) -> int:
         )
     start = time.perf_counter()
     try:
+        check_args(args)
         code = args.func(args)
     except PtdenialError as exc:
         _err(str(exc))
         return EXIT_UNUSABLE
     except FileNotFoundError as exc:
-        _err(f"{exc.filename}: no such file. Check the path.")
+        _err(f"{user_path(exc.filename)}: no such file or folder. Check the path.")
+        return EXIT_UNUSABLE
+    except PermissionError as exc:
+        _err(
+            f"{user_path(exc.filename)}: permission denied. Check the folder's "
+            "owner and permissions, or choose another path."
+        )
+        return EXIT_UNUSABLE
+    except OSError as exc:  # disk full, read-only file system ...
+        where = user_path(exc.filename) if exc.filename else args.command
+        _err(f"{where}: {exc.strerror or type(exc).__name__}.")
         return EXIT_UNUSABLE
     logger.info("%s finished in %.2f s", args.command, time.perf_counter() - start)
     return code
