@@ -226,7 +226,9 @@ def check_args(args) -> None:
     _check_dates(args)
     command = getattr(args, "command", "")
     inputs = [
-        (_option(name), p) for name in _INPUTS for p in _paths(getattr(args, name, None))
+        (_option(name), p)
+        for name in _INPUTS
+        for p in _paths(getattr(args, name, None))
     ]
     for name in _FILE_INPUTS:
         for p in _paths(getattr(args, name, None)):
