@@ -33,8 +33,9 @@ def load_checked_model(args):
 
     trust = bool(getattr(args, "trust_unverified_model", False))
     model = load_model(args.model, trust_unverified=trust)
-    if trust and "unverified" in str(getattr(model, "integrity_", {}).get("verified")):
-        _err(f"warning: {args.model}: loaded without verification (trusted).")
+    verified = str(getattr(model, "integrity_", {}).get("verified", ""))
+    if "trusted" in verified:
+        _err(f"warning: {args.model}: loaded without full verification ({verified}).")
     return model
 
 

@@ -284,11 +284,13 @@ def _check_integrity(path, data: bytes, card, *, trust: bool, key) -> dict:
             "keep each model with the card saved with it",
         )
     signed = _check_signature(path, record, raw_key, trust)
-    return {
-        "verified": "signature" if signed else "integrity record and card",
-        "signed": signed,
-        "model_id": record.get("model_id"),
-    }
+    if signed:
+        verified = "signature"
+    elif card is not None:
+        verified = "integrity record and card"
+    else:
+        verified = "integrity record only (card missing; trusted by the caller)"
+    return {"verified": verified, "signed": signed, "model_id": record.get("model_id")}
 
 
 def _check_signature(path, record: dict, raw_key, trust: bool) -> bool:
