@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -35,6 +36,8 @@ __all__ = [
     "atomic_path",
     "file_sha256",
     "table_format",
+    "csv_safe",
+    "csv_safe_arrow",
 ]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -285,8 +288,66 @@ def _arrow_ready(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# CSV formula injection (OWASP): a text cell starting with one of these is run
+# as a formula by Excel, LibreOffice and Sheets. Such cells get a leading "'"
+# unless the whole cell is a plain number ("-12.50" stays a number).
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def csv_safe(values: pd.Series) -> pd.Series:
+    """Text cells a spreadsheet would run as formulas, neutralised with ``'``.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return gets a leading apostrophe (OWASP's advice against CSV injection),
+    unless the cell is a plain number, which stays a number. Non-text
+    values pass through.
+
+    Parameters
+    ----------
+    values : pandas.Series
+
+    Returns
+    -------
+    pandas.Series
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.io import csv_safe
+    >>> cells = pd.Series(["=HYPERLINK(1)", "@SUM(A1)", "-12.5", "97112", "-2+3"])
+    >>> csv_safe(cells).tolist()
+    ["'=HYPERLINK(1)", "'@SUM(A1)", '-12.5', '97112', "'-2+3"]
+    """
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+        return values
+    text = values.astype("string")
+    risky = text.str.contains(_FORMULA_START, regex=True, na=False) & ~text.str.match(
+        _PLAIN_NUMBER, na=False
+    )
+    if not risky.any():
+        return values
+    out = values.astype(object).copy()
+    out[risky.to_numpy()] = ("'" + text[risky]).to_numpy(dtype=object)
+    return out
+
+
+def csv_safe_arrow(col):
+    """:func:`csv_safe` for a pyarrow string array or chunked array."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return col
+    risky = pc.and_(
+        pc.match_substring_regex(col, _FORMULA_START),
+        pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)),
+    )
+    if not pc.any(risky).as_py():
+        return col
+    quoted = pc.binary_join_element_wise(pa.scalar("'", col.type), col, "")
+    return pc.if_else(risky, quoted, col)
+
+
 def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
-    """Lists become ``|``-joined text, dates ISO text, for CSV."""
+    """Lists become ``|``-joined text, dates ISO text, formulas neutralised, for CSV."""
     out = df.copy()
     for name in out.columns:
         col = out[name]
@@ -305,6 +366,9 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
                     ["|".join(map(str, u)) for u in uniques] + [""], dtype=object
                 )
                 out[name] = joined[codes]
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name].dtype):
+            out[name] = csv_safe(out[name])
     return out
 
 
