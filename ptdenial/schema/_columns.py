@@ -79,6 +79,11 @@ Q_VALUE = "value"
 Q_REASON = "reason"
 Q_N_FAILURES = "n_failures"
 Q_SOURCE = "source"
+#: Columns a file reader adds for a row it could not read (too many or too few
+#: fields, text that is not UTF-8): why, and the row as read. Validation
+#: quarantines such rows (check ``unreadable_row``) and drops the columns.
+READ_ERROR = "_ptdenial_unreadable"
+READ_ERROR_TEXT = "_ptdenial_unreadable_text"
 
 # --- vocabularies -------------------------------------------------------------
 PAYER_CLASSES = (
@@ -247,3 +252,4 @@ class Check(enum.StrEnum):
     SUBMISSION_BEFORE_SERVICE = "submission_before_service"
     DUPLICATE_KEY = "duplicate_key"
     VOCABULARY = "vocabulary"
+    UNREADABLE = "unreadable_row"
