@@ -125,8 +125,8 @@ def claim_files(path) -> list[Path]:
             )
         if not (parquet or csv):
             raise InputFileError(
-                f"{path}: folder holds no .parquet or .csv files. Point at a Parquet "
-                "file, a CSV, or a folder of either."
+                f"{path}: folder holds no .parquet files (and no .csv files). "
+                "Point at a Parquet file, a CSV, or a folder of either."
             )
         return parquet or csv
     table_format(p)

@@ -359,12 +359,14 @@ def load_model(path, *, trust_unverified=False, key=None) -> DenialRiskModel:
             f"{path}: is a folder; give the model file itself (e.g. model.skops)."
         )
     data = path.read_bytes()  # one read: what is checked is what is loaded
+    card = _read_card(path, trust_unverified=True)  # None when missing
+    _check_card(path, data, card, trust_unverified)
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError) as exc:
         raise ModelVersionError(
-            f"{path}: not a ptdenial model file (skops archive expected; pickle "
-            f"files are never loaded): {type(exc).__name__}"
+            f"{path}: refused: not a ptdenial model file (skops archive expected; "
+            f"pickle files are never loaded): {type(exc).__name__}"
         ) from exc
     refused = sorted(set(untrusted) - set(_trusted(untrusted)))
     if refused:
@@ -372,8 +374,10 @@ def load_model(path, *, trust_unverified=False, key=None) -> DenialRiskModel:
             f"{path}: refused to load; the file holds types outside the allow-list: "
             f"{refused}. Only models written by ptdenial.save_model are loaded."
         )
-    card = _read_card(path, trust_unverified)
-    _check_card(path, data, card, trust_unverified)
+    if card is None and not trust_unverified:
+        raise _refuse(
+            path, f"its model card {_card_path(path).name} is missing", _TRUST_FIX
+        )
     integrity = _check_integrity(path, data, card, trust=trust_unverified, key=key)
     try:
         model = sio.loads(data, trusted=untrusted)

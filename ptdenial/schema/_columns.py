@@ -84,6 +84,8 @@ Q_SOURCE = "source"
 #: quarantines such rows (check ``unreadable_row``) and drops the columns.
 READ_ERROR = "_ptdenial_unreadable"
 READ_ERROR_TEXT = "_ptdenial_unreadable_text"
+#: The quarantine's ``check`` for such a row (a reader's verdict, not a value check).
+UNREADABLE_ROW = "unreadable_row"
 
 # --- vocabularies -------------------------------------------------------------
 PAYER_CLASSES = (
@@ -252,4 +254,3 @@ class Check(enum.StrEnum):
     SUBMISSION_BEFORE_SERVICE = "submission_before_service"
     DUPLICATE_KEY = "duplicate_key"
     VOCABULARY = "vocabulary"
-    UNREADABLE = "unreadable_row"

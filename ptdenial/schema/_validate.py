@@ -33,6 +33,7 @@ from ptdenial.schema._columns import (
     READ_ERROR_TEXT,
     REQUIRED_COLUMNS,
     SOURCE_ROW,
+    UNREADABLE_ROW,
     Check,
 )
 
@@ -237,7 +238,7 @@ def _split_unreadable(df: pd.DataFrame):
         {
             "_pos": pos,
             Q_COLUMN: "(row)",
-            Q_CHECK: Check.UNREADABLE.value,
+            Q_CHECK: UNREADABLE_ROW,
             Q_VALUE: values,
             Q_REASON: (
                 "the row could not be read: " + why.iloc[pos].astype(str)

@@ -285,6 +285,8 @@ def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
         if sid == "GS":
             gs_version = seg.get(8)
         elif sid == "ST":
+            if current is not None:  # the previous transaction lost its SE
+                current.end()
             current, version = _transaction(
                 seg, gs_version, path, kinds, versions, notes, flat
             )
@@ -311,7 +313,8 @@ def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
             path=str(path),
         )
     for kind, f in flat.items():
-        frames[kind].append(_frame(f.rows, columns[kind]))
+        if f.rows:
+            frames[kind].append(_frame(f.rows, columns[kind]))
         f.rows = []
         f.frames = frames[kind]
     notes.extend(flat["835"].notes)
