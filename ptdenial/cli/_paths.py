@@ -177,15 +177,15 @@ def _derived(command: str, option: str, path: Path, args) -> list[tuple[str, Pat
     spark = getattr(args, "engine", "local") == "spark"
     if option == "out" and command in ("score", "ingest"):
         out.append(
-            (f"{option} manifest", path.with_name(f"{_stem(path)}.manifest.json"))
+            ("the --out manifest", path.with_name(f"{_stem(path)}.manifest.json"))
         )
     if option == "out" and command == "train":
-        out.append(("--out card", path.with_name(path.name + ".card.json")))
+        out.append(("the --out card", path.with_name(path.name + ".card.json")))
     if option == "worklist" and not spark:
         if path.suffix.lower() == ".html":
-            out.append(("--worklist CSV", path.with_suffix(".csv")))
+            out.append(("the --worklist CSV", path.with_suffix(".csv")))
         else:
-            out.append(("--worklist page", path.with_suffix(".html")))
+            out.append(("the --worklist page", path.with_suffix(".html")))
     return out
 
 
