@@ -9,6 +9,7 @@ rows counted by Python's csv module, or Parquet's metadata).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import random
 from pathlib import Path
@@ -25,8 +26,17 @@ from ptdenial.schema import validate_claims
 AS_OF = "2026-01-01"
 
 
+@functools.lru_cache(maxsize=4)
+def _base(n: int, seed: int) -> pd.DataFrame:
+    return _make_base(n, seed)
+
+
 def base_table(n: int = 20, seed: int = 4) -> pd.DataFrame:
-    """A small claims table as text, every contract column present."""
+    """A small claims table as text, every contract column present (a copy)."""
+    return _base(n, seed).copy()
+
+
+def _make_base(n: int, seed: int) -> pd.DataFrame:
     from ptdenial.datasets import make_claims
 
     df = make_claims(30, random_state=seed).claims.head(n).reset_index(drop=True)
