@@ -190,8 +190,8 @@ def model_context(
     actual = file_sha256(path)
     if actual != sha256:
         raise ModelVersionError(
-            f"{path}: the model on this executor has SHA-256 {actual[:16]}..., the "
-            f"driver loaded {sha256[:16]}...; the file changed during the run. "
+            f"{path}: the model on this executor has SHA-256 {actual}, the "
+            f"driver loaded {sha256}; the file changed during the run. "
             "Score again."
         )
     # the driver loaded and verified these very bytes (same SHA-256, checked
