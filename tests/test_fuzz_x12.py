@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     database=None,
     derandomize=True,
@@ -59,8 +59,11 @@ def test_public_x12_mutants(bases, seed, n_ops, tmp_path_factory):
 
 
 def test_unmutated_files_keep_every_line(bases, tmp_path):
+    """The oracle agrees with the reader on intact files (a quarter of the
+    public ones here; bench/bench_fuzz.py reads them all)."""
     for which in ("generated", "public"):
-        for i, (kind, text, phi) in enumerate(bases[which]):
+        step = 1 if which == "generated" else 4
+        for i, (kind, text, phi) in enumerate(bases[which][::step]):
             path = tmp_path / f"{which}-{i}.{kind}"
             path.write_text(text, encoding="latin-1")
             check_mutant(path, kind, phi)

@@ -31,8 +31,10 @@ def load_checked_model(args):
     """``load_model(args.model)`` honouring ``--trust-unverified-model``."""
     from ptdenial.model import load_model
 
-    trust = bool(getattr(args, "trust_unverified_model", False))
-    model = load_model(args.model, trust_unverified=trust)
+    if getattr(args, "trust_unverified_model", False):
+        model = load_model(args.model, trust_unverified=True)
+    else:
+        model = load_model(args.model)
     verified = str(getattr(model, "integrity_", {}).get("verified", ""))
     if "trusted" in verified:
         _err(f"warning: {args.model}: loaded without full verification ({verified}).")
