@@ -106,3 +106,15 @@ def test_messages_never_quote_identifying_elements(tmp_path):
     msg = str(res.errors[0])
     assert "cut.837" in msg and "truncated segment" in msg
     assert "SYNTHETIC" not in msg and "P000" not in msg
+
+
+def test_ingest_writes_its_quarantine_by_default(tmp_path, capsys):
+    out = tmp_path / "t.parquet"
+    code = main(["ingest", "--claims-837", str(FUZZ_CASES / "lx_decimal.837"),
+                 "--out", str(out)])  # fmt: skip
+    assert code == 3
+    default = tmp_path / "t.quarantine.parquet"
+    assert default.exists() and str(default) in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "t.manifest.json").read_text())
+    assert manifest["outputs"]["quarantine"] == str(default)
+    assert manifest["counts"]["quarantined"] >= 1
