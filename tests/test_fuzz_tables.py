@@ -102,3 +102,26 @@ def test_date_damage_issue_16(base, dates, tmp_path):
     df["date_of_service"] = dates
     path = write_csv_mutant(df, tmp_path / "m.csv", random.Random(0), "plain")
     check_table(path)
+
+
+def test_folder_whose_files_disagree_on_types_agrees(base, tiny_model, tmp_path):
+    """units int64 in one file and text in another: validate and score read the
+    folder alike (the column is read as text) instead of score refusing it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ptdenial.io import read_claims
+    from ptdenial.schema import validate_claims
+    from ptdenial.scoring import score_file
+
+    folder = tmp_path / "night"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pandas(base.head(8)), folder / "a.parquet")
+    typed = base.iloc[8:].copy()
+    typed["units"] = typed["units"].astype(int)
+    pq.write_table(pa.Table.from_pandas(typed), folder / "b.parquet")
+    valid, quarantine = validate_claims(read_claims(folder), run_date="2026-01-01")
+    run = score_file(tiny_model, folder, tmp_path / "s.parquet", as_of="2026-01-01")
+    counts = run.manifest["counts"]
+    assert counts["rows_in"] == len(base) == len(valid) + len(quarantine)
+    assert (counts["scored"], counts["quarantined"]) == (len(valid), len(quarantine))
