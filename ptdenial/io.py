@@ -417,6 +417,14 @@ def readable_type(t: pa.DataType) -> pa.DataType:
     anything else (struct, map, binary, decimal, ``uint64`` ...) is read as
     text, which validation parses like CSV instead of failing on it.
 
+    Parameters
+    ----------
+    t : pyarrow.DataType
+
+    Returns
+    -------
+    pyarrow.DataType
+
     Examples
     --------
     >>> import pyarrow as pa
@@ -441,7 +449,17 @@ def readable_type(t: pa.DataType) -> pa.DataType:
 
 
 def as_type(col, t: pa.DataType):
-    """``col`` cast to ``t``; to text by value when Arrow has no such cast."""
+    """``col`` cast to ``t``; to text by value when Arrow has no such cast.
+
+    Parameters
+    ----------
+    col : pyarrow.Array or pyarrow.ChunkedArray
+    t : pyarrow.DataType
+
+    Returns
+    -------
+    pyarrow.Array or pyarrow.ChunkedArray
+    """
     if col.type == t:
         return col
     try:
@@ -642,7 +660,17 @@ def csv_safe(values: pd.Series) -> pd.Series:
 
 
 def csv_safe_arrow(col):
-    """:func:`csv_safe` for a pyarrow string array or chunked array."""
+    """:func:`csv_safe` for a pyarrow string array or chunked array.
+
+    Parameters
+    ----------
+    col : pyarrow.Array or pyarrow.ChunkedArray
+
+    Returns
+    -------
+    pyarrow.Array or pyarrow.ChunkedArray
+        Non-text columns unchanged.
+    """
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         return col
     risky = pc.and_(

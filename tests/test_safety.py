@@ -96,7 +96,7 @@ def claims(tmp_path):
         ),
         (["ingest", "--claims-837", "{c}", "--out", "{c}"], "is the input"),
         (
-            ["ingest", "--claims-837", "{t}", "--out", "{t}/x.parquet"],
+            ["validate", "{t}", "--quarantine", "{t}/q.csv"],
             "inside the input folder",
         ),
         (

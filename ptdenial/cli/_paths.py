@@ -8,7 +8,7 @@ A command refuses (exit 2, one message naming the option and the fix):
 * an output folder (``--report``, ``monitor --out``) that is a file;
 * two outputs on one path (``--quarantine`` = ``--out``, a worklist on the
   scored table, a manifest, card or worklist page on another output);
-* an output on one of the inputs, or inside an input folder (the next run
+* an output on one of the inputs, or inside a claims folder (the next run
   would read it back as claims);
 * ``--model`` (or another input file) naming a folder.
 
@@ -42,6 +42,9 @@ _INPUTS = (
     "sample",
     "history",
 )
+# Inputs whose folders are read as claims tables: an output inside one would
+# be read back as claims next time (X12 folders skip files that are not X12).
+_TABLE_INPUTS = ("claims", "history", "outcomes", "scored")
 # Inputs that must be files (never folders).
 _FILE_INPUTS = ("model", "mapping", "key_file", "config", "docs")
 # Per command, which options are output files and which output folders
@@ -225,11 +228,7 @@ def check_args(args) -> None:
     """
     _check_dates(args)
     command = getattr(args, "command", "")
-    inputs = [
-        (_option(name), p)
-        for name in _INPUTS
-        for p in _paths(getattr(args, name, None))
-    ]
+    inputs = [(name, p) for name in _INPUTS for p in _paths(getattr(args, name, None))]
     for name in _FILE_INPUTS:
         for p in _paths(getattr(args, name, None)):
             if p.is_dir():
@@ -245,13 +244,14 @@ def check_args(args) -> None:
                     f"{opt} {path} is also {opt2}: one would overwrite the other; "
                     "give them different paths."
                 )
-        for opt2, path2 in inputs:
+        for name, path2 in inputs:
+            opt2 = _option(name)
             if _same(path, path2):
                 raise ArgumentError(
                     f"{opt} {path} is the input {opt2}: writing it would destroy "
                     "the input; give another output path."
                 )
-            if path2.is_dir() and _inside(path, path2):
+            if name in _TABLE_INPUTS and path2.is_dir() and _inside(path, path2):
                 raise ArgumentError(
                     f"{opt} {path} is inside the input folder {opt2} {path2}: the "
                     "next run would read it back as input; write it elsewhere."
