@@ -572,13 +572,13 @@ def iter_claim_batches(
                 while pending_rows >= batch_rows:
                     table = pa.concat_tables(pending)
                     out, rest = table.slice(0, batch_rows), table.slice(batch_rows)
-                    df = _to_pandas(out)
+                    df = _to_pandas(_drop_unused_read_error(out))
                     df.index = pd.RangeIndex(offset, offset + len(df))
                     offset += len(df)
                     yield df
                     pending, pending_rows = [rest], rest.num_rows
             if pending_rows:
-                df = _to_pandas(pa.concat_tables(pending))
+                df = _to_pandas(_drop_unused_read_error(pa.concat_tables(pending)))
                 df.index = pd.RangeIndex(offset, offset + len(df))
                 offset += len(df)
                 yield df
