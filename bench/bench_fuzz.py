@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import multiprocessing
 import random
 import sys
@@ -103,7 +102,7 @@ def _x12_batch(args):
 
 def _account_batch(work: Path, kind: str, files: dict):
     """One ingest over the folder; per file: refused, or every line accounted."""
-    from fuzz_x12 import Violation, _check_message, expected_rows
+    from fuzz_x12 import Violation, _check_message, expected_rows, leaks, manifest_text
 
     from ptdenial.exceptions import PtdenialError
     from ptdenial.x12 import ingest
@@ -124,7 +123,7 @@ def _account_batch(work: Path, kind: str, files: dict):
             _check_message(str(err), p, files[p][0])
         if err in res.errors:
             refused[p] = err
-    manifest = json.dumps(res.manifest, default=str)
+    manifest = manifest_text(res.manifest)
     counts = collections.Counter()
     for frame, col in (
         (res.table, "source_file"),
@@ -138,7 +137,7 @@ def _account_batch(work: Path, kind: str, files: dict):
             counts.update(str(v) for v in frame["source"])
     out = []
     for path, (phi, ops) in files.items():
-        leaked = [t for t in phi if t in manifest]
+        leaked = leaks(manifest, phi)
         if leaked:
             out.append((path.name, "violation", f"PHI in manifest: {leaked[:1]}", ops))
             continue
