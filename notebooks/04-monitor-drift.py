@@ -174,4 +174,5 @@ reports.plot_reliability(
 advice = monitoring.recommend_retraining(
     changed_drift, realized, card=model.card_, as_of="2025-09-30"
 )
-pd.DataFrame(advice["reasons"])
+print(f"advice: {advice.action} (retrain: {advice.retrain})")
+pd.DataFrame([r.to_dict() for r in advice.reasons])

@@ -7,6 +7,7 @@ Heavy modules (model, scoring, reports) are imported on first use.
 
 import importlib
 
+from ptdenial._utils import __version__
 from ptdenial.exceptions import (
     ClaimsSchemaError,
     DataQualityWarning,
@@ -17,8 +18,6 @@ from ptdenial.exceptions import (
 from ptdenial.io import iter_claim_batches, read_claims, write_table
 from ptdenial.reference import load_reference
 from ptdenial.schema import SCHEMA_VERSION, derive_outcomes, validate_claims
-
-__version__ = "0.1.0"
 
 # name -> module, imported lazily (PEP 562) so `import ptdenial` stays light
 _LAZY = {

@@ -12,20 +12,13 @@ module is the one home of that pattern:
 * :func:`text_codes` and :func:`spread`: codes (``-1`` = missing) and the
   distinct values of a column as Python ``str``, then any per-value array
   taken back to the lines, with a value for the missing ones.
+* :func:`map_values` and :func:`flags`: a function (or several predicates)
+  of each distinct value of a factorized column, taken back to the lines.
 * :func:`combinations`: several code arrays (one per column) into ids of
   their distinct combinations, and the first line of each.
 * :func:`key_index`: a ``"|"``-joined text key per distinct combination of a
   frame's columns, and each line's position among them (used by
   :mod:`ptdenial._payment` to look lines up in the pricing table).
-
-Moving the remaining copies here (issue #17, after the package moves):
-``features.text_codes`` and ``features.spread`` have the exact semantics of
-:func:`text_codes` and :func:`spread` (same codes, same uniques, same dtype),
-so ``features`` can import them from here and keep its names as aliases;
-``rules._arrays._combos`` (with its helpers ``_combine`` and
-``_first_positions``) is :func:`combinations`, same ids and first positions,
-and :func:`dense_ids` is ``_combine``. Each is a pure function of its
-arguments, so the switch changes no output.
 
 Everything here is private to ptdenial and imports nothing from it.
 """
@@ -44,6 +37,8 @@ __all__ = [
     "on_distinct",
     "text_codes",
     "spread",
+    "map_values",
+    "flags",
     "dense_ids",
     "first_positions",
     "combinations",
@@ -230,6 +225,75 @@ def spread(per_value: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
     numpy.ndarray
     """
     return np.append(per_value, np.asarray([missing], dtype=per_value.dtype))[codes]
+
+
+def map_values(fn: Callable, codes, uniques, *, missing=None, dtype=None):
+    """``fn`` of each distinct value, taken back to the lines by their codes.
+
+    Parameters
+    ----------
+    fn : callable
+        Function of one distinct value.
+    codes : numpy.ndarray of int
+        Each line's position in ``uniques`` (``-1`` = missing).
+    uniques : sequence
+        The distinct values.
+    missing : scalar, optional
+        The result of the lines whose code is -1. ``None``: every code is
+        ``>= 0`` (a factorization that kept missing values as a value).
+    dtype : numpy dtype, optional
+        Of the result. Default: ``bool`` when every result is a ``bool``,
+        else ``object``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One result per line. With ``missing=None`` and no distinct value
+        (no line), an empty array of ``dtype`` (default ``object``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ptdenial._distinct import map_values
+    >>> codes, uniques = np.array([0, -1, 1, 0]), [("GP",), ("GP", "KX")]
+    >>> map_values(lambda t: "KX" in t, codes, uniques, missing=False).tolist()
+    [False, False, True, False]
+    """
+    if missing is None and not len(uniques):
+        return np.array([], dtype=object if dtype is None else dtype)
+    results = [fn(u) for u in uniques]
+    if dtype is None:
+        dtype = bool if all(type(r) is bool for r in results) else object
+    per_value = np.array(results, dtype=dtype)
+    return per_value[codes] if missing is None else spread(per_value, codes, missing)
+
+
+def flags(codes, uniques, tests, *, missing=None) -> dict[str, np.ndarray]:
+    """Several functions of each distinct value: ``{name: map_values(fn, ...)}``.
+
+    Parameters
+    ----------
+    codes, uniques, missing
+        As in :func:`map_values`.
+    tests : mapping of str to callable
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ptdenial._distinct import flags
+    >>> out = flags(np.array([0, 1, 0]), [("KX",), ()], {"kx": lambda t: "KX" in t,
+    ...                                                   "n": len})
+    >>> out["kx"].tolist(), out["n"].tolist()
+    ([True, False, True], [1, 0, 1])
+    """
+    return {
+        name: map_values(fn, codes, uniques, missing=missing)
+        for name, fn in tests.items()
+    }
 
 
 def dense_ids(*codes: np.ndarray) -> np.ndarray:

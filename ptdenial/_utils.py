@@ -4,6 +4,72 @@ from __future__ import annotations
 
 import os
 
+#: The library's version (re-exported as ``ptdenial.__version__``); kept here,
+#: at the bottom of the import order, so cards and manifests read it without
+#: importing the package root.
+__version__ = "0.1.0"
+
+# distribution name -> module name, where they differ
+_MODULE_OF = {"scikit-learn": "sklearn"}
+
+
+def jsonable(v):
+    """A metric value for JSON: NumPy numbers as Python ones, NaN as ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ptdenial._utils import jsonable
+    >>> jsonable(np.float64("nan")), jsonable(np.int64(3)), jsonable("x")
+    (None, 3, 'x')
+    """
+    import numpy as np
+
+    if isinstance(v, float | np.floating):
+        return None if np.isnan(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def library_versions(*names: str) -> dict:
+    """Versions of Python, ptdenial and libraries, for model cards and manifests.
+
+    Parameters
+    ----------
+    *names : str
+        ``"python"``, ``"ptdenial"`` or a distribution name
+        (``"scikit-learn"``, ``"lightgbm"`` ...), in the order wanted.
+
+    Returns
+    -------
+    dict
+        Name -> version text (``None`` for a library that is not installed).
+
+    Examples
+    --------
+    >>> from ptdenial._utils import library_versions
+    >>> sorted(library_versions("ptdenial", "numpy"))
+    ['numpy', 'ptdenial']
+    """
+    import importlib
+    import platform
+
+    out = {}
+    for name in names:
+        if name == "python":
+            out[name] = platform.python_version()
+        elif name == "ptdenial":
+            out[name] = __version__
+        else:
+            try:
+                module = importlib.import_module(_MODULE_OF.get(name, name))
+            except ImportError:  # pragma: no cover - optional libraries
+                out[name] = None
+            else:
+                out[name] = module.__version__
+    return out
+
 
 def passive_openmp() -> None:
     """Ask OpenMP threads to sleep, not spin, while they wait for work.

@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial.exceptions import InputFileError
-from ptdenial.schema import READ_ERROR, READ_ERROR_TEXT, arrow_join_lists
+from ptdenial.schema import READ_ERROR, READ_ERROR_TEXT, arrow_join_lists, join_lists
 
 __all__ = [
     "read_claims",
@@ -694,15 +694,7 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
             sample = col.dropna()
             first = sample.iloc[0] if len(sample) else None
             if isinstance(first, tuple | list | np.ndarray):
-                codes, uniques = pd.factorize(
-                    col.map(
-                        lambda v: tuple(v) if isinstance(v, list | np.ndarray) else v
-                    )
-                )
-                joined = np.array(
-                    ["|".join(map(str, u)) for u in uniques] + [""], dtype=object
-                )
-                out[name] = joined[codes]
+                out[name] = join_lists(col)
     for name in out.columns:
         if out[name].dtype == object or pd.api.types.is_string_dtype(out[name].dtype):
             out[name] = csv_safe(out[name])

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from ptdenial import schema as S
-from ptdenial.datasets import load_sample_claims
 from ptdenial.exceptions import PtdenialError
 from ptdenial.explain import (
     COVERED_BY_RULES,
@@ -17,29 +16,27 @@ from ptdenial.explain import (
     combine_reasons,
     feature_groups,
 )
-from ptdenial.model import DenialRiskModel
 
 AS_OF = "2026-01-01"
 
 
 @pytest.fixture(scope="module")
-def model():
-    return DenialRiskModel(n_estimators=25, num_leaves=15, random_state=0).fit(
-        load_sample_claims("history")
-    )
+def model(sample_model):
+    """The suite's shared model (conftest.py); read only."""
+    return sample_model
 
 
 @pytest.fixture(scope="module")
-def lines(model):
-    new = load_sample_claims("new_claims")
+def lines(model, sample_new_claims):
+    new = sample_new_claims
     Xf = model.transform_features(new, as_of=AS_OF)
     code = (new[S.CPT_CODE] == "97112").to_numpy(dtype=bool)
     return new.loc[code].reset_index(drop=True), Xf.loc[code].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
-def explainer(model):
-    return Explainer(model)
+def explainer(sample_explainer):
+    return sample_explainer
 
 
 def test_every_model_feature_has_a_meaningful_group(model):

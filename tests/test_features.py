@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from ptdenial import schema as S
 from ptdenial.datasets import make_claims
@@ -59,7 +60,7 @@ def test_pending_lines_are_not_history(claims):
 
 def test_claim_features_contract(claims):
     est = ClaimFeatures()
-    with pytest.raises(Exception, match="not fitted|fit"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         est.transform(claims)
     snapshot = claims.copy()
     out = est.fit(claims).transform(claims)
@@ -68,9 +69,12 @@ def test_claim_features_contract(claims):
     assert list(out.columns) == list(est.get_feature_names_out())
     assert out.columns.is_unique
     assert clone(est).get_params() == est.get_params()
-    # refit resets the vocabulary
+    # refit resets the vocabulary: 50 lines keep few categories, and the
+    # refitted estimator holds exactly what a fresh fit on them holds
+    full = {k: list(v) for k, v in est.categories_.items()}
     est.fit(claims.head(50))
-    assert est.categories_ != ClaimFeatures().fit(claims).categories_ or True
+    assert est.categories_ != full
+    assert est.categories_ == ClaimFeatures().fit(claims.head(50)).categories_
 
 
 def test_unseen_categories_get_other_code(claims):
@@ -98,10 +102,8 @@ def test_pipeline_output_is_numeric_and_unique(claims):
 
 # --- feature specs -------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sample_features():
-    from ptdenial.datasets import load_sample_claims
-
-    history = derive_outcomes(load_sample_claims("history"))
+def sample_features(sample_history):
+    history = derive_outcomes(sample_history)
     return make_feature_pipeline().fit_transform(history)
 
 
@@ -127,6 +129,26 @@ def test_every_declared_spec_matches_todays_group():
     assert [FEATURE_SPECS[n].group for n in names] == feature_groups(names).tolist()
     known = {g for g, _ in REASON_GROUPS}
     assert {s.group for s in FEATURE_SPECS.values()} <= known
+
+
+def test_specs_agree_with_the_profile_defaults():
+    # the model profiles by the specs; reference_profile's own defaults (for
+    # callers without specs, in a lower layer) must say the same
+    import fnmatch
+
+    from ptdenial.evaluation import DEFAULT_EXCLUDE
+    from ptdenial.features import FEATURE_SPECS
+    from ptdenial.features._specs import _profile_columns
+
+    names = list(FEATURE_SPECS)
+    by_pattern = [
+        n for n in names if any(fnmatch.fnmatchcase(n, p) for p in DEFAULT_EXCLUDE)
+    ]
+    by_prefix = [n for n in names if n.startswith("cat__")]
+    columns = _profile_columns(names)
+    assert columns["exclude"] == by_pattern
+    assert columns["categorical"] == by_prefix
+    assert "month_index" in by_pattern and "units" not in by_pattern
 
 
 def test_spec_kinds_match_the_values(sample_features):

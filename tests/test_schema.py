@@ -1,10 +1,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import tiny_raw
 from ptdenial import schema as S
 from ptdenial.exceptions import ClaimsSchemaError
 from ptdenial.schema import (

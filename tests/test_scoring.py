@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from ptdenial import schema as S
 from ptdenial.cli import main
 from ptdenial.config import ConfigError, ScoringConfig
-from ptdenial.datasets import load_sample_claims, write_sample
+from ptdenial.datasets import write_sample
 from ptdenial.datasets._sample import _as_text
 from ptdenial.exceptions import DataQualityWarning
 from ptdenial.io import file_sha256, read_claims, write_table
-from ptdenial.model import DenialRiskModel, save_model
+from ptdenial.model import save_model
 from ptdenial.scoring import (
     WORKLIST_COLUMNS,
     build_worklist,
@@ -34,16 +34,14 @@ NOTE = "PRIVATE NOTE TEXT 4471"
 
 
 @pytest.fixture(scope="module")
-def model():
-    return DenialRiskModel(n_estimators=30, num_leaves=15, random_state=0).fit(
-        load_sample_claims("history")
-    )
+def model(sample_model):
+    """The suite's shared model (conftest.py); read only."""
+    return sample_model
 
 
 @pytest.fixture(scope="module")
-def new():
-    claims = load_sample_claims("new_claims")
-    return claims.assign(**{S.NOTE_TEXT: NOTE})
+def new(sample_new_claims):
+    return sample_new_claims.assign(**{S.NOTE_TEXT: NOTE})
 
 
 @pytest.fixture(scope="module")

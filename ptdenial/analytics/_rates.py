@@ -16,6 +16,21 @@ from ptdenial.analytics._common import (
     _outcome_arrays,
 )
 
+#: The measure columns of :func:`denial_rates`, after its dimension columns.
+RATE_COLUMNS = (
+    "lines",
+    "pending",
+    "adjudicated",
+    "denied",
+    "partially_denied",
+    "denial_rate",
+    "ci_low",
+    "ci_high",
+    "share_of_denials",
+    "charges",
+    "denied_charges",
+)
+
 
 def wilson_interval(successes, n, *, confidence: float = 0.95):
     """Wilson score interval of a binomial proportion, vectorized.
@@ -156,18 +171,4 @@ def denial_rates(
         out = out.loc[out["adjudicated"] >= min_lines]
     if sort:
         out = out.sort_values(["denial_rate", "adjudicated"], ascending=[False, False])
-    cols = [
-        *dims,
-        "lines",
-        "pending",
-        "adjudicated",
-        "denied",
-        "partially_denied",
-        "denial_rate",
-        "ci_low",
-        "ci_high",
-        "share_of_denials",
-        "charges",
-        "denied_charges",
-    ]
-    return out[cols].reset_index(drop=True)
+    return out[[*dims, *RATE_COLUMNS]].reset_index(drop=True)

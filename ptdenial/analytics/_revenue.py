@@ -18,6 +18,19 @@ from ptdenial.analytics._rule_hits import rule_hit_matrix
 
 _HARD = ("hard",)
 
+#: The measure columns of :func:`revenue_at_risk`, after its dimension columns.
+REVENUE_COLUMNS = (
+    "adjudicated",
+    "denied",
+    "denied_charges",
+    "revenue_at_risk",
+    "recoverable_lines",
+    "recoverable_revenue",
+    "recoverable_share",
+    "pending_lines",
+    "pending_expected_payment",
+)
+
 
 def expected_payment(
     claims: pd.DataFrame, *, history=None, reference=None
@@ -177,17 +190,4 @@ def revenue_at_risk(
             out["recoverable_revenue"] / out["revenue_at_risk"],
             np.nan,
         )
-    return out[
-        [
-            *dims,
-            "adjudicated",
-            "denied",
-            "denied_charges",
-            "revenue_at_risk",
-            "recoverable_lines",
-            "recoverable_revenue",
-            "recoverable_share",
-            "pending_lines",
-            "pending_expected_payment",
-        ]
-    ].reset_index(drop=True)
+    return out[[*dims, *REVENUE_COLUMNS]].reset_index(drop=True)

@@ -66,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the ``ptdenial`` command line and return its exit code.
 
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``ptdenial``; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0: everything processed; 3: done, but some rows were quarantined;
+        2: nothing processed (bad arguments, unusable input, a refused model).
+
     Examples
     --------
     >>> from ptdenial.cli import main

@@ -61,7 +61,7 @@ def run(args) -> int:
     if scored is not None and outcomes is None and args.outcomes is None:
         _err(f"{args.scored}: --scored needs --outcomes to measure performance.")
         return EXIT_UNUSABLE
-    n_lines = int((valid[S.CPT_CODE] == "97112").sum()) if len(valid) else 0
+    n_lines = int((valid[S.CPT_CODE] == S.SCORED_CODE).sum()) if len(valid) else 0
     if n_lines == 0:
         _err(
             f"{args.claims}: no valid 97112 lines to compare with the model's "
@@ -107,6 +107,8 @@ def _scored_and_outcomes(args):
 
 def _print_result(drift, realized, advice) -> None:
     """Drift counts and the largest shifts, realized performance, the advice."""
+    from ptdenial.monitoring import retraining_verdict
+
     counts = drift["status"].value_counts().to_dict()
     print("  drift: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     for row in drift.head(8).itertuples():
@@ -120,15 +122,14 @@ def _print_result(drift, realized, advice) -> None:
             f"{s['no_outcome']} scored lines without outcome, {s['no_score']} "
             f"outcomes without score, {s['pending']} pending"
         )
-    verdict = "RETRAIN" if advice.retrain else "no retraining needed"
-    print(f"  recommendation: {verdict}")
+    print(f"  recommendation: {retraining_verdict(advice)}")
     for r in advice.reasons:
         print(f"    [{r.severity}] {r.trigger}: {r.detail}")
 
 
 def _write_outputs(out: Path, drift, realized, advice, subtitle: str) -> None:
     """drift.csv, recommendation.json, realized tables and monitor.html."""
-    from ptdenial.io import write_json, write_table
+    from ptdenial.io import atomic_path, write_json, write_table
     from ptdenial.reports import monitoring_report
 
     write_table(drift, out / "drift.csv")
@@ -138,8 +139,6 @@ def _write_outputs(out: Path, drift, realized, advice, subtitle: str) -> None:
         write_table(realized.by_month, out / "realized_by_month.csv")
         write_table(realized.calibration, out / "calibration.csv")
     page = monitoring_report(drift, advice, realized, subtitle=subtitle)
-    html_path = out / "monitor.html"
-    tmp = html_path.with_name(f".{html_path.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(html_path)
+    with atomic_path(out / "monitor.html") as tmp:
+        tmp.write_text(page, encoding="utf-8")
     print(f"outputs written to {out}")

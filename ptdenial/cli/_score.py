@@ -156,25 +156,16 @@ def _check_date(value, option):
     return True
 
 
-def _atomic_text(path: Path, text: str) -> Path:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
-
-
 def _score_report(run, model, folder: Path, config) -> Path:
     """report.html: score distribution, drift, worklist and rule summaries."""
+    from ptdenial.io import atomic_path
     from ptdenial.reports import scoring_report
 
     page = scoring_report(run, model, cut_points=config.band_edges())
-    return _atomic_text(Path(folder) / "report.html", page)
+    path = Path(folder) / "report.html"
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
 
 
 def _print_score_run(run, report_path=None):

@@ -80,7 +80,7 @@ def _select_codes(run: _Run, vis: _Visits, plan: _CarePlan, status: _PlanStatus)
     sel[:, _CI["97010"]] &= ~mlike
     no_timed = ~is_eval & ~sel[:, _TIMED_COLS].any(axis=1)
     nmr_first = np.isin(vis.cond, [0, 1, 2])
-    sel[no_timed & nmr_first, _CI["97112"]] = True
+    sel[no_timed & nmr_first, _CI[S.SCORED_CODE]] = True
     sel[no_timed & ~nmr_first, _CI["97110"]] = True
     return sel
 
@@ -93,7 +93,7 @@ def _timed_minutes(run: _Run, vis: _Visits) -> np.ndarray:
     band = np.empty((V, nt), dtype=np.int64)
     u = rng.random((V, nt))
     for j, col in enumerate(_TIMED_COLS):
-        if _CODES[col] == "97112":
+        if _CODES[col] == S.SCORED_CODE:
             pn = np.asarray(p.minutes_97112_neuro, float)
             po = np.asarray(p.minutes_97112_other, float)
             cdf_n, cdf_o = np.cumsum(pn / pn.sum()), np.cumsum(po / po.sum())
@@ -134,7 +134,7 @@ def _units(run: _Run, vis: _Visits, minutes: np.ndarray, sel_t: np.ndarray):
     wrong_rule = rng.random(V) > p.p_time_rule_correct
     billed = np.where((per_code ^ wrong_rule)[:, None], pc_units, cms_units)
     pad = rng.random(V) < world.prov_overbill[vis.prov]
-    j112 = int(np.flatnonzero(_TIMED_COLS == _CI["97112"])[0])
+    j112 = int(np.flatnonzero(_TIMED_COLS == _CI[S.SCORED_CODE])[0])
     target = np.where(sel_t[:, j112], j112, np.argmax(minutes, axis=1))
     billed[np.flatnonzero(pad), target[pad]] += 1
     billed = np.where(sel_t, billed, 0)
@@ -190,7 +190,7 @@ def _line_items(vis: _Visits, codes: _Codes) -> _LineItems:
         timed=timed_line,
         minutes=np.where(timed_line, codes.minutes[vi, tj], -1),
         over=np.where(timed_line, codes.over_line[vi, tj], False),
-        is_112=ci == _CI["97112"],
+        is_112=ci == _CI[S.SCORED_CODE],
         payer=vis.payer[vi],
         cls=vis.cls[vi],
         dos=vis.dos[vi],

@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ptdenial import schema as S
 from ptdenial.datasets._arrays import _choice, _group_cumsum, _mapping, _sigmoid
 from ptdenial.datasets._billing import _Codes, _LineItems, _Money
 from ptdenial.datasets._care import _Clinical, _PlanStatus, _Visits
@@ -209,7 +210,7 @@ def _documentation(
         _choice(rng, np.asarray(alt_probs, float), V)
     ]
     sel = codes.sel
-    v_iv = np.where(sel[:, _CI["97112"]], np.where(mismatch, alt, nmr_bits), 0)
+    v_iv = np.where(sel[:, _CI[S.SCORED_CODE]], np.where(mismatch, alt, nmr_bits), 0)
     for code, name in (
         ("97110", "THERAPEUTIC_EXERCISE"),
         ("97140", "MANUAL_THERAPY"),

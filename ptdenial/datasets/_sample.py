@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
@@ -28,9 +27,7 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
                 col.dt.strftime("%Y-%m-%d").astype(object).where(col.notna(), "")
             )
         elif col.dtype == object:
-            codes, uniques = pd.factorize(col)
-            joined = np.array(["|".join(u) for u in uniques] + [""], dtype=object)
-            out[name] = joined[codes]
+            out[name] = S.join_lists(col)
         else:
             out[name] = col.astype(object).map(lambda v: "" if pd.isna(v) else str(v))
     return pd.DataFrame(out, index=df.index)

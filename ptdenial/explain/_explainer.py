@@ -97,13 +97,17 @@ class Explainer:
         Group index of each model feature.
     available : bool
         Whether model drivers can be computed.
+    bias_ : float
+        The log-odds every row starts from (the trees' expected value plus
+        the linear base's), set when ``available``.
 
     Examples
     --------
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel
     >>> from ptdenial.explain import Explainer
-    >>> model = DenialRiskModel(n_estimators=30).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> new = load_sample_claims("new_claims")
     >>> Xf = model.transform_features(new, as_of="2026-01-01")
     >>> ex = Explainer(model)

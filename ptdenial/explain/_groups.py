@@ -1,8 +1,9 @@
 """Reason groups: which model features say the same thing to a biller.
 
 All four denial-rate features of payer x provider are one reason, the five
-deficit flags another ... :data:`REASON_GROUPS` maps feature names (exact
-names, or prefixes ending with ``_``) to a group; :data:`SILENT_GROUPS` never
+deficit flags another ... Each feature's group is declared once, in its
+:class:`ptdenial.features.FeatureSpec`; :data:`REASON_GROUPS` lists the
+groups in their order with the features of each; :data:`SILENT_GROUPS` never
 become a reason; :data:`COVERED_BY_RULES` names the rule hits that already
 say a group's reason.
 """
@@ -11,63 +12,46 @@ from __future__ import annotations
 
 import numpy as np
 
-# (group, exact feature names or prefixes ending with "_" / "__"), in
-# matching order: exact names first over all groups, then prefixes in order.
-REASON_GROUPS = (
-    ("payer_provider_history", ("hist_payer_provider_code_",)),
-    ("payer_history", ("hist_payer_code_",)),
-    ("provider_history", ("hist_provider_",)),
-    ("clinic_history", ("hist_clinic_",)),
-    ("patient_history", ("hist_patient_",)),
-    ("baseline", ("hist_global_rate", "hist_")),
-    ("rules", ("rule__", "gap__")),
-    ("deficits", ("deficit_count", "deficit_")),
-    ("interventions", ("interventions_fit_97112", "interventions_", "intervention_")),
-    ("diagnosis", ("cat__dx_category", "dx_")),
-    ("objective_measures", ("objective_measures",)),
-    (
-        "units_minutes",
-        (
-            "units",
-            "line_minutes",
-            "line_minutes_per_unit",
-            "visit_units",
-            "visit_timed_minutes",
-            "visit_minutes_documented",
-            "visit_minutes_per_unit",
-            "visit_units_97112",
-        ),
-    ),
-    ("same_day_codes", ("visit_has_evaluation", "visit_lines", "visit_units_")),
-    ("modifiers", ("n_modifiers", "mod_")),
-    (
-        "plan_of_care",
-        (
-            "days_since_certification",
-            "poc_certified",
-            "days_past_cert_through",
-            "days_since_episode_start",
-            "visit_number",
-        ),
-    ),
-    (
-        "progress_report",
-        ("visits_since_progress_report", "days_since_progress_report"),
-    ),
-    ("authorization", ("has_prior_auth", "auth_")),
-    ("filing_lag", ("submission_lag_days",)),
-    ("note_signature", ("note_signature_lag_days",)),
-    ("payer", ("cat__payer_id", "cat__payer_class")),
-    ("credential", ("cat__provider_credential",)),
-    ("provider", ("cat__rendering_provider_id",)),
-    ("clinic", ("cat__clinic_id",)),
-    ("place_of_service", ("cat__place_of_service",)),
-    ("therapy_cap", ("ytd_therapy_allowed",)),
-    ("referring", ("has_referring_provider",)),
-    ("charge", ("charge_per_unit",)),
-    ("code", ("is_97112", "cat__cpt_code")),
-    ("calendar", ("month_index", "day_of_week")),
-    ("other", ()),
+from ptdenial.features import FEATURE_SPECS, feature_spec
+
+# The reason groups, in the order of the explainer's group table.
+_GROUP_ORDER = (
+    "payer_provider_history",
+    "payer_history",
+    "provider_history",
+    "clinic_history",
+    "patient_history",
+    "baseline",
+    "rules",
+    "deficits",
+    "interventions",
+    "diagnosis",
+    "objective_measures",
+    "units_minutes",
+    "same_day_codes",
+    "modifiers",
+    "plan_of_care",
+    "progress_report",
+    "authorization",
+    "filing_lag",
+    "note_signature",
+    "payer",
+    "credential",
+    "provider",
+    "clinic",
+    "place_of_service",
+    "therapy_cap",
+    "referring",
+    "charge",
+    "code",
+    "calendar",
+    "other",
+)
+#: ``(group, feature names)`` per reason group, in order; the names are those
+#: of :data:`ptdenial.features.FEATURE_SPECS` whose spec declares the group.
+REASON_GROUPS = tuple(
+    (group, tuple(n for n, s in FEATURE_SPECS.items() if s.group == group))
+    for group in _GROUP_ORDER
 )
 #: Groups that never become a reason (not actionable, or said by rule hits).
 SILENT_GROUPS = frozenset({"baseline", "rules", "code", "calendar", "other"})
@@ -112,8 +96,8 @@ def feature_groups(feature_names) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of str
-        One of the names in :data:`REASON_GROUPS` per feature (``other``
-        when nothing matches).
+        The group its :func:`ptdenial.features.feature_spec` declares, per
+        feature (``other`` for a name no spec describes).
 
     Examples
     --------
@@ -124,15 +108,8 @@ def feature_groups(feature_names) -> np.ndarray:
     """
     out = []
     for name in feature_names:
-        group = None
-        for g, keys in REASON_GROUPS:
-            if name in keys:
-                group = g
-                break
-        if group is None:
-            for g, keys in REASON_GROUPS:
-                if any(k.endswith("_") and name.startswith(k) for k in keys):
-                    group = g
-                    break
-        out.append(group or "other")
+        try:
+            out.append(feature_spec(name).group)
+        except KeyError:  # a feature no spec describes
+            out.append("other")
     return np.asarray(out, dtype=object)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
-from ptdenial.features import spread, text_codes
+from ptdenial._distinct import map_values, spread, text_codes
 
 _DEFICIT_WORDS = "balance/coordination/kinesthetic/posture/proprioception"
 _INTERVENTION_CODES = {
@@ -250,8 +250,8 @@ def _primary_diagnosis(claims) -> np.ndarray:
     if dx is None:
         return np.full(len(claims), "", dtype=object)
     codes, uniques = pd.factorize(dx)
-    first = np.array([u[0] if len(u) else "" for u in uniques] + [""], object)
-    return first[codes]
+    first = lambda u: u[0] if len(u) else ""  # noqa: E731
+    return map_values(first, codes, uniques, missing="", dtype=object)
 
 
 @_renders("diagnosis")
@@ -369,8 +369,7 @@ def _modifiers(claims, Xf, history):
         text = np.full(len(claims), "", dtype=object)
     else:
         codes, uniques = pd.factorize(mods)
-        joined = np.array([", ".join(u) for u in uniques] + [""], dtype=object)
-        text = joined[codes]
+        text = map_values(", ".join, codes, uniques, missing="", dtype=object)
     reason = _where(
         text == "", "no modifiers on the line", "modifiers on the line: " + text
     )

@@ -20,9 +20,9 @@ Every feature they output has a :class:`FeatureSpec` (kind, unit, reason
 group, display name), found with :func:`feature_spec`.
 """
 
+from ptdenial._distinct import spread as spread  # older private imports
+from ptdenial._distinct import text_codes as text_codes
 from ptdenial.features._claim import CATEGORICAL_FEATURES, ClaimFeatures
-from ptdenial.features._columns import spread as spread
-from ptdenial.features._columns import text_codes as text_codes
 from ptdenial.features._history import HISTORY_KEYS, AsOfHistoryEncoder
 from ptdenial.features._specs import (
     FEATURE_KINDS,

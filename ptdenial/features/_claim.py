@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ptdenial import schema as S
+from ptdenial._distinct import spread
 from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.features._columns import (
     _days,
@@ -19,10 +20,9 @@ from ptdenial.features._columns import (
     _num,
     _require,
     _text_mask,
-    spread,
 )
+from ptdenial.schema import BYPASS_MODIFIERS, SCORED_CODE
 
-SCORED_CODE = "97112"
 # Interventions that describe neuromuscular re-education (SCHEMA.md vocabulary).
 NMR_INTERVENTIONS = frozenset(
     {
@@ -44,7 +44,6 @@ OTHER_CODE_INTERVENTIONS = {
 }
 CONTEXT_CODES = ("97110", "97140", "97530", "97116", "97760", "97022", "97032")
 EVAL_CODES = frozenset({"97161", "97162", "97163", "97164"})
-BYPASS_MODIFIERS = frozenset({"59", "XE", "XP", "XS", "XU"})
 #: Modifiers with a 0/1 feature ``mod_<modifier lower>`` each (and ``mod_bypass``).
 FLAG_MODIFIERS = ("GP", "KX", "CQ", "GA", "GY", "GZ", "95")
 

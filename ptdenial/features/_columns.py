@@ -1,8 +1,9 @@
 """Column helpers shared by the feature transformers.
 
 Feature work runs on the distinct values of a column and is spread back to
-the lines by their codes (:class:`_Distinct`, :func:`text_codes`,
-:func:`spread`); the helpers here turn claim columns into float64 arrays.
+the lines by their codes (:class:`_Distinct`, over the toolkit of
+:mod:`ptdenial._distinct`); the helpers here turn claim columns into float64
+arrays.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ptdenial._distinct import flags, map_values, text_codes
 from ptdenial.exceptions import ClaimsSchemaError
 
 
@@ -62,38 +64,10 @@ class _Distinct:
         return self._lists[col]
 
 
-def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1 = missing) and distinct values, as ``str``, of a column's text.
-
-    With :func:`spread`, the way to turn a column into Python text per line
-    (features, reason sentences, quiet reasons) converting each distinct
-    value once.
-    """
-    if isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
-        series.dtype.categories
-    ):
-        # a categorical already holds its codes; converting every line to
-        # text first cost more than all the rest of its feature
-        codes = series.cat.codes.to_numpy(dtype=np.intp)
-        uniques = series.dtype.categories.astype("string")
-    else:
-        codes, uniques = pd.factorize(series.astype("string"))
-    return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
-
-
-def spread(per_value: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
-    """``per_value[codes]`` with ``missing`` where the code is -1."""
-    return np.append(per_value, np.asarray([missing], dtype=per_value.dtype))[codes]
-
-
 def _list_flags(lists, wanted) -> dict[str, np.ndarray]:
     """For a factorized tuple column: one boolean array per wanted item."""
-    codes, uniques = lists
-    out = {}
-    for item in wanted:
-        hit_u = np.array([item in u for u in uniques], dtype=bool)
-        out[item] = spread(hit_u, codes, False)
-    return out
+    tests = {item: (lambda u, item=item: item in u) for item in wanted}
+    return flags(*lists, tests, missing=False)
 
 
 def _list_apply(lists, func, dtype=float) -> np.ndarray:
@@ -105,14 +79,13 @@ def _list_apply(lists, func, dtype=float) -> np.ndarray:
     codes, uniques = lists
     if not len(uniques):
         return np.zeros(len(codes), dtype=dtype)
-    vals = np.array([func(u) for u in uniques], dtype=dtype)
-    return vals[np.maximum(codes, 0)]
+    return map_values(func, np.maximum(codes, 0), uniques, dtype=dtype)
 
 
 def _text_mask(text, hit) -> np.ndarray:
     """Lines whose text value satisfies ``hit`` (missing lines: False)."""
     codes, uniques = text
-    return spread(np.array([hit(u) for u in uniques], dtype=bool), codes, False)
+    return map_values(hit, codes, uniques, missing=False, dtype=bool)
 
 
 def _frame(f: dict, names, index) -> pd.DataFrame:

@@ -69,6 +69,12 @@ class FeatureSpec:
         Short human-readable name, for reports and plots.
     source : {"rules", "claim", "history"}
         Transformer that computes it.
+    profiled : bool, default=True
+        Kept in the model's drift reference profile. ``False`` for features
+        that drift by construction: the calendar, year-to-date amounts
+        (seasonal) and the as-of history (counts grow and rates move with the
+        practice's accumulated history; their effect is watched through the
+        score).
     """
 
     name: str
@@ -77,6 +83,7 @@ class FeatureSpec:
     group: str
     display: str
     source: str = "claim"
+    profiled: bool = True
 
     def __post_init__(self):
         for field, allowed in (
@@ -288,6 +295,8 @@ _CLAIM = (
         "USD",
         "therapy_cap",
         "Therapy allowed this year",
+        "claim",
+        False,
     ),
     (
         "submission_lag_days",
@@ -302,6 +311,8 @@ _CLAIM = (
         "months since 2000-01",
         "calendar",
         "Month of service",
+        "claim",
+        False,
     ),
     (
         "day_of_week",
@@ -309,6 +320,8 @@ _CLAIM = (
         "weekday (0 = Monday)",
         "calendar",
         "Weekday of service",
+        "claim",
+        False,
     ),
 )
 
@@ -342,6 +355,8 @@ _GAPS = {
     "cq_payment_factor": ("factor", "CQ payment factor"),
     "mppr_reduced_units": ("units", "Units reduced by MPPR"),
 }
+# year-to-date amounts: seasonal by construction, left out of the drift profile
+_UNPROFILED_GAPS = frozenset({"ytd_over_kx_threshold", "ytd_over_tmr_threshold"})
 
 # --- history ----------------------------------------------------------------
 #: Reason group of the as-of history features of each default history key;
@@ -382,6 +397,7 @@ def _history_specs(key: str) -> list[FeatureSpec]:
             group,
             text.format(who=who),
             "history",
+            profiled=False,
         )
         for stat, (unit, text) in _HISTORY_STATS.items()
     ]
@@ -405,8 +421,14 @@ def _build() -> dict[str, FeatureSpec]:
         unit, display = _GAPS[name]
         specs.append(
             FeatureSpec(
-                f"gap__{name}", "numeric", unit, "rules", display, source="rules"
-            )
+                f"gap__{name}",
+                "numeric",
+                unit,
+                "rules",
+                display,
+                source="rules",
+                profiled=name not in _UNPROFILED_GAPS,
+            )  # fmt: skip
         )
     specs += [FeatureSpec(*row) for row in _CLAIM]
     for name in CATEGORICAL_FEATURES:
@@ -420,6 +442,7 @@ def _build() -> dict[str, FeatureSpec]:
             "baseline",
             "Earlier denial rate, all lines",
             source="history",
+            profiled=False,
         )
     )
     for key in HISTORY_KEYS:
@@ -475,3 +498,23 @@ def feature_spec(name: str) -> FeatureSpec:
         f"No feature spec for {name!r}: declare it in ptdenial/features/_specs.py "
         "(kind, unit, reason group, display name)."
     )
+
+
+def _profile_columns(names) -> dict:
+    """``exclude`` and ``categorical`` of a drift profile, read from the specs.
+
+    For :func:`ptdenial.evaluation.reference_profile`: the features whose
+    spec is not ``profiled`` are left out, the ``categorical`` ones binned
+    by code. A name without a spec is profiled as a number.
+    """
+    exclude, categorical = [], []
+    for name in names:
+        try:
+            spec = feature_spec(name)
+        except KeyError:
+            continue
+        if not spec.profiled:
+            exclude.append(name)
+        if spec.kind == "categorical":
+            categorical.append(name)
+    return {"exclude": exclude, "categorical": categorical}

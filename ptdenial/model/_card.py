@@ -10,33 +10,17 @@ metrics, the drift reference profile and the most important features.
 
 from __future__ import annotations
 
-import platform
-
-import numpy as np
-import pandas as pd
-
 from ptdenial import features as F
 from ptdenial import schema as S
+from ptdenial._utils import jsonable, library_versions
 from ptdenial.evaluation import denial_metrics
 from ptdenial.features import CATEGORICAL_FEATURES
 
 
 def _versions() -> dict:
-    import lightgbm
-    import sklearn
-    import skops
-
-    import ptdenial
-
-    return {
-        "ptdenial": ptdenial.__version__,
-        "scikit-learn": sklearn.__version__,
-        "lightgbm": lightgbm.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "skops": skops.__version__,
-        "python": platform.python_version(),
-    }
+    return library_versions(
+        "ptdenial", "scikit-learn", "lightgbm", "numpy", "pandas", "skops", "python"
+    )
 
 
 def _make_card(model, claims, slices, p, *, profile, top_features) -> dict:
@@ -97,16 +81,8 @@ def _make_card(model, claims, slices, p, *, profile, top_features) -> dict:
     }
     if calib_mask.any():
         m = denial_metrics(slices.y[calib_mask], p[calib_mask])
-        card["calibration_slice_metrics"] = {k: _jsonable(v) for k, v in m.items()}
+        card["calibration_slice_metrics"] = {k: jsonable(v) for k, v in m.items()}
     card["model_id"] = "pending"
     card["reference_profile"] = profile
     card["top_features"] = top_features
     return card
-
-
-def _jsonable(v):
-    if isinstance(v, float | np.floating):
-        return None if np.isnan(v) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v

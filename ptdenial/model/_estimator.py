@@ -19,6 +19,7 @@ from ptdenial._utils import passive_openmp
 from ptdenial.evaluation import reference_profile
 from ptdenial.exceptions import PtdenialError
 from ptdenial.features import CATEGORICAL_FEATURES, make_feature_pipeline
+from ptdenial.features._specs import _profile_columns
 from ptdenial.model._calibration import (
     _apply_calibration,
     _expit,
@@ -106,7 +107,8 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
     --------
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel
-    >>> model = DenialRiskModel(n_estimators=50).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> p = model.predict_proba(load_sample_claims("new_claims"))[:, 1]
     >>> bool(((p >= 0) & (p <= 1)).all())
     True
@@ -314,7 +316,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             Xf.loc[rows],
             self._calibrate(self._raw_proba(Xf.loc[rows])),
             segments=claims.loc[rows, S.PAYER_CLASS].astype(str),
-            categorical=CATEGORICAL_FEATURES,
+            **_profile_columns(Xf.columns),
         )
 
     def _top_features(self, k):

@@ -16,9 +16,7 @@ from ptdenial import schema as S
 from ptdenial._payment import payment_table
 from ptdenial.evaluation import known_at
 from ptdenial.exceptions import PtdenialError
-
-#: The CPT code the model scores and calibrates on.
-SCORED_CODE = "97112"
+from ptdenial.schema import SCORED_CODE
 
 
 def prepare_history(claims: pd.DataFrame, *, reference=None) -> pd.DataFrame:

@@ -15,9 +15,9 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from ptdenial import schema as S
+from ptdenial._utils import jsonable
 from ptdenial.evaluation import denial_metrics, known_at, metrics_by_group, time_split
 from ptdenial.features import CATEGORICAL_FEATURES
-from ptdenial.model._card import _jsonable
 from ptdenial.model._estimator import DenialRiskModel
 from ptdenial.model._history import (
     SCORED_CODE,
@@ -223,7 +223,7 @@ def train_and_evaluate(
         model.card_,
         validation_window=list(window),
         validation_metrics={
-            r["scorer"]: {k: _jsonable(v) for k, v in r.items() if k != "scorer"}
+            r["scorer"]: {k: jsonable(v) for k, v in r.items() if k != "scorer"}
             for r in rows
         },
     )

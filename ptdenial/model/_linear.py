@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 #: A category seen fewer times than this in training shares one coefficient
 #: with the other rare and unseen categories of its feature.
@@ -29,7 +31,7 @@ MIN_CATEGORY_COUNT = 20
 MAX_ROWS = 200_000
 
 
-class LinearBase:
+class LinearBase(BaseEstimator):
     """Additive log-odds over model features, fitted by logistic regression.
 
     Numeric features: missing values take the training median and get an
@@ -39,7 +41,7 @@ class LinearBase:
 
     Parameters
     ----------
-    categorical : list of str
+    categorical : sequence of str, default=()
         Names of the categorical (integer-coded) features.
     C : float
         Inverse regularization strength of the logistic regression.
@@ -62,7 +64,7 @@ class LinearBase:
     """
 
     def __init__(self, *, categorical=(), C=0.5, random_state=0):
-        self.categorical = list(categorical)
+        self.categorical = categorical
         self.C = C
         self.random_state = random_state
 
@@ -119,6 +121,8 @@ class LinearBase:
         y = np.asarray(y)
         names = list(X.columns)
         self.feature_names_ = names
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.n_features_in_ = len(names)
         self.cat_idx_ = np.array(
             [names.index(c) for c in self.categorical if c in names], dtype=np.int64
         )
@@ -205,6 +209,7 @@ class LinearBase:
 
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of each row."""
+        check_is_fitted(self, "offset_")
         arr = self._array(X)
         total = np.full(len(arr), self.offset_)
         for _, term in self._column_terms(arr):
@@ -217,6 +222,7 @@ class LinearBase:
         With ``groups`` (a features x groups matrix), the terms summed per
         group, without building the per-feature matrix.
         """
+        check_is_fitted(self, "offset_")
         arr = self._array(X)
         if groups is None:
             return self._terms(arr) - self.term_mean_

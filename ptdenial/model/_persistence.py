@@ -136,7 +136,8 @@ def save_model(model: DenialRiskModel, path, *, card_path=None, key=None) -> Pat
     >>> import tempfile, pathlib
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel, save_model, load_model
-    >>> model = DenialRiskModel(n_estimators=30).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> path = save_model(model, pathlib.Path(tempfile.mkdtemp()) / "m.skops")
     >>> load_model(path).model_id == model.model_id
     True

@@ -52,6 +52,7 @@ from ptdenial.monitoring._advice import (
     Severity,
     Trigger,
     recommend_retraining,
+    retraining_verdict,
 )
 from ptdenial.monitoring._batch import history_as_of, model_profile, monitor_batch
 from ptdenial.monitoring._realized import RealizedPerformance, realized_performance
@@ -72,6 +73,7 @@ __all__ = [
     "RealizedPerformance",
     "realized_performance",
     "recommend_retraining",
+    "retraining_verdict",
     "RetrainingAdvice",
     "RetrainingReason",
     "Trigger",

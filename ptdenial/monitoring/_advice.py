@@ -13,8 +13,9 @@ from enum import StrEnum
 
 import pandas as pd
 
+from ptdenial._utils import jsonable
 from ptdenial.evaluation import PSI_MODERATE, PSI_SIGNIFICANT
-from ptdenial.monitoring._realized import RealizedPerformance, _clean
+from ptdenial.monitoring._realized import RealizedPerformance
 
 #: Expected calibration error above this calls for recalibration/retraining.
 ECE_LIMIT = 0.05
@@ -121,6 +122,30 @@ class RetrainingAdvice:
         return self.to_dict()[key]
 
 
+def retraining_verdict(advice) -> str:
+    """The recommendation in words: ``"RETRAIN"`` or ``"no retraining needed"``.
+
+    The one wording of the verdict, for the CLI, the monitoring page and
+    notebooks.
+
+    Parameters
+    ----------
+    advice : RetrainingAdvice or dict
+        The advice, or its :meth:`RetrainingAdvice.to_dict`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ptdenial.monitoring import retraining_verdict
+    >>> retraining_verdict({"retrain": False, "reasons": []})
+    'no retraining needed'
+    """
+    return "RETRAIN" if advice["retrain"] else "no retraining needed"
+
+
 @dataclasses.dataclass(frozen=True)
 class _Evidence:
     """Everything the triggers read, and their limits."""
@@ -160,7 +185,7 @@ def _score_drift(ev: _Evidence) -> _Finding:
     score = ev.drift.loc[ev.drift["kind"] == "score"]
     if not len(score):
         return found
-    psi = _clean(score["psi"].iloc[0])
+    psi = jsonable(score["psi"].iloc[0])
     status = score["status"].iloc[0]
     found.figures["score_psi"] = psi
     if status == "significant":

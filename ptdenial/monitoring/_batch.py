@@ -19,8 +19,6 @@ from ptdenial.exceptions import PtdenialError
 from ptdenial.monitoring._advice import recommend_retraining
 from ptdenial.monitoring._realized import realized_performance
 
-_SCORED_CODE = "97112"
-
 
 def history_as_of(claims: pd.DataFrame, when, *, reference=None) -> pd.DataFrame:
     """The history as it was known on a date: for training a model "back then".
@@ -141,7 +139,7 @@ def monitor_batch(
     scored: pd.DataFrame | None = None,
     outcomes: pd.DataFrame | None = None,
     as_of=None,
-    cpt_code: str | None = _SCORED_CODE,
+    cpt_code: str | None = S.SCORED_CODE,
     min_rows: int = 100,
     reference=None,
 ) -> dict:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
+from ptdenial._utils import jsonable
 from ptdenial.evaluation import calibration_table, denial_metrics
 from ptdenial.exceptions import ClaimsSchemaError
 
@@ -87,22 +88,12 @@ def _coerce_outcomes(df: pd.DataFrame) -> pd.DataFrame:
 def _metrics(y: np.ndarray, p: np.ndarray, n_bins: int) -> dict:
     m = denial_metrics(y, p, n_bins=n_bins) if y.size else {"n": 0}
     keep = ("roc_auc", "pr_auc", "brier", "log_loss", "ece")
-    out = {k: _clean(m.get(k, float("nan"))) for k in keep}
+    out = {k: jsonable(m.get(k, float("nan"))) for k in keep}
     out["evaluable"] = int(y.size)
     out["denied"] = int(y.sum())
-    out["denial_rate"] = _clean(y.mean()) if y.size else None
-    out["mean_score"] = _clean(p.mean()) if p.size else None
+    out["denial_rate"] = jsonable(y.mean()) if y.size else None
+    out["mean_score"] = jsonable(p.mean()) if p.size else None
     return out
-
-
-def _clean(v):
-    if v is None:
-        return None
-    if isinstance(v, float | np.floating):
-        return None if np.isnan(v) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
 
 
 def realized_performance(

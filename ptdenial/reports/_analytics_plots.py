@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ptdenial.analytics._rates import RATE_COLUMNS
+from ptdenial.analytics._revenue import REVENUE_COLUMNS
 from ptdenial.reports._style import (
     _BLUE,
     _GREEN,
@@ -19,23 +21,12 @@ from ptdenial.reports._style import (
     _dollar_axis,
     _figure,
     _label_of,
+    _month_axis,
     _percent_axis,
     _short,
 )
 
-_RATE_COLUMNS = {
-    "lines",
-    "pending",
-    "adjudicated",
-    "denied",
-    "partially_denied",
-    "denial_rate",
-    "ci_low",
-    "ci_high",
-    "share_of_denials",
-    "charges",
-    "denied_charges",
-}
+_RATE_COLUMNS = set(RATE_COLUMNS)
 
 
 def plot_denial_rates(
@@ -267,12 +258,7 @@ def plot_monthly_trend(
         label="pending",
     )
     axn.set_ylabel("lines")
-    axn.set_xlabel("month of service")
-    axn.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    axn.grid(axis="y", alpha=0.3)
-    for label in axn.get_xticklabels():
-        label.set_rotation(30)
-        label.set_ha("right")
+    _month_axis(axn)
     ax.set_title(title or "Denial rate by month of service (band: 95% Wilson interval)")
     return fig
 
@@ -296,18 +282,7 @@ def plot_revenue_at_risk(
     -------
     matplotlib.figure.Figure
     """
-    known = {
-        "adjudicated",
-        "denied",
-        "denied_charges",
-        "revenue_at_risk",
-        "recoverable_lines",
-        "recoverable_revenue",
-        "recoverable_share",
-        "pending_lines",
-        "pending_expected_payment",
-    }
-    dims = _dimension_columns(table, known)
+    dims = _dimension_columns(table, set(REVENUE_COLUMNS))
     data = table.nlargest(top, "revenue_at_risk").iloc[::-1]
     labels = [_short(_label_of(r, dims)) for _, r in data.iterrows()]
     fig = _figure(9, _bar_height(len(data)) + 0.4)

@@ -15,6 +15,7 @@ from ptdenial.reports._style import (
     _TEXT_BOX,
     _bar_height,
     _figure,
+    _month_axis,
     _percent_axis,
     _short,
 )
@@ -222,11 +223,6 @@ def plot_realized_performance(by_month: pd.DataFrame, *, title: str | None = Non
         label="pending or\nno remittance",
     )
     ax4.set_ylabel("scored lines")
-    ax4.set_xlabel("month of service")
-    ax4.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    ax4.grid(axis="y", alpha=0.3)
-    for label in ax4.get_xticklabels():
-        label.set_rotation(30)
-        label.set_ha("right")
+    _month_axis(ax4)
     ax1.set_title(title or "Realized performance of scored lines by month of service")
     return fig

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ptdenial.exceptions import PtdenialError
+from ptdenial.monitoring import retraining_verdict
 from ptdenial.reports._html import html_report
 from ptdenial.reports._monitoring_plots import (
     plot_drift,
@@ -177,7 +178,7 @@ def monitoring_report(
     """
     if hasattr(advice, "to_dict"):
         advice = advice.to_dict()
-    verdict = "RETRAIN" if advice["retrain"] else "no retraining needed"
+    verdict = retraining_verdict(advice)
     reasons = {
         f"{r['trigger']} ({r['severity']})": r["detail"] for r in advice["reasons"]
     }

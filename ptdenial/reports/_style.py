@@ -72,6 +72,16 @@ def _dollar_axis(axis) -> None:
     axis.set_major_formatter(FuncFormatter(fmt))
 
 
+def _month_axis(ax) -> None:
+    """The bottom panel of a by-month figure: axis name, legend, grid, tilted dates."""
+    ax.set_xlabel("month of service")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_ha("right")
+
+
 def _bar_height(n: int) -> float:
     """Figure height for ``n`` horizontal bars (0.32 in per bar, bounded)."""
     return float(np.clip(1.6 + 0.32 * n, 3.0, 11.0))

@@ -5,22 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ptdenial.features import feature_spec
 from ptdenial.reports._style import _BLUE, _GREEN, _GREY, _RED, _figure, _short
 
-_FLAG_PREFIXES = (
-    "rule__",
-    "mod_",
-    "deficit_",
-    "intervention_",
-    "interventions_fit",
-    "dx_primary_",
-    "dx_any_",
-    "is_",
-    "has_",
-    "visit_has_",
-)
-_FLAG_NAMES = frozenset({"poc_certified", "objective_measures"})
-_MONEY_PREFIXES = ("ytd_", "gap__ytd_", "charge_")
+_MONEY_UNITS = ("USD", "USD per unit")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -54,10 +42,12 @@ def _category_vocabularies(source) -> dict:
 def _feature_value_text(name: str, value, categories: dict | None = None) -> str:
     """A feature's value as a reader says it.
 
-    Category codes become their label (the code past the last label is the
-    pooled rare/new category), NaN becomes ``missing``, 0/1 flags ``yes`` /
-    ``no``, rates a percentage, money whole dollars, day counts and other
-    whole numbers integers, anything else three significant digits.
+    The feature's :func:`ptdenial.features.feature_spec` says how: category
+    codes become their label (the code past the last label is the pooled
+    rare/new category), 0/1 flags ``yes`` / ``no``, rates a percentage, money
+    whole dollars, months and weekdays their names, day counts and other
+    whole numbers integers, anything else three significant digits; NaN
+    becomes ``missing``. A feature without a spec is a plain number.
 
     Examples
     --------
@@ -80,7 +70,12 @@ def _feature_value_text(name: str, value, categories: dict | None = None) -> str
         return _short(value, 24)
     v = float(value)
     whole = v.is_integer()
-    if name.startswith("cat__"):
+    try:
+        spec = feature_spec(name)
+        kind, unit = spec.kind, spec.unit
+    except KeyError:
+        kind, unit = "numeric", ""
+    if kind == "categorical":
         labels = (categories or {}).get(name)
         if labels is not None and whole:
             k = int(v)
@@ -89,19 +84,18 @@ def _feature_value_text(name: str, value, categories: dict | None = None) -> str
             if k == len(labels):
                 return "other (rare or new)"
         return f"code {v:g}"
-    if name == "month_index" and whole:
+    if unit == "months since 2000-01" and whole:
         years, month = divmod(int(v), 12)
         return f"{2000 + years}-{month + 1:02d}"
-    if name == "day_of_week" and whole and 0 <= v < 7:
+    if unit == "weekday (0 = Monday)" and whole and 0 <= v < 7:
         return _WEEKDAYS[int(v)]
-    is_flag = name.startswith(_FLAG_PREFIXES) or name in _FLAG_NAMES
-    if is_flag and not name.endswith("_count") and v in (0.0, 1.0):
+    if kind == "flag" and v in (0.0, 1.0):
         return "yes" if v else "no"
-    if "_rate" in name:
+    if unit == "rate":
         return f"{v:.1%}"
-    if name.startswith(_MONEY_PREFIXES):
+    if unit in _MONEY_UNITS:
         return f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}"
-    if whole or "days" in name:
+    if whole or unit == "days":
         return f"{v:,.0f}"
     return f"{v:.3g}"
 

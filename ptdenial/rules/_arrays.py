@@ -14,6 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ptdenial import schema as S
+from ptdenial._distinct import combinations as _combos
+from ptdenial._distinct import dense_ids as _combine
+from ptdenial._distinct import first_positions as _first_positions
+from ptdenial._distinct import flags, map_values
 from ptdenial.exceptions import ReferenceDataError
 from ptdenial.reference import Reference
 from ptdenial.rules._catalogue import _TIME_RULES
@@ -83,10 +87,8 @@ def _blank(series: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     # one conversion to Python objects: iterating an Arrow array is slow
     uniques = np.asarray(uniques, dtype=object)
-    blank_u = np.array(
-        [not isinstance(u, str) or not u.strip() for u in uniques] + [True], bool
-    )
-    return blank_u[codes]
+    blank = lambda u: not isinstance(u, str) or not u.strip()  # noqa: E731
+    return map_values(blank, codes, uniques, missing=True, dtype=bool)
 
 
 def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
@@ -124,18 +126,6 @@ def _factorize_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return codes.astype(np.int64)[by_object], np.asarray(uniques, dtype=object)
 
 
-def _combine(*codes: np.ndarray) -> np.ndarray:
-    """Dense group ids of several code arrays (0..n_groups-1)."""
-    key = np.asarray(codes[0], dtype=np.int64)
-    for c in codes[1:]:
-        c = np.asarray(c, dtype=np.int64)
-        width = int(c.max()) + 1 if len(c) else 1
-        if len(key) and int(key.max()) >= (2**62) // max(width, 1):
-            key = pd.factorize(key)[0].astype(np.int64)
-        key = key * width + c
-    return pd.factorize(key)[0].astype(np.int64)
-
-
 def _sort_order(keys: list[tuple[np.ndarray, bool]]) -> np.ndarray:
     """Stable order by several non-negative integer keys (first = primary).
 
@@ -153,14 +143,6 @@ def _sort_order(keys: list[tuple[np.ndarray, bool]]) -> np.ndarray:
     return np.lexsort(
         tuple(-c if d else c for c, (_, d) in zip(cols, keys, strict=True))[::-1]
     )
-
-
-def _first_positions(group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Position of the first row of each group."""
-    first = np.empty(n_groups, dtype=np.int64)
-    order = np.arange(len(group) - 1, -1, -1)
-    first[group[order]] = order
-    return first
 
 
 def _list_column(claims: pd.DataFrame, name: str) -> pd.Series | None:
@@ -183,14 +165,8 @@ def _list_flags(factorized, n: int, tests: Mapping[str, Callable]):
         return None
     codes, uniques = factorized
     values = [u if isinstance(u, tuple) else () for u in uniques]
-    out = {}
-    for name, fn in tests.items():
-        results = [fn(u) for u in values]
-        # all-boolean tests take as a bool array (cheaper than object, same values)
-        kind = bool if all(type(r) is bool for r in results) else object
-        per_unique = np.array(results, dtype=kind)
-        out[name] = per_unique[codes] if len(uniques) else np.array([], dtype=object)
-    return out
+    # all-boolean tests come back as bool arrays (cheaper than object, same values)
+    return flags(codes, values, tests)
 
 
 class _Field(NamedTuple):
@@ -321,29 +297,6 @@ def _fill_template(pieces, columns: Mapping[str, tuple], rows, m: int):
         if fld is not None:
             args.append(texts[fld])
     return combo, pc.binary_join_element_wise(*args, _EMPTY)
-
-
-def _combos(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of the distinct combinations of code arrays, and the first row of each.
-
-    The ids follow no particular order. Where the product of the code ranges
-    is small, a lookup table replaces hashing.
-    """
-    n = len(codes[0])
-    key = np.zeros(n, dtype=np.int64)
-    space = 1
-    for c in codes:
-        width = int(c.max()) + 1
-        space *= width
-        if space > max(4 * n, 1 << 16):
-            combo = _combine(*codes)
-            return combo, _first_positions(combo, int(combo.max()) + 1)
-        key = key * width + c
-    seen = np.zeros(space, dtype=bool)
-    seen[key] = True
-    ids = np.cumsum(seen) - 1
-    combo = ids[key]
-    return combo, _first_positions(combo, int(ids[-1]) + 1)
 
 
 def _variant_groups(templates, variant, k: int) -> list[tuple[str, np.ndarray | None]]:

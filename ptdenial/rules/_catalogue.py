@@ -10,7 +10,7 @@ import pandas as pd
 from ptdenial import schema as S
 
 #: The code ptdenial scores; rules specific to it (diagnosis list, content).
-TARGET_CODE = "97112"
+TARGET_CODE = S.SCORED_CODE
 #: Optional extra column (not in the contract): visits this calendar year with
 #: the payer before this date of service. Without it, BENEFIT_LIMIT counts the
 #: visits present in the input.
@@ -22,7 +22,7 @@ KINDS = ("hard", "soft", "payment", "negative")
 CMS_TOTAL_TIME = "CMS_TOTAL_TIME"
 PER_CODE_MIDPOINT = "PER_CODE_MIDPOINT"
 _TIME_RULES = (CMS_TOTAL_TIME, PER_CODE_MIDPOINT)
-_BYPASS = ("59", "XE", "XP", "XS", "XU")
+_BYPASS = S.BYPASS_MODIFIERS
 _THERAPY_MODIFIERS = ("GP", "GO", "GN")
 
 #: Gap columns of :attr:`RuleResult.gaps` (float; NaN where the rule does not

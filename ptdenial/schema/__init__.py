@@ -25,6 +25,7 @@ Canonical in-memory dtypes
 Layout
 ------
 ``_columns`` (names, vocabularies, :class:`ColumnSpec`, :class:`Check`),
+``_descriptions`` (:data:`COLUMN_DESCRIPTIONS`, what each column means),
 ``_parse`` (code lists and code formats), ``_coerce`` (raw columns to their
 kinds), ``_checks`` (declared value checks), ``_validate`` (valid rows and
 quarantine), ``_outcomes`` (labels).
@@ -50,6 +51,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     ALLOWED_AMOUNT,
     AUTH_VISITS_APPROVED,
     AUTH_VISITS_USED,
+    BYPASS_MODIFIERS,
     CERT_THROUGH_DATE,
     CHARGE_AMOUNT,
     CLAIM_ID,
@@ -116,6 +118,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     RULE_HITS,
     SCHEMA_VERSION,
     SCORED_AT,
+    SCORED_CODE,
     SCORED_COLUMNS,
     SOURCE_ROW,
     SUBMISSION_DATE,
@@ -130,9 +133,11 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     Check,
     ColumnSpec,
 )
+from ptdenial.schema._descriptions import COLUMN_DESCRIPTIONS
 from ptdenial.schema._outcomes import derive_outcomes
 from ptdenial.schema._parse import (
     arrow_join_lists,
+    join_lists,
     normalize_icd10,
     parse_list_column,
 )
@@ -144,8 +149,11 @@ from ptdenial.schema._validate import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SCORED_CODE",
+    "BYPASS_MODIFIERS",
     "ColumnSpec",
     "COLUMNS",
+    "COLUMN_DESCRIPTIONS",
     "REQUIRED_COLUMNS",
     "OPTIONAL_COLUMNS",
     "OUTCOME_COLUMNS",
@@ -169,6 +177,7 @@ __all__ = [
     "check_required_columns",
     "parse_list_column",
     "arrow_join_lists",
+    "join_lists",
     "derive_outcomes",
     "normalize_icd10",
     "ValueCheck",

@@ -15,6 +15,14 @@ import pandas as pd
 
 SCHEMA_VERSION = 1
 
+# --- domain constants ---------------------------------------------------------------
+#: The CPT code ptdenial scores (97112, neuromuscular re-education); lines of
+#: the other codes are context (visit, rules) and can be training rows.
+SCORED_CODE = "97112"
+#: Modifiers that bypass an NCCI procedure-to-procedure edit: 59 and its
+#: X{EPSU} subsets.
+BYPASS_MODIFIERS = frozenset({"59", "XE", "XP", "XS", "XU"})
+
 # --- column names -----------------------------------------------------------
 CLAIM_ID = "claim_id"
 LINE_NUMBER = "line_number"

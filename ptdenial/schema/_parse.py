@@ -14,12 +14,13 @@ import re
 import numpy as np
 import pandas as pd
 
-from ptdenial._distinct import arrow_codes, arrow_text
+from ptdenial._distinct import arrow_codes, arrow_text, map_values
 
 __all__ = [
     "parse_list_column",
     "list_codes",
     "arrow_join_lists",
+    "join_lists",
     "normalize_icd10",
     "normalize_modifier",
     "normalize_carc",
@@ -101,15 +102,19 @@ def list_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, parsed
 
 
-def arrow_join_lists(arr):
+def arrow_join_lists(arr, sep: str = "|"):
     """Join each list of an Arrow list array into one ``|`` string.
 
-    Null items inside a list are dropped (``["GP", None]`` gives ``"GP"``); a
-    null list stays null.
+    The one way list columns become text, in Arrow: reading Parquet for
+    validation, streaming batches, Spark partitions and CSV outputs. Null
+    items inside a list are dropped (``["GP", None]`` gives ``"GP"``); a null
+    list stays null. :func:`join_lists` does the same for lists in pandas.
 
     Parameters
     ----------
     arr : pyarrow.Array or pyarrow.ChunkedArray of list<string>
+        Lists of other item types are cast to ``list<string>``.
+    sep : str, default="|"
 
     Returns
     -------
@@ -127,7 +132,7 @@ def arrow_join_lists(arr):
 
     if isinstance(arr, pa.ChunkedArray):
         return pa.chunked_array(
-            [arrow_join_lists(c) for c in arr.chunks], type=pa.string()
+            [arrow_join_lists(c, sep) for c in arr.chunks], type=pa.string()
         )
     if not pa.types.is_string(arr.type.value_type):
         arr = pc.cast(arr, pa.list_(pa.string()))
@@ -141,7 +146,39 @@ def arrow_join_lists(arr):
         counts = np.bincount(parent, minlength=len(arr))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         arr = pa.ListArray.from_arrays(pa.array(offsets), values, mask=pc.is_null(arr))
-    return pc.binary_join(arr, "|")
+    return pc.binary_join(arr, sep)
+
+
+def join_lists(values, sep: str = "|") -> np.ndarray:
+    """Join each tuple (or list) of a column into one text, once per distinct value.
+
+    The pandas side of :func:`arrow_join_lists`: how list columns are written
+    to CSV. Items are written with ``str``; a missing value gives ``""``.
+
+    Parameters
+    ----------
+    values : pandas.Series or array-like of tuple
+    sep : str, default="|"
+
+    Returns
+    -------
+    numpy.ndarray of object (str)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.schema import join_lists
+    >>> join_lists(pd.Series([("GP", "KX"), None, ()], dtype=object)).tolist()
+    ['GP|KX', '', '']
+    """
+    codes, uniques = pd.factorize(
+        pd.Series(values, dtype=object).map(
+            lambda v: tuple(v) if isinstance(v, list | np.ndarray) else v
+        )
+    )
+    return map_values(
+        lambda u: sep.join(map(str, u)), codes, uniques, missing="", dtype=object
+    )
 
 
 def _join_lists(obj: pd.Series) -> pd.Series:

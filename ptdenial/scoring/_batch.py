@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ptdenial import schema as S
+from ptdenial._distinct import spread, text_codes
 from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
-from ptdenial.features import spread, text_codes
 from ptdenial.model import SCORED_CODE
 from ptdenial.rules import PayerRuleFlagger, apply_rules
 from ptdenial.scoring._timing import StageTimer
@@ -461,7 +461,8 @@ def make_explainer(model, config=None) -> Explainer | None:
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel
     >>> from ptdenial.scoring import make_explainer, score_batch
-    >>> model = DenialRiskModel(n_estimators=30).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> ex = make_explainer(model)
     >>> new = load_sample_claims("new_claims").head(300)
     >>> r1 = score_batch(model, new.iloc[:150], explainer=ex)
@@ -529,7 +530,8 @@ def score_batch(
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel
     >>> from ptdenial.scoring import score_batch
-    >>> model = DenialRiskModel(n_estimators=30).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> new = load_sample_claims("new_claims")
     >>> result = score_batch(model, new, as_of="2026-01-01")
     >>> len(result.scored) + len(result.quarantine) == len(new)

@@ -43,7 +43,8 @@ def score_claims(
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel
     >>> from ptdenial.scoring import score_claims
-    >>> model = DenialRiskModel(n_estimators=30).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> new = load_sample_claims("new_claims")
     >>> scored = score_claims(model, new, as_of="2026-01-01")
     >>> scored.columns.tolist()[5:8]

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-
+from ptdenial._utils import library_versions
 from ptdenial.io import file_sha256
 
 
 def _versions() -> dict:
-    import platform
-
-    import lightgbm
-    import sklearn
-
-    import ptdenial
-
-    return {
-        "ptdenial": ptdenial.__version__,
-        "python": platform.python_version(),
-        "pandas": pd.__version__,
-        "numpy": np.__version__,
-        "pyarrow": pa.__version__,
-        "scikit-learn": sklearn.__version__,
-        "lightgbm": lightgbm.__version__,
-    }
+    return library_versions(
+        "ptdenial", "python", "pandas", "numpy", "pyarrow", "scikit-learn", "lightgbm"
+    )
 
 
 def _outputs(out, q_path, wl_paths) -> dict:
@@ -52,37 +36,68 @@ def _model_info(model, model_path) -> dict:
     return info
 
 
-def _manifest(*, model, model_path, inputs, outputs, tally, plan, config, as_of,
-              stamp, timings) -> dict:  # fmt: skip
-    """The manifest of one run.
+def _run_summary(*, rows_in, counts, bands, explained, rule_counts, worklist,
+                 n_dup=None) -> dict:  # fmt: skip
+    """A run's ``counts``, ``risk_bands``, ``explanations`` and ``rule_lines``.
 
-    ``tally`` holds the run's ``counts``, ``bands``, ``explained`` and
-    ``rule_counts``; ``plan`` its ``n_in``, ``n_dup`` and ``n_buckets``.
+    One block for the local job and the Spark job. ``counts`` holds the
+    ``valid``, ``quarantined``, ``scored_97112`` and ``rule_hits`` lines;
+    ``n_dup`` (rows sharing a duplicated line key) is known to the local job
+    only.
     """
-    counts, bands = tally.counts, tally.bands
+    block = {
+        "rows_in": rows_in,
+        "valid": counts["valid"],
+        "quarantined": counts["quarantined"],
+        "scored": counts["valid"],
+        "scored_97112": counts["scored_97112"],
+        "not_scored": bands.get("not_scored", 0),
+        "rule_hits": counts["rule_hits"],
+    }
+    if n_dup is not None:
+        block["rows_sharing_duplicated_keys"] = n_dup
+    block["worklist"] = int(worklist)
+    return {
+        "counts": block,
+        "risk_bands": bands,
+        "explanations": explained,
+        "rule_lines": dict(sorted(rule_counts.items())),
+    }
+
+
+def _run_manifest(*, inputs, outputs, summary, model, as_of, stamp, config, timings,
+                  versions, **extra) -> dict:  # fmt: skip
+    """The manifest of a ``score`` run, local or on Spark (``extra``: engine keys)."""
     return {
         "command": "score",
         "inputs": inputs,
         "outputs": outputs,
-        "counts": {
-            "rows_in": plan.n_in,
-            "valid": counts["valid"],
-            "quarantined": counts["quarantined"],
-            "scored": counts["valid"],
-            "scored_97112": counts["scored_97112"],
-            "not_scored": bands.get("not_scored", 0),
-            "rule_hits": counts["rule_hits"],
-            "rows_sharing_duplicated_keys": plan.n_dup,
-            "worklist": int(counts["worklist"]),
-        },
-        "risk_bands": bands,
-        "explanations": tally.explained,
-        "rule_lines": dict(sorted(tally.rule_counts.items())),
-        "model": _model_info(model, model_path),
+        **summary,
+        "model": model,
         "as_of": str(as_of.date()),
         "scored_at": stamp.isoformat(),
         "config": config.to_dict(),
-        "batches": plan.n_buckets,
+        **extra,
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
-        "versions": _versions(),
+        "versions": versions,
     }
+
+
+def _manifest(*, model, model_path, inputs, outputs, tally, plan, config, as_of,
+              stamp, timings) -> dict:  # fmt: skip
+    """The manifest of one local run.
+
+    ``tally`` holds the run's ``counts``, ``bands``, ``explained`` and
+    ``rule_counts``; ``plan`` its ``n_in``, ``n_dup`` and ``n_buckets``.
+    """
+    summary = _run_summary(
+        rows_in=plan.n_in, counts=tally.counts, bands=tally.bands,
+        explained=tally.explained, rule_counts=tally.rule_counts,
+        worklist=tally.counts["worklist"], n_dup=plan.n_dup,
+    )  # fmt: skip
+    return _run_manifest(
+        inputs=inputs, outputs=outputs, summary=summary,
+        model=_model_info(model, model_path), as_of=as_of, stamp=stamp,
+        config=config, timings=timings, versions=_versions(),
+        batches=plan.n_buckets,
+    )  # fmt: skip

@@ -1,10 +1,7 @@
-"""The job's output files: atomic writes, Parquet/CSV writer, quarantine, paths."""
+"""The job's output files: Parquet/CSV writer (atomic via io), quarantine, paths."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,25 +12,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial import schema as S
-from ptdenial.io import csv_safe_arrow, table_format
+from ptdenial.io import atomic_path, csv_safe_arrow, table_format
 from ptdenial.scoring._stream import _read_ipc
 
 _TABLE_SUFFIXES = (".gz", ".csv", ".parquet", ".pq")
-
-
-@contextlib.contextmanager
-def _atomic(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are shared files
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:
@@ -42,7 +24,7 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         col = table.column(field.name)
         if pa.types.is_list(field.type):
             sep = "|" if field.name == S.RULE_HITS else " | "
-            col = pc.binary_join(col, sep).fill_null("")
+            col = S.arrow_join_lists(col, sep).fill_null("")
         elif pa.types.is_timestamp(field.type) and field.name == S.DATE_OF_SERVICE:
             col = pc.strftime(col, format="%Y-%m-%d")
         elif pa.types.is_timestamp(field.type):
@@ -88,7 +70,7 @@ class _TableWriter:
 
 def _write_tables(target: Path, schema: pa.Schema, tables) -> Path:
     """Write consecutive tables to ``target`` (format by suffix), atomically."""
-    with _atomic(target) as tmp:
+    with atomic_path(target) as tmp:
         writer = _TableWriter(tmp, schema, like=target)
         for table in tables:
             writer.write(table)

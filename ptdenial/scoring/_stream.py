@@ -133,7 +133,7 @@ def _conform(rb, schema: pa.Schema, first: int) -> pa.Table:
         elif field.name in table.column_names:
             col = table.column(field.name)
             if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-                col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
+                col = S.arrow_join_lists(col)
             cols.append(as_type(col, field.type))
         else:
             cols.append(pa.nulls(rb.num_rows, field.type))
@@ -162,7 +162,7 @@ def _lists_as_text(table: pa.Table) -> pa.Table:
     for field in table.schema:
         col = table.column(field.name)
         if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
-            col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
+            col = S.arrow_join_lists(col)
         cols.append(col)
     return pa.Table.from_arrays(cols, names=table.column_names)
 

@@ -20,9 +20,8 @@ import pyarrow as pa
 from ptdenial import schema as S
 from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
-from ptdenial.io import write_table
+from ptdenial.io import atomic_path, write_table
 from ptdenial.scoring._batch import BatchResult, _covered_rules, _hits_on
-from ptdenial.scoring._output import _atomic
 
 #: Columns of the worklist (CSV and HTML), in order.
 WORKLIST_COLUMNS = (
@@ -401,6 +400,6 @@ def write_worklist(worklist: pd.DataFrame, path, *, title, subtitle):
     csv_path, html_path = worklist_paths(path)
     write_table(worklist, csv_path)
     page = worklist_html(worklist, title=title, subtitle=subtitle)
-    with _atomic(html_path) as tmp:
+    with atomic_path(html_path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return csv_path, html_path

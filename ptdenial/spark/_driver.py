@@ -147,6 +147,8 @@ class SparkScoreResult:
         """
         from pyspark.sql import functions as F
 
+        from ptdenial.scoring._manifest import _run_summary
+
         c = self._combined
         is_s = F.col(_KIND) == "s"
         rows = (
@@ -181,21 +183,12 @@ class SparkScoreResult:
             .count()
             .collect()
         )
-        return {
-            "counts": {
-                "rows_in": counts["valid"] + counts["quarantined"],
-                "valid": counts["valid"],
-                "quarantined": counts["quarantined"],
-                "scored": counts["valid"],
-                "scored_97112": counts["scored_97112"],
-                "not_scored": bands.get("not_scored", 0),
-                "rule_hits": counts["rule_hits"],
-                "worklist": 0 if self.worklist is None else len(self.worklist),
-            },
-            "risk_bands": {k: int(v) for k, v in bands.items()},
-            "explanations": explained,
-            "rule_lines": {r["rule_id"]: int(r["count"]) for r in sorted(per_rule)},
-        }
+        return _run_summary(
+            rows_in=counts["valid"] + counts["quarantined"], counts=counts,
+            bands={k: int(v) for k, v in bands.items()}, explained=explained,
+            rule_counts={r["rule_id"]: int(r["count"]) for r in per_rule},
+            worklist=0 if self.worklist is None else len(self.worklist),
+        )  # fmt: skip
 
     def unpersist(self) -> None:
         """Release the persisted rows (call when the outputs are written)."""
@@ -337,15 +330,33 @@ def _worklist(result, context, keyed, config, as_of_ts, stamp, source):
     worklist's exact reasons.
     """
     import numpy as np
-    import pandas as pd
-    from pyspark.sql import functions as F
 
     from ptdenial.scoring import build_worklist, score_batch
 
-    combined = result._combined
     top = int(config.worklist_top)
     if top <= 0:
         return
+    groups = _top_groups(result._combined, top)
+    if not groups:
+        return
+    raw = _group_rows(keyed, groups)
+    model, explainer = context.model, context.explainer_for(config)
+    batch = score_batch(
+        model, raw, config=config, as_of=as_of_ts, scored_at=stamp, source=source,
+        source_rows=np.arange(len(raw)), explainer=explainer,
+    )  # fmt: skip
+    wl = build_worklist(batch, config=config, model=model, explainer=explainer)
+    result.worklist = wl
+    if config.explain == "none" or not len(wl):
+        return
+    _count_made_exact(result, batch, wl)
+    result.scored = _patched_reasons(result.scored, wl)
+
+
+def _top_groups(combined, top: int) -> list[int]:
+    """Patient groups of the ``top`` candidates by dollars at risk (one Spark job)."""
+    from pyspark.sql import functions as F
+
     best = (
         combined.where((F.col(_KIND) == "s") & F.col(_CANDIDATE))
         .orderBy(
@@ -359,23 +370,24 @@ def _worklist(result, context, keyed, config, as_of_ts, stamp, source):
         .distinct()
         .collect()
     )
-    groups = sorted({int(r[_GROUP]) for r in best})
-    if not groups:
-        return
+    return sorted({int(r[_GROUP]) for r in best})
+
+
+def _group_rows(keyed, groups):
+    """The input rows of these patient groups, in input order, as the raw frame."""
+    from pyspark.sql import functions as F
+
     table = _to_arrow(keyed.where(F.col(_GROUP).isin(groups)))
     table = table.sort_by([(_GROUP, "ascending"), (_SRC_FILE, "ascending"),
                            (_SRC_ROW, "ascending")])  # fmt: skip
-    raw = _raw_frame(table.drop_columns(list(_META)))
-    model, explainer = context.model, context.explainer_for(config)
-    batch = score_batch(
-        model, raw, config=config, as_of=as_of_ts, scored_at=stamp, source=source,
-        source_rows=np.arange(len(raw)), explainer=explainer,
-    )  # fmt: skip
-    wl = build_worklist(batch, config=config, model=model, explainer=explainer)
-    result.worklist = wl
-    if config.explain == "none" or not len(wl):
-        return
-    # worklist lines whose reasons in Spark were path attributions get exact ones
+    return _raw_frame(table.drop_columns(list(_META)))
+
+
+def _count_made_exact(result, batch, wl) -> None:
+    """Record, per explanation kind, the worklist lines now given exact reasons."""
+    import numpy as np
+    import pandas as pd
+
     index = pd.MultiIndex.from_arrays(
         [batch.scored[S.CLAIM_ID].astype(str), batch.scored[S.LINE_NUMBER]]
     )
@@ -387,6 +399,12 @@ def _worklist(result, context, keyed, config, as_of_ts, stamp, source):
     moved = np.isin(pos, batch.features.index.to_numpy()) & (before != "exact")
     kinds, counts = np.unique(before[moved].astype(str), return_counts=True)
     result._patched.update(zip(kinds.tolist(), counts.tolist(), strict=True))
+
+
+def _patched_reasons(scored, wl):
+    """``scored`` with the worklist lines' reasons and fixes (a broadcast join)."""
+    from pyspark.sql import functions as F
+
     rows = list(
         zip(
             wl[S.CLAIM_ID].astype(str).tolist(),
@@ -396,11 +414,10 @@ def _worklist(result, context, keyed, config, as_of_ts, stamp, source):
             strict=True,
         )
     )
-    spark = combined.sparkSession
-    patch = spark.createDataFrame(
+    patch = scored.sparkSession.createDataFrame(
         rows, "_pc string, _pl bigint, _pr array<string>, _pf array<string>"
     )
-    joined = result.scored.join(
+    joined = scored.join(
         F.broadcast(patch),
         (F.col(S.CLAIM_ID) == F.col("_pc")) & (F.col(S.LINE_NUMBER) == F.col("_pl")),
         "left",
@@ -413,4 +430,4 @@ def _worklist(result, context, keyed, config, as_of_ts, stamp, source):
             cols.append(F.coalesce(F.col("_pf"), F.col(name)).alias(name))
         else:
             cols.append(F.col(name))
-    result.scored = joined.select(*cols)
+    return joined.select(*cols)

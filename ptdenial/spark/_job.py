@@ -121,13 +121,7 @@ def score_to_parquet(
     'service_month (month of date_of_service, YYYY-MM)'
     """
     _require_pyspark()
-    from pyspark.errors import PySparkException
-    from pyspark.sql import functions as F
-
     from ptdenial.config import ScoringConfig
-    from ptdenial.io import write_json
-    from ptdenial.scoring import write_worklist
-    from ptdenial.scoring._manifest import _versions
 
     t_start = time.perf_counter()
     config = config if config is not None else ScoringConfig()
@@ -138,107 +132,22 @@ def score_to_parquet(
     timings: dict = {}
     try:
         inputs = _input_files(claims)
-        t0 = time.perf_counter()
-        try:
-            df = read_claims_spark(spark, claims)
-            result = score_spark(
-                df, model_path, config=config, as_of=as_of, scored_at=scored_at,
-                partitions=partitions, ship_model=ship_model, source=claims,
-            )  # fmt: skip
-            timings["score_and_worklist"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            summary = result.summary()
-            timings["summary"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            (
-                result.scored.withColumn(
-                    PARTITION_COLUMN, F.date_format(S.DATE_OF_SERVICE, "yyyy-MM")
-                )
-                .write.mode("overwrite")
-                .partitionBy(PARTITION_COLUMN)
-                .parquet(out)
-            )
-            q_path = str(quarantine) if quarantine is not None else None
-            if q_path is None and summary["counts"]["quarantined"]:
-                q_path = _side_path(out, "quarantine.parquet")
-            if q_path is not None:
-                result.quarantine.write.mode("overwrite").parquet(q_path)
-            timings["write"] = time.perf_counter() - t0
-        except PySparkException as exc:
-            first = str(exc).strip().splitlines()[0][:500] if str(exc) else ""
-            raise SparkJobError(
-                f"{claims}: the Spark job failed: {type(exc).__name__}: {first}"
-            ) from exc
-        outputs = {"scored": out}
-        if q_path is not None:
-            outputs["quarantine"] = q_path
+        result, summary, outputs = _score_and_write(
+            spark, claims, model_path, out, quarantine, timings, config=config,
+            as_of=as_of, scored_at=scored_at, partitions=partitions,
+            ship_model=ship_model,
+        )  # fmt: skip
         if worklist is not None:
-            from ptdenial.scoring import WORKLIST_COLUMNS
-
-            wl = result.worklist
-            if wl is None:
-                import pandas as pd
-
-                wl = pd.DataFrame({c: pd.Series([], dtype=object)
-                                   for c in WORKLIST_COLUMNS})  # fmt: skip
-            csv_path, html_path = write_worklist(
-                wl,
-                worklist,
-                title=f"ptdenial worklist, claims of {result.as_of.date()}",
-                subtitle=f"model {result.model_id}; "
-                f"{summary['counts']['valid']:,} lines scored on Spark; "
-                f"top {config.worklist_top} by dollars at risk",
-            )
-            outputs["worklist_csv"], outputs["worklist_html"] = (
-                str(csv_path),
-                str(html_path),
-            )
+            outputs.update(_write_spark_worklist(result, summary, worklist, config))
         result.unpersist()
-        import pyspark
-
-        versions = _versions()
-        versions["pyspark"] = pyspark.__version__
-        sc = spark.sparkContext
-        manifest_path = _side_path(out, "manifest.json")
-        outputs["manifest"] = manifest_path
+        outputs["manifest"] = _side_path(out, "manifest.json")
         timings["total"] = time.perf_counter() - t_start
-        manifest = {
-            "command": "score",
-            "engine": "spark",
-            "inputs": inputs,
-            "outputs": outputs,
-            "partition_by": f"{PARTITION_COLUMN} (month of {S.DATE_OF_SERVICE}, "
-            "YYYY-MM)",
-            **summary,
-            "model": {
-                "model_id": result.model_id,
-                "path": str(model_path),
-                "sha256": result.model_sha256,
-                "shipped": "SparkContext.addFile" if ship_model else "shared path",
-            },
-            "as_of": str(result.as_of.date()),
-            "scored_at": result.scored_at.isoformat(),
-            "config": config.to_dict(),
-            "spark": {
-                "version": spark.version,
-                "master": sc.master,
-                "default_parallelism": sc.defaultParallelism,
-                "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
-                "partitions": result.partitions,
-                "arrow_max_records_per_batch": spark.conf.get(
-                    "spark.sql.execution.arrow.maxRecordsPerBatch"
-                ),
-            },
-            "timings_s": {k: round(v, 4) for k, v in timings.items()},
-            "versions": versions,
-        }
-        if _is_local(manifest_path):
-            write_json(manifest, _local(manifest_path))
-        else:
-            import json
-
-            text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
-            spark.sparkContext.parallelize([text], 1).saveAsTextFile(manifest_path)
+        manifest = _spark_manifest(
+            spark, result, summary, inputs=inputs, outputs=outputs,
+            model_path=model_path, ship_model=ship_model, config=config,
+            timings=timings,
+        )  # fmt: skip
+        _write_manifest(spark, manifest, outputs["manifest"])
         code = 3 if summary["counts"]["quarantined"] else 0
         logger.info(
             "spark: scored %d lines (%d 97112), quarantined %d, in %.1f s -> %s",
@@ -249,3 +158,117 @@ def score_to_parquet(
     finally:
         if created:
             spark.stop()
+
+
+def _score_and_write(spark, claims, model_path, out, quarantine, timings, **settings):
+    """Score with Spark, write the scored lines and the quarantine.
+
+    Returns the result, its summary and the outputs written. A Spark failure
+    becomes a :class:`SparkJobError` naming the input.
+    """
+    from pyspark.errors import PySparkException
+    from pyspark.sql import functions as F
+
+    t0 = time.perf_counter()
+    try:
+        df = read_claims_spark(spark, claims)
+        result = score_spark(df, model_path, source=claims, **settings)
+        timings["score_and_worklist"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        summary = result.summary()
+        timings["summary"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        (
+            result.scored.withColumn(
+                PARTITION_COLUMN, F.date_format(S.DATE_OF_SERVICE, "yyyy-MM")
+            )
+            .write.mode("overwrite")
+            .partitionBy(PARTITION_COLUMN)
+            .parquet(out)
+        )
+        q_path = str(quarantine) if quarantine is not None else None
+        if q_path is None and summary["counts"]["quarantined"]:
+            q_path = _side_path(out, "quarantine.parquet")
+        if q_path is not None:
+            result.quarantine.write.mode("overwrite").parquet(q_path)
+        timings["write"] = time.perf_counter() - t0
+    except PySparkException as exc:
+        first = str(exc).strip().splitlines()[0][:500] if str(exc) else ""
+        raise SparkJobError(
+            f"{claims}: the Spark job failed: {type(exc).__name__}: {first}"
+        ) from exc
+    outputs = {"scored": out}
+    if q_path is not None:
+        outputs["quarantine"] = q_path
+    return result, summary, outputs
+
+
+def _write_spark_worklist(result, summary, worklist, config) -> dict:
+    """The worklist CSV and HTML (empty when no line qualifies); their paths."""
+    import pandas as pd
+
+    from ptdenial.scoring import WORKLIST_COLUMNS, write_worklist
+
+    wl = result.worklist
+    if wl is None:
+        wl = pd.DataFrame({c: pd.Series([], dtype=object) for c in WORKLIST_COLUMNS})
+    csv_path, html_path = write_worklist(
+        wl,
+        worklist,
+        title=f"ptdenial worklist, claims of {result.as_of.date()}",
+        subtitle=f"model {result.model_id}; "
+        f"{summary['counts']['valid']:,} lines scored on Spark; "
+        f"top {config.worklist_top} by dollars at risk",
+    )
+    return {"worklist_csv": str(csv_path), "worklist_html": str(html_path)}
+
+
+def _spark_manifest(spark, result, summary, *, inputs, outputs, model_path,
+                    ship_model, config, timings) -> dict:  # fmt: skip
+    """The run manifest: the local job's, plus the engine and Spark settings."""
+    import pyspark
+
+    from ptdenial.scoring._manifest import _run_manifest, _versions
+
+    sc = spark.sparkContext
+    return _run_manifest(
+        inputs=inputs,
+        outputs=outputs,
+        summary=summary,
+        model={
+            "model_id": result.model_id,
+            "path": str(model_path),
+            "sha256": result.model_sha256,
+            "shipped": "SparkContext.addFile" if ship_model else "shared path",
+        },
+        as_of=result.as_of,
+        stamp=result.scored_at,
+        config=config,
+        timings=timings,
+        versions={**_versions(), "pyspark": pyspark.__version__},
+        engine="spark",
+        partition_by=f"{PARTITION_COLUMN} (month of {S.DATE_OF_SERVICE}, YYYY-MM)",
+        spark={
+            "version": spark.version,
+            "master": sc.master,
+            "default_parallelism": sc.defaultParallelism,
+            "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+            "partitions": result.partitions,
+            "arrow_max_records_per_batch": spark.conf.get(
+                "spark.sql.execution.arrow.maxRecordsPerBatch"
+            ),
+        },
+    )
+
+
+def _write_manifest(spark, manifest: dict, path: str) -> None:
+    """JSON beside a local output; a one-file text folder on a remote one."""
+    if _is_local(path):
+        from ptdenial.io import write_json
+
+        write_json(manifest, _local(path))
+    else:
+        import json
+
+        text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
+        spark.sparkContext.parallelize([text], 1).saveAsTextFile(path)

@@ -101,7 +101,8 @@ class ModelContext:
     >>> from ptdenial.datasets import load_sample_claims
     >>> from ptdenial.model import DenialRiskModel
     >>> from ptdenial.spark._worker import ModelContext
-    >>> model = DenialRiskModel(n_estimators=10).fit(load_sample_claims("history"))
+    >>> history = load_sample_claims("history")
+    >>> model = DenialRiskModel(n_estimators=30).fit(history)  # doctest: +SKIP
     >>> ctx = ModelContext(model, "0" * 64)
     >>> ctx.explainer() is ctx.explainer()
     True
@@ -212,14 +213,13 @@ def _raw_frame(table):
     ``pyarrow`` reads them from the file.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     cols, names = [], []
     for fld in table.schema:
         col = table.column(fld.name)
         kind = fld.type
         if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-            col = pc.binary_join(col.cast(pa.list_(pa.string())), "|")
+            col = S.arrow_join_lists(col)
         elif fld.name in _DATE_COLUMNS and (
             pa.types.is_integer(kind)
             or pa.types.is_timestamp(kind)

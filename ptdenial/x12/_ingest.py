@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import platform
-from importlib import metadata
 
 import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
+from ptdenial._utils import library_versions
 from ptdenial.exceptions import InputFileError
 from ptdenial.x12._flatten import LINE_CONTROL_NUMBER, SOURCE_FILE, X12_PROBLEMS
 from ptdenial.x12._join import (
@@ -104,13 +103,7 @@ def _keys(df: pd.DataFrame, extra=()):
 
 
 def _versions():
-    out = {"python": platform.python_version()}
-    for dist in ("ptdenial", "pyx12", "pandas", "numpy", "pyarrow"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:  # pragma: no cover
-            out[dist] = None
-    return out
+    return library_versions("python", "ptdenial", "pyx12", "pandas", "numpy", "pyarrow")
 
 
 def ingest(

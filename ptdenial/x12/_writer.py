@@ -41,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from ptdenial import schema as S
+from ptdenial.io import atomic_path
 from ptdenial.x12._codes import PAYER_CLASS_TO_FILING_CODE, TAXONOMY_FOR_CREDENTIAL
 from ptdenial.x12._flatten import LINE_CONTROL_NUMBER
 
@@ -131,7 +132,8 @@ class _Out:
     def close(self, path):
         self.seg("GE", "0", "0")
         self.seg("IEA", "0", "0")
-        Path(path).write_text("".join(self.parts))
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(self.parts))
         return Path(path)
 
 
