@@ -23,13 +23,16 @@ Crashes and lost rows are listed by kind in ``bench/results/fuzz.md``
 range and mixed time zones, issue #16) are counted apart.
 
 Run: ``.venv/bin/python bench/bench_fuzz.py [--x12 10000] [--tables 10000]
-[--jobs 2]`` (about 15-30 minutes on 2 cores).
+[--jobs 2]`` (about 15-30 minutes on 2 idle cores). ``--x12 0`` or
+``--tables 0`` runs one part and keeps the other's last figures (kept in
+``bench/results/fuzz.json``), so the parts can run apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import json
 import multiprocessing
 import random
 import sys
@@ -246,6 +249,28 @@ def _summary(name, results, seconds):
     return "\n".join(lines), crashes, lost
 
 
+def _x12_part(pool, args, folder):
+    seeds = [args.seed * 1_000_003 + i for i in range(args.x12)]
+    jobs = []
+    for k in range(0, len(seeds), args.batch):
+        chunk = seeds[k : k + args.batch]
+        kind = "837" if (k // args.batch) % 2 == 0 else "835"
+        jobs.append((chunk, kind, str(folder)))
+    start = time.perf_counter()
+    x12 = [r for batch in pool.imap_unordered(_x12_batch, jobs) for r in batch]
+    return _summary("X12", x12, time.perf_counter() - start)
+
+
+def _tables_part(pool, args, folder):
+    tjobs = [
+        (args.seed * 7_000_003 + i, i % args.score_every == 0, str(folder))
+        for i in range(args.tables)
+    ]
+    start = time.perf_counter()
+    tables = list(pool.imap_unordered(_table_one, tjobs, chunksize=20))
+    return _summary("Tables", tables, time.perf_counter() - start)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--x12", type=int, default=10_000)
@@ -263,38 +288,32 @@ def main(argv=None):
     n_public = len(public_files())
     _x12_bases(folder / "bases")  # written once, before the workers read them
     ctx = multiprocessing.get_context("fork")
-    sections, totals = [], [0, 0]
+    # A part run with 0 inputs keeps the figures of its last run (the JSON
+    # beside --out), so the two parts may be run apart, one after the other.
+    store = args.out.with_suffix(".json")
+    mine = {}
+    cmd = f"`python bench/bench_fuzz.py --x12 {args.x12} --tables {args.tables}`"
+    run = f"{cmd} - {note}. PROVISIONAL unless the load average is near 0."
     with ctx.Pool(args.jobs) as pool:
-        start = time.perf_counter()
-        seeds = [args.seed * 1_000_003 + i for i in range(args.x12)]
-        jobs = []
-        for k in range(0, len(seeds), args.batch):
-            chunk = seeds[k : k + args.batch]
-            kind = "837" if (k // args.batch) % 2 == 0 else "835"
-            jobs.append((chunk, kind, str(folder)))
-        x12 = [r for batch in pool.imap_unordered(_x12_batch, jobs) for r in batch]
-        text, c, lost = _summary("X12", x12, time.perf_counter() - start)
-        sections.append(text)
-        totals[0] += c
-        totals[1] += lost
-        start = time.perf_counter()
-        tjobs = [
-            (args.seed * 7_000_003 + i, i % args.score_every == 0, str(folder))
-            for i in range(args.tables)
-        ]
-        tables = list(pool.imap_unordered(_table_one, tjobs, chunksize=20))
-        text, c, lost = _summary("Tables", tables, time.perf_counter() - start)
-        sections.append(text)
-        totals[0] += c
-        totals[1] += lost
+        for name, n, fn in (
+            ("x12", args.x12, _x12_part),
+            ("tables", args.tables, _tables_part),
+        ):
+            if n:
+                text, c, lost = fn(pool, args, folder)
+                mine[name] = {"text": f"{text}\n{run}\n", "crashes": c, "lost": lost}
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
+    parts = json.loads(store.read_text()) if store.exists() else {}  # read late:
+    parts.update(mine)  # the other part may have finished meanwhile
+    sections = [parts[k]["text"] for k in ("x12", "tables") if k in parts]
+    totals = [
+        sum(p["crashes"] for p in parts.values()),
+        sum(p["lost"] for p in parts.values()),
+    ]
     report = [
         "# Fuzz run (issue #15)",
-        "",
-        f"`python bench/bench_fuzz.py --x12 {args.x12} --tables {args.tables}` - "
-        f"{note}. PROVISIONAL: the machine was shared with other jobs.",
         "",
         f"X12 bases: the generated 837P and 835 and {n_public} public files; "
         f"{args.batch} mutants per ingest. Tables: validate on every input, score "
@@ -305,6 +324,7 @@ def main(argv=None):
         *sections,
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(parts, indent=1) + "\n")
     args.out.write_text("\n".join(report) + "\n")
     print("\n".join(report))
     return 0 if totals == [0, 0] else 1
