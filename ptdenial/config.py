@@ -73,6 +73,11 @@ class ScoringConfig:
     drift_sample_rows : int, default=50_000
         About this many 97112 feature rows are kept for the drift table of
         the report (chosen by a hash of the patient, so deterministic).
+    workers : int, default=-1
+        Worker processes that score batches next to the job's own process
+        when the input has more than one batch: ``-1`` one per CPU core
+        beyond the first (at most 3), ``0`` none. Outputs are the same
+        either way; each worker adds about one batch's memory.
 
     Examples
     --------
@@ -98,6 +103,7 @@ class ScoringConfig:
     worklist_patient_id: bool = False
     progress: str = "auto"
     drift_sample_rows: int = 50_000
+    workers: int = -1
 
     def __post_init__(self):
         _check(self)
@@ -235,6 +241,7 @@ def _check(cfg: ScoringConfig) -> None:
         ("worklist_top", 0),
         ("max_model_reasons", 0),
         ("drift_sample_rows", 0),
+        ("workers", -1),
     ):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

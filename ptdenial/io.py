@@ -25,7 +25,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial.exceptions import InputFileError
-from ptdenial.schema import READ_ERROR, READ_ERROR_TEXT, arrow_join_lists, join_lists
+from ptdenial.schema import (
+    COLUMNS,
+    READ_ERROR,
+    READ_ERROR_TEXT,
+    arrow_to_raw,
+    join_lists,
+)
 
 __all__ = [
     "read_claims",
@@ -42,7 +48,6 @@ __all__ = [
     "iter_csv_tables",
     "READ_ERROR",
     "READ_ERROR_TEXT",
-    "readable_type",
     "as_type",
 ]
 
@@ -409,45 +414,6 @@ def _drop_unused_read_error(table: pa.Table) -> pa.Table:
     return table
 
 
-def readable_type(t: pa.DataType) -> pa.DataType:
-    """The Arrow type a claims column is read as: text unless the type is plain.
-
-    Text, booleans, floats, integers (except ``uint64``, which NumPy's int64
-    cannot hold), dates and timestamps stay; lists become ``|``-joined text;
-    anything else (struct, map, binary, decimal, ``uint64`` ...) is read as
-    text, which validation parses like CSV instead of failing on it.
-
-    Parameters
-    ----------
-    t : pyarrow.DataType
-
-    Returns
-    -------
-    pyarrow.DataType
-
-    Examples
-    --------
-    >>> import pyarrow as pa
-    >>> from ptdenial.io import readable_type
-    >>> readable_type(pa.int32()), readable_type(pa.uint64())
-    (DataType(int32), DataType(string))
-    """
-    if pa.types.is_dictionary(t):  # categoricals stay categoricals
-        plain_values = readable_type(t.value_type) == t.value_type
-        return t if plain_values else pa.string()
-    plain = (
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_boolean(t)
-        or pa.types.is_floating(t)
-        or pa.types.is_timestamp(t)
-        or pa.types.is_date(t)
-        or pa.types.is_null(t)
-        or (pa.types.is_integer(t) and t != pa.uint64())
-    )
-    return t if plain else pa.string()
-
-
 def as_type(col, t: pa.DataType):
     """``col`` cast to ``t``; to text by value when Arrow has no such cast.
 
@@ -471,18 +437,75 @@ def as_type(col, t: pa.DataType):
     return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
+def _check_nested(schema: pa.Schema, source) -> None:
+    """Refuse a contract column of nested values (struct, map, list of lists...).
+
+    No kind reads them (a code list may be a list of scalars), and without
+    this the job would fail deep inside with Arrow's own error. Names the
+    file, the column and its type, never a value.
+    """
+    for field in schema:
+        spec = COLUMNS.get(field.name)
+        t = field.type
+        if spec is None or not pa.types.is_nested(t):
+            continue
+        if (
+            spec.kind == "list"
+            and (pa.types.is_list(t) or pa.types.is_large_list(t))
+            and not pa.types.is_nested(t.value_type)
+        ):
+            continue
+        what = (
+            "a list of codes or delimited text"
+            if spec.kind == "list"
+            else ("one plain value per row")
+        )
+        raise InputFileError(
+            f"{source}: column {field.name!r} holds nested values ({t}); "
+            f"write it as {what} (see docs/input-types.md)."
+        )
+
+
+def _readable_type(t: pa.DataType) -> pa.DataType:
+    """``t`` when validation reads it typed, else text.
+
+    Text (plain, large, dictionary), booleans, floats, integers up to
+    ``int64`` and ``uint32``, dates, timestamps, decimals, nulls and lists
+    stay (:func:`ptdenial.schema.arrow_to_raw` reads them in bulk).
+    ``uint64`` (NumPy's int64 cannot hold all of it), binary, time, duration
+    and the like are read as text, which validation parses like CSV: a bad
+    value is quarantined instead of failing the night. Nested columns are
+    refused before (``_check_nested``).
+    """
+    if pa.types.is_dictionary(t):
+        return t if _readable_type(t.value_type) == t.value_type else pa.string()
+    plain = (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_date(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_null(t)
+        or pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or (pa.types.is_integer(t) and t != pa.uint64())
+    )
+    return t if plain else pa.string()
+
+
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     # List columns (Parquet list<string>) become one "|"-joined string per row,
     # computed in Arrow: the same text form as CSV input, parsed once per unique
-    # value by validation instead of once per row.
+    # value by validation instead of once per row. Dates, decimals, integers
+    # and booleans keep types validation reads in bulk (schema.arrow_to_raw);
+    # types it cannot read (uint64, binary ...) come as text.
     for i, field in enumerate(table.schema):
-        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
-            joined = arrow_join_lists(table.column(i))
-            table = table.set_column(i, field.name, joined)
-        elif readable_type(field.type) != field.type:  # struct, uint64 ... as text
-            text = as_type(table.column(i), readable_type(field.type))
-            table = table.set_column(i, field.name, text)
-    return table.to_pandas(ignore_metadata=True)
+        t = _readable_type(field.type)
+        if t != field.type:
+            table = table.set_column(i, field.name, as_type(table.column(i), t))
+    return arrow_to_raw(table)
 
 
 def read_claims(path, *, columns=None) -> pd.DataFrame:
@@ -525,6 +548,7 @@ def read_claims(path, *, columns=None) -> pd.DataFrame:
                 table = pf.read(columns=cols)
             except (pa.ArrowInvalid, OSError) as exc:
                 raise InputFileError(f"{f}: cannot read as Parquet ({exc}).") from exc
+            _check_nested(table.schema, f)
         frames.append(_to_pandas(table))
     if len(frames) == 1:
         return frames[0]
@@ -702,12 +726,13 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def atomic_path(path) -> Iterator[Path]:
+def atomic_path(path, *, tag: str = "") -> Iterator[Path]:
     """Write a file atomically: yield a temporary path, then rename it to ``path``.
 
     The temporary file has a unique name in the target's folder (so the
     rename stays on one file system and two writers never share it), starts
-    empty, and gets the permissions a new file would get. When the block
+    empty and readable by this user only (``0600``) while it is written, and
+    gets the permissions a new file would get just before the rename. When the block
     ends normally it replaces ``path`` in one step; when it raises (or the
     job is interrupted), the temporary file is removed and ``path`` is left
     as it was. Readers therefore see the old file or the new one, never half
@@ -717,6 +742,10 @@ def atomic_path(path) -> Iterator[Path]:
     ----------
     path : str or Path
         The file to write; its folder is created if needed.
+    tag : str
+        Put into the temporary name after ``.<name>.``, so that a later run
+        can recognise (and sweep) what a killed writer left behind; the
+        scoring job puts its host, process id and start time there.
 
     Yields
     ------
@@ -739,14 +768,17 @@ def atomic_path(path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{tag}", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
-    # mkstemp creates 0600 files; give the result the usual umask-based mode
+    # mkstemp creates 0600 files: private while written (outputs hold patient
+    # rows); the finished file gets the usual umask-based mode
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

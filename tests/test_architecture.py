@@ -136,6 +136,7 @@ PACKAGE_ORDER = {
         "_registry",
         "_engine",
         "_flagger",
+        "_docs",
     ],
 }
 

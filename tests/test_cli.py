@@ -134,6 +134,7 @@ def test_every_command_is_one_module_with_add_and_run():
         "evaluate",
         "ingest",
         "rules",
+        "reference",
         "monitor",
         "score",
         "demo",

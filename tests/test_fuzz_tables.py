@@ -83,12 +83,6 @@ def test_each_parquet_type_once(base, tiny_model, kind, tmp_path):
     check_table(path, tiny_model, tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Violation,
-    reason="issue #16 (schema coercion): dates outside pandas' nanosecond range "
-    "and mixed time zones in one column; remove this mark when it lands",
-)
 @pytest.mark.parametrize(
     "dates",
     [
@@ -97,7 +91,9 @@ def test_each_parquet_type_once(base, tiny_model, kind, tmp_path):
     ],
     ids=["mixed_time_zones", "out_of_range"],
 )
-def test_date_damage_issue_16(base, dates, tmp_path):
+def test_date_damage(base, dates, tmp_path):
+    """Dates outside datetime64[ns] and mixed time zones in one column are
+    read or quarantined, never a crash (issue #15 items 5 and 12)."""
     df = base.head(2).copy()
     df["date_of_service"] = dates
     path = write_csv_mutant(df, tmp_path / "m.csv", random.Random(0), "plain")

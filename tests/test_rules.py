@@ -126,6 +126,7 @@ SECTION_9_1 = [
     "MOD59_COMMERCIAL", "MUE", "AUTH_ABSENT", "AUTH_INVALID", "AUTH_EXCEEDED",
     "BENEFIT_LIMIT", "TIMELY", "DUPLICATE", "ELIGIBILITY", "NO_BENEFIT",
     "REFERRING_NPI", "PROVIDER_ELIG", "CODE_CONTENT", "MPPR", "EVAL_SAME_DAY_OK",
+    "CODE_NOT_PAYABLE", "DAILY_UNIT_CAP",
 ]  # fmt: skip
 NOT_EVALUABLE = ["AUTH_INVALID", "ELIGIBILITY", "NO_BENEFIT", "PROVIDER_ELIG"]
 
@@ -133,7 +134,7 @@ NOT_EVALUABLE = ["AUTH_INVALID", "ELIGIBILITY", "NO_BENEFIT", "PROVIDER_ELIG"]
 def test_catalogue_has_every_reference_rule_in_order():
     cat = rule_catalogue()
     assert cat["rule_id"].tolist() == SECTION_9_1
-    assert cat["ref"].tolist() == [f"R{i:02d}" for i in range(1, 32)]
+    assert cat["ref"].tolist() == [f"R{i:02d}" for i in range(1, 34)]
     assert set(cat["kind"]) == {"hard", "soft", "payment", "negative"}
     assert cat["fix"].str.len().gt(10).all()
     assert cat["source"].str.match(r"^S\d+").all()
@@ -395,8 +396,10 @@ CASES = {
           "cert_through_date": "2022-02-28", "note_signed_date": "2021-12-31"}],
         {},
     ),
+    # KX from the visit that crosses the threshold: 2025 $2,410; this 97112
+    # unit is expected at $31.70 (fee_schedule.csv) and charged $40
     "KX_MISSING": (
-        [{"ytd_therapy_allowed": 2410.01}], [{"ytd_therapy_allowed": 2410.0}], {}
+        [{"ytd_therapy_allowed": 2380.0}], [{"ytd_therapy_allowed": 2369.0}], {}
     ),
     "TMR": (
         [{"ytd_therapy_allowed": 3000.5, "modifiers": "GP KX"}],
@@ -418,9 +421,10 @@ CASES = {
         {},
     ),
     "DX_MISSING": ([{"diagnosis_codes": ""}], [{"diagnosis_codes": "R27.0"}], {}),
+    # every pointed code counts, not only the primary
     "DX_SUPPORT": (
+        [{"diagnosis_codes": "M54.50|M17.11"}],
         [{"diagnosis_codes": "M54.50|R26.81"}],
-        [{"diagnosis_codes": "R26.81|M54.50"}],
         {},
     ),
     "NCCI_PTP": (
@@ -468,14 +472,19 @@ CASES = {
         {},
     ),
     "MPPR": ([{"minutes": 30, "units": 2}], [{"minutes": 15, "units": 1}], {}),
+    "CODE_NOT_PAYABLE": (
+        [{}, {"cpt_code": "97014", "minutes": None}],
+        [{}, {"cpt_code": "G0283", "minutes": None}],
+        {},
+    ),
 }  # fmt: skip
-CHECKED_LINE = {"NCCI_MI0": 0, "DUPLICATE": 1}
+CHECKED_LINE = {"NCCI_MI0": 0, "DUPLICATE": 1, "CODE_NOT_PAYABLE": 1}
 
 
 def test_every_evaluable_rule_has_a_case():
-    # MOD59_COMMERCIAL needs a payer override: see its own test below
+    # MOD59_COMMERCIAL and DAILY_UNIT_CAP need a payer override: see their tests
     expected = set(SECTION_9_1) - set(NOT_EVALUABLE) - {"EVAL_SAME_DAY_OK"}
-    expected -= {"MOD59_COMMERCIAL"}
+    expected -= {"MOD59_COMMERCIAL", "DAILY_UNIT_CAP"}
     assert set(CASES) == expected
 
 
@@ -518,7 +527,7 @@ def test_fix_texts_are_concrete():
         0, "fix"
     ] == (
         "add KX: ytd therapy allowed $2,612 exceeds the 2025 threshold $2,410 "
-        "(verified=false)"
+        "(verified=true)"
     )
     ncci = hits_of(lines({}, {"cpt_code": "97760"}), "NCCI_PTP")
     assert ncci.loc[0, "fix"].startswith("append 59 or XU to 97112 (column 2 of 97760)")
@@ -566,9 +575,12 @@ def test_kx_threshold_just_above_and_below_each_year(year):
     }
     thr = KX[year]
     above = lines({"ytd_therapy_allowed": thr + 0.01}, **dates)
-    below = lines({"ytd_therapy_allowed": thr}, **dates)
+    at = lines({"ytd_therapy_allowed": thr}, **dates)
+    # the $40 charge of this visit cannot take it to the threshold
+    below = lines({"ytd_therapy_allowed": thr - 40.01}, **dates)
     with_kx = lines({"ytd_therapy_allowed": thr + 500, "modifiers": "GP KX"}, **dates)
     assert flag(above, "KX_MISSING") == [True]
+    assert flag(at, "KX_MISSING") == [True]  # at the threshold: KX is required
     assert flag(below, "KX_MISSING") == [False]
     assert flag(with_kx, "KX_MISSING") == [False]
     gap = apply_rules(above).gaps["ytd_over_kx_threshold"].iloc[0]

@@ -106,10 +106,16 @@ def _code(value) -> str:
     return f"`{text}`" if text else ""
 
 
+def _text_cell(value) -> str:
+    """A cell MyST parses as Markdown: brackets escaped (a regular expression
+    such as ``[^A-Z]`` would read as a link)."""
+    return _cell(value).replace("[", "\\[").replace("]", "\\]")
+
+
 def md_table(headers, rows) -> str:
     """A Markdown (MyST) pipe table."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_text_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -123,7 +129,7 @@ def list_table(headers, rows, widths) -> str:
         "",
     ]
     for row in [headers, *rows]:
-        cells = [_cell(c).replace("\\|", "|") or " " for c in row]
+        cells = [_text_cell(c).replace("\\|", "|") or " " for c in row]
         out.append("* - " + cells[0])
         out += [f"  - {c}" for c in cells[1:]]
     return "\n".join(out) + "\n```\n"

@@ -30,7 +30,8 @@ def add(sub):
         "--reference",
         type=Path,
         help="folder of reference override CSVs (payer_policies.csv, "
-        "ncci_ptp.csv, mue.csv ...), merged over the shipped tables",
+        "ncci_ptp.csv, mue.csv ...), merged over the shipped tables; tables "
+        "imported with `ptdenial reference import-ncci/import-mue` replace them",
     )
     p.add_argument(
         "--payment-rules",
@@ -41,9 +42,11 @@ def add(sub):
 
 
 def run(args) -> int:
+    import pandas as pd
+
     from ptdenial.io import write_table
     from ptdenial.reference import load_reference
-    from ptdenial.rules import apply_rules, rule_hit_summary
+    from ptdenial.rules import apply_rules, rule_catalogue, rule_hit_summary
 
     valid, n_quarantined = _read_valid(
         args.claims, as_of=args.as_of, quarantine=args.quarantine
@@ -53,17 +56,37 @@ def run(args) -> int:
     result = apply_rules(valid, reference=reference, as_of=args.as_of,
                          hit_kinds=kinds)  # fmt: skip
     write_table(result.hits, args.out)
-    n_lines = int(result.hits[["claim_id", "line_number"]].drop_duplicates().shape[0])
+    hits = result.hits
+    n_lines = int(hits[["claim_id", "line_number"]].drop_duplicates().shape[0])
     print(
         f"{args.claims}: {len(valid)} valid lines, {n_quarantined} quarantined; "
-        f"{len(result.hits)} rule hits on {n_lines} lines -> {args.out}"
+        f"{len(hits)} rule hits on {n_lines} lines -> {args.out}"
     )
+    # hits of hard rules reported soft because they rest on an unverified value
+    rule_kind = hits["rule_id"].map(rule_catalogue().set_index("rule_id")["kind"])
+    soft = hits.loc[(hits["kind"] == "soft") & rule_kind.eq("hard"), "rule_id"]
     summary = rule_hit_summary(result, valid)
     shown = summary[(summary["lines"] > 0) | summary["rule_id"].str.contains(" ")]
-    with __import__("pandas").option_context("display.width", 160):
+    n_soft = shown["rule_id"].map(soft.value_counts()).fillna(0).astype(int)
+    aggregate = shown["rule_id"].str.contains(" ")  # any hard, no hard hit ...
+    shown = shown.assign(reported_soft=n_soft.astype(object).where(~aggregate, ""))
+    with pd.option_context("display.width", 160):
         print(shown.round(3).to_string(index=False))
+    if len(soft):
+        print(
+            f"  {len(soft)} hits of hard rules are reported soft (column "
+            "reported_soft): they rest on a value not verified (a payer-class "
+            "default, a table row from secondary sources); set your payers' own "
+            "values in payer_policies.csv (ptdenial reference payers --template) "
+            "and load CMS's NCCI/MUE files (ptdenial reference import-ncci / "
+            "import-mue)"
+        )
     for row in result.not_evaluated.itertuples(index=False):
-        print(f"  not evaluated: {row.rule_id} on {row.n_lines} lines ({row.reason})")
+        if row.n_lines:
+            where = f"on {row.n_lines} lines ({row.reason})"
+            print(f"  not evaluated: {row.rule_id} {where}")
+        else:  # a caveat on lines that were evaluated
+            print(f"  note: {row.rule_id}: {row.reason}")
     if args.quarantine is not None:
         print(f"quarantine written to {args.quarantine}")
     return EXIT_QUARANTINED if n_quarantined else EXIT_OK

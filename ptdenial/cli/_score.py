@@ -101,6 +101,12 @@ def _add_settings(p):
         choices=["auto", "on", "off"],
         help="progress bar (default auto: only on a terminal)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes scoring batches next to this one (default -1: one "
+        "per spare CPU core, up to 3, for inputs of 4 batches or more; 0: none)",
+    )
 
 
 def _add_score_engine(p):
@@ -140,6 +146,7 @@ def _scoring_config(args):
         "high_cut",
         "explain",
         "progress",
+        "workers",
     )
     values = {n: getattr(args, n, None) for n in names}
     return ScoringConfig.from_sources(values, toml=getattr(args, "config", None))

@@ -213,7 +213,7 @@ class _Money:
     ytd: np.ndarray  # per visit: therapy allowed this year before this day
     kx_thr: np.ndarray  # per visit: KX threshold of the year
     tmr_thr: np.ndarray  # per visit: targeted medical review threshold
-    kx_due: np.ndarray  # per visit: the payer wants KX and ytd is above it
+    kx_due: np.ndarray  # per visit: the payer wants KX; ytd + this visit reach it
 
 
 def _money_basis(run: _Run, pats: _Patients, vis: _Visits, items: _LineItems) -> _Money:
@@ -254,7 +254,9 @@ def _money_basis(run: _Run, pats: _Patients, vis: _Visits, items: _LineItems) ->
     ytd = np.round(ytd_practice + pats.outside[vis.pat, vis.year_i], 2)
     kx_thr = _year_lookup(run.kx_table["kx_threshold"].to_dict(), vis.year)
     tmr_thr = _year_lookup(run.kx_table["tmr_threshold"].to_dict(), vis.year)
-    kx_due = world.kx_applies[vis.payer] & (ytd > kx_thr)
+    # KX belongs on the lines at and above the threshold: the visit whose
+    # allowed amount crosses it needs KX too (Errata R08)
+    kx_due = world.kx_applies[vis.payer] & (ytd + visit_fee >= kx_thr)
     return _Money(
         rate,
         cf_year,

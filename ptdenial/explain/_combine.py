@@ -10,6 +10,13 @@ import pyarrow.compute as pc
 _KIND_ORDER = {"hard": 0, "soft": 1, "payment": 2, "negative": 3}
 
 
+def _kind_order(kinds: pd.Series) -> np.ndarray:
+    """Sort rank of each hit's kind (9 for an unknown kind), per distinct kind."""
+    codes, uniques = pd.factorize(kinds, use_na_sentinel=True)
+    rank = np.array([_KIND_ORDER.get(k, 9) for k in uniques] + [9], dtype=np.int64)
+    return rank[codes]
+
+
 def combine_reasons(n: int, hits: pd.DataFrame, drivers: pd.DataFrame):
     """Per-line lists: rule ids, reasons (hits first, then drivers), fixes.
 
@@ -61,11 +68,7 @@ def combine_reasons(n: int, hits: pd.DataFrame, drivers: pd.DataFrame):
         return arr.cast(pa.string())
 
     hpos = col(hits, "pos")
-    kind = (
-        hits["kind"].map(_KIND_ORDER).fillna(9).to_numpy(dtype=np.int64)
-        if len(hits)
-        else np.zeros(0, np.int64)
-    )
+    kind = _kind_order(hits["kind"]) if len(hits) else np.zeros(0, np.int64)
     seq = np.arange(len(hits), dtype=np.int64)
     dpos, drank = col(drivers, "pos"), col(drivers, "rank")
 

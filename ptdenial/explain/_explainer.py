@@ -52,12 +52,15 @@ def _tree_paths(tree: dict):
 
 
 def _top_groups(c: np.ndarray, k: int):
-    """The ``k`` strongest finite contributions per row: (row, group, value)."""
+    """The ``k`` strongest finite contributions per row: (row, group, value, rank).
+
+    Candidates come strongest first for every row (``rank`` 0, then 1 ...).
+    """
     n = len(c)
-    parts_pos, parts_group, parts_val = [], [], []
+    parts_pos, parts_group, parts_val, parts_rank = [], [], [], []
     work = c.copy()
     rows = np.arange(n)
-    for _ in range(k):
+    for r in range(k):
         best = np.argmax(work, axis=1)
         val = work[rows, best]
         ok = np.isfinite(val)
@@ -66,6 +69,7 @@ def _top_groups(c: np.ndarray, k: int):
         parts_pos.append(rows[ok])
         parts_group.append(best[ok])
         parts_val.append(val[ok])
+        parts_rank.append(np.full(int(ok.sum()), r, dtype=np.int64))
         work[rows, best] = -np.inf
     if not parts_pos:
         return None
@@ -73,6 +77,7 @@ def _top_groups(c: np.ndarray, k: int):
         np.concatenate(parts_pos),
         np.concatenate(parts_group),
         np.concatenate(parts_val),
+        np.concatenate(parts_rank),
     )
 
 
@@ -253,19 +258,26 @@ class Explainer:
         c[:, silent] = -np.inf
         if covered_rules is not None and len(covered_rules):
             gidx = {g: i for i, g in enumerate(self.groups)}
+            codes, uniques = pd.factorize(covered_rules["rule_id"])
+            at = covered_rules["pos"].to_numpy()
             for group, rule_ids in COVERED_BY_RULES.items():
-                sel = covered_rules["rule_id"].isin(rule_ids).to_numpy()
+                hit = np.append(np.isin(np.asarray(uniques, dtype=object),
+                                        list(rule_ids)), False)  # fmt: skip
+                sel = hit[codes]
                 if sel.any():
-                    pos = covered_rules["pos"].to_numpy()[sel]
-                    c[pos, gidx[group]] = -np.inf
+                    c[at[sel], gidx[group]] = -np.inf
         c[c < min_contribution] = -np.inf
         return c
 
-    def _sentences(self, claims, Xf, pos, grp):
-        """Reason and fix of each (line, group) candidate, one group at a time."""
+    def _sentences(self, claims, Xf, pos, grp, texts=None):
+        """Reason and fix of each (line, group) candidate, one group at a time.
+
+        ``texts`` caches the claims' text columns across calls on the same
+        claims.
+        """
         reason = np.full(len(pos), "", dtype=object)
         fix = np.full(len(pos), "", dtype=object)
-        texts: dict = {}
+        texts = {} if texts is None else texts
         for gi in np.unique(grp):  # loop over reason groups, not rows
             sel = np.flatnonzero(grp == gi)
             at = pos[sel]
@@ -330,19 +342,50 @@ class Explainer:
         top = _top_groups(c, min(max_reasons + 3, c.shape[1]))
         if top is None:
             return empty
-        pos, grp, val = top
-        reason, fix = self._sentences(claims, Xf, pos, grp)
+        pos, grp, val, cand_rank = top
+        reason, fix = self._candidate_sentences(
+            claims, Xf, pos, grp, cand_rank, max_reasons
+        )
+        # per line, its strongest non-empty reasons (ties keep candidate order)
+        keep = np.flatnonzero(reason != "")
+        keep = keep[np.lexsort((-val[keep], pos[keep]))]
+        kept_pos = pos[keep]
+        starts = np.flatnonzero(np.r_[True, kept_pos[1:] != kept_pos[:-1]])
+        rank = np.arange(len(keep)) - np.repeat(
+            starts, np.diff(np.r_[starts, len(keep)])
+        )
+        sel = keep[rank < max_reasons]
         out = pd.DataFrame(
             {
-                "pos": pos.astype(np.int64),
-                "group": np.asarray(self.groups, dtype=object)[grp],
-                "contribution": val,
-                "reason": reason,
-                "fix": fix,
-            }
+                "pos": pos[sel].astype(np.int64),
+                "rank": rank[rank < max_reasons].astype(np.int64),
+                "group": np.asarray(self.groups, dtype=object)[grp[sel]],
+                "contribution": val[sel],
+                "reason": reason[sel],
+                "fix": fix[sel],
+            },
+            index=sel,
         )
-        out = out[out["reason"] != ""]
-        out = out.sort_values(["pos", "contribution"], ascending=[True, False])
-        out["rank"] = out.groupby("pos").cumcount().astype(np.int64)
-        out = out[out["rank"] < max_reasons]
         return out[list(_REASON_COLUMNS)]
+
+    def _candidate_sentences(self, claims, Xf, pos, grp, cand_rank, max_reasons):
+        """Sentences of the candidates a line's top ``max_reasons`` can come from.
+
+        The first ``max_reasons`` candidates of every line are rendered; the
+        further ones only for lines where some of those said nothing.
+        """
+        reason = np.full(len(pos), "", dtype=object)
+        fix = np.full(len(pos), "", dtype=object)
+        texts: dict = {}
+        first = np.flatnonzero(cand_rank < max_reasons)
+        reason[first], fix[first] = self._sentences(
+            claims, Xf, pos[first], grp[first], texts
+        )
+        spoken = first[reason[first] != ""]
+        have = np.bincount(pos[spoken], minlength=len(claims))
+        more = np.flatnonzero((cand_rank >= max_reasons) & (have[pos] < max_reasons))
+        if len(more):
+            reason[more], fix[more] = self._sentences(
+                claims, Xf, pos[more], grp[more], texts
+            )
+        return reason, fix

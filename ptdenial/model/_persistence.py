@@ -106,6 +106,32 @@ def _with_integrity(payload: bytes, model_id: str, key: bytes | None) -> bytes:
     return buf.getvalue()
 
 
+def _skops_io():
+    """``skops.io``, imported without skops' own list of trusted estimators.
+
+    At import, skops builds a default trust list of every scikit-learn
+    estimator by importing every scikit-learn module (and pytest) through
+    ``sklearn.utils.all_estimators``: about a second of every start-up.
+    :func:`load_model` never relies on that list: it trusts by its own
+    allow-list (:data:`_TRUSTED_PREFIXES`), so the list is left empty and
+    scikit-learn types are checked by ptdenial's allow-list instead. Loading
+    is no less strict (a narrower default trusts less, never more).
+    """
+    import sys
+
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+
+    every = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: []
+    try:
+        import skops.io as sio
+    finally:
+        sklearn.utils.all_estimators = every
+    return sio
+
+
 def save_model(model: DenialRiskModel, path, *, card_path=None, key=None) -> Path:
     """Write a fitted model with skops, plus its model card as JSON beside it.
 
@@ -142,9 +168,9 @@ def save_model(model: DenialRiskModel, path, *, card_path=None, key=None) -> Pat
     >>> load_model(path).model_id == model.model_id
     True
     """
-    import skops.io as sio
-
     from ptdenial.io import atomic_path, write_json
+
+    sio = _skops_io()
 
     check_is_fitted(model, "card_")
     path = Path(path)
@@ -350,8 +376,7 @@ def load_model(path, *, trust_unverified=False, key=None) -> DenialRiskModel:
     DenialRiskModel
         With ``integrity_`` telling what was verified.
     """
-    import skops.io as sio
-
+    sio = _skops_io()
     path = Path(path)
     if not path.exists():
         raise ModelVersionError(f"{path}: model file not found.")

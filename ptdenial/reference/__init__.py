@@ -21,7 +21,14 @@ name                      file                        key columns
 ``payer_policies``        payer_policies.csv          payer_class, payer_id
 ``parameters``            parameters.csv              name
 ``therapy_codes``         therapy_codes.csv           code
+``fee_schedule``          fee_schedule.csv            cpt_code, year
+``icd10cm_changes``       icd10cm_changes.csv         code, effective_from
 ========================  ==========================  ===============================
+
+``verified`` means: from a primary source (CMS, a MAC, the payer's own page),
+or a correction the December 2026 compliance review made with named sources
+(the domain reference's Errata). Everything else is ``verified = false``:
+rules report a hit that rests on such a value as *soft* and say so.
 
 Examples
 --------
@@ -33,11 +40,42 @@ Examples
 90
 
 Layout: ``_tables`` (table specs, reading one table), ``_reference``
-(:class:`Reference`, :func:`load_reference`); the data files stay in this
-folder and ship as package data.
+(:class:`Reference`, :func:`load_reference`), ``_payers`` (the per-payer
+policy matrix and its resolution), ``_icd10`` (ICD-10-CM validity on a date
+of service, from ``simple-icd-10-cm``), ``_cms`` (importers of CMS's quarterly
+NCCI PTP and MUE files); the data files stay in this folder and ship as
+package data.
 """
 
+from ptdenial.reference._cms import (
+    import_mue,
+    import_ncci,
+    read_mue_file,
+    read_ptp_file,
+)
+from ptdenial.reference._icd10 import (
+    IcdCodeSet,
+    icd10_changes,
+    icd10_code_set,
+    read_code_list,
+)
+from ptdenial.reference._payers import POLICY_FIELDS, resolve_policies
 from ptdenial.reference._reference import Reference, load_reference
 from ptdenial.reference._tables import TABLES, read_reference_table
 
-__all__ = ["TABLES", "Reference", "load_reference", "read_reference_table"]
+__all__ = [
+    "POLICY_FIELDS",
+    "TABLES",
+    "IcdCodeSet",
+    "Reference",
+    "icd10_changes",
+    "icd10_code_set",
+    "import_mue",
+    "import_ncci",
+    "load_reference",
+    "read_code_list",
+    "read_mue_file",
+    "read_ptp_file",
+    "read_reference_table",
+    "resolve_policies",
+]

@@ -13,9 +13,14 @@ from pathlib import Path
 import pandas as pd
 
 from ptdenial.exceptions import ReferenceDataError
+from ptdenial.reference._cms import read_imports
 from ptdenial.reference._tables import TABLES, read_reference_table
 
 __all__ = ["Reference", "load_reference"]
+
+#: Tables a Reference built without them (older code, older model files)
+#: takes from the shipped files.
+_DEFAULTED = ("therapy_codes", "fee_schedule", "icd10cm_changes")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -37,12 +42,16 @@ class Reference:
     parameters: pd.DataFrame
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
     therapy_codes: pd.DataFrame | None = None
+    fee_schedule: pd.DataFrame | None = None
+    icd10cm_changes: pd.DataFrame | None = None
+    #: CMS tables imported into the override folder (``imports.json``):
+    #: table name -> quarter, version, files.
+    imports: Mapping[str, dict] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        if self.therapy_codes is None:
-            object.__setattr__(
-                self, "therapy_codes", read_reference_table("therapy_codes")
-            )
+        for name in _DEFAULTED:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, read_reference_table(name))
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(getattr(self, name))}" for name in TABLES)
@@ -53,16 +62,22 @@ class Reference:
         # load (skops) and readable: each table as CSV text.
         state = {name: getattr(self, name).to_csv(index=False) for name in TABLES}
         state["sources"] = dict(self.sources)
+        state["imports"] = dict(self.imports)
         return state
 
     def __setstate__(self, state):
         import io
 
         for name in TABLES:
-            object.__setattr__(
-                self, name, read_reference_table(name, io.StringIO(state[name]))
+            # a Reference saved before a table existed gets the shipped one
+            table = (
+                read_reference_table(name, io.StringIO(state[name]))
+                if name in state
+                else read_reference_table(name)
             )
+            object.__setattr__(self, name, table)
         object.__setattr__(self, "sources", dict(state.get("sources", {})))
+        object.__setattr__(self, "imports", dict(state.get("imports", {})))
 
     def parameter(self, name: str):
         """Return one named parameter, typed (int, float, date or str)."""
@@ -92,20 +107,43 @@ class Reference:
         carc = self.carc[self.carc["kind"] == "CARC"]
         return frozenset(carc.loc[carc["partial_denial"], "code"])
 
-    def payer_policy(self, payer_class: str, payer_id: str | None = None) -> dict:
-        """Policy of one payer: the payer-specific row if any, else its class row."""
-        pol = self.payer_policies
-        if payer_id:
-            hit = pol[pol["payer_id"] == payer_id]
-            if not hit.empty:
-                return hit.iloc[-1].to_dict()
-        hit = pol[(pol["payer_class"] == payer_class) & (pol["payer_id"] == "")]
-        if hit.empty:
-            raise ReferenceDataError(
-                f"No payer policy for payer_class {payer_class!r}; add a row to "
-                "payer_policies.csv."
-            )
-        return hit.iloc[-1].to_dict()
+    def payer_policy(self, payer_class: str, payer_id: str | None = None, date=None):
+        """Policy of one payer: its own row's values over its class defaults.
+
+        Parameters
+        ----------
+        payer_class : str
+        payer_id : str, optional
+        date : date-like, optional
+            The date of service; default: the rows in force from now on.
+
+        A payer row (``payer_id`` set, or a ``payer_match`` pattern that the
+        id matches) gives only the fields that differ from its class; every
+        field it leaves empty comes from the class default row (``payer_id``
+        empty), and fields neither sets from the built-in defaults. Rows whose
+        effective dates do not cover ``date`` (default: today) are skipped
+        for payer rows.
+
+        Returns
+        -------
+        dict
+            Every policy field, plus ``source`` (the sources used),
+            ``verified`` (every value comes from a verified row),
+            ``defaults`` (fields that are the class's default, not the
+            payer's own) and ``unverified`` (fields whose value is not
+            verified).
+
+        Examples
+        --------
+        >>> from ptdenial.reference import load_reference
+        >>> ref = load_reference()
+        >>> uhc = ref.payer_policy("commercial", "UHC-COMM")
+        >>> uhc["cq_applies"], uhc["visit_limit"], "visit_limit" in uhc["defaults"]
+        (True, 26, True)
+        """
+        from ptdenial.reference._payers import resolve_payer
+
+        return resolve_payer(self.payer_policies, payer_class, payer_id, date)
 
 
 def load_reference(overrides=None, *, mode: str | Mapping[str, str] = "upsert"):
@@ -117,6 +155,9 @@ def load_reference(overrides=None, *, mode: str | Mapping[str, str] = "upsert"):
         Either a mapping ``{table name: CSV path or DataFrame}``, or a folder
         holding files named like the shipped ones (``payer_policies.csv``,
         ``ncci_ptp.csv``, ...). Files that are not present are not overridden.
+        Tables the folder's ``imports.json`` lists (written by
+        ``ptdenial reference import-ncci`` / ``import-mue``) replace the
+        shipped table whole: the CMS file supersedes the hand list.
     mode : {"upsert", "replace"} or dict
         ``"upsert"``: the user's rows replace shipped rows with the same key,
         and other shipped rows are kept. ``"replace"``: the user's table
@@ -140,6 +181,7 @@ def load_reference(overrides=None, *, mode: str | Mapping[str, str] = "upsert"):
     >>> ref.payer_policy("commercial", "OTHER")["filing_limit_days"]
     90
     """
+    imports: dict = {}
     if isinstance(overrides, str | Path):
         folder = Path(overrides)
         if not folder.is_dir():
@@ -151,6 +193,13 @@ def load_reference(overrides=None, *, mode: str | Mapping[str, str] = "upsert"):
             for name, spec in TABLES.items()
             if (folder / spec.file).exists()
         }
+        # tables imported from CMS's quarterly files replace the hand lists
+        imports = {k: v for k, v in read_imports(folder).items() if k in overrides}
+        if imports:
+            base = (
+                dict(mode) if isinstance(mode, Mapping) else dict.fromkeys(TABLES, mode)
+            )
+            mode = {**base, **dict.fromkeys(imports, "replace")}
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(TABLES))
     if unknown:
@@ -186,7 +235,7 @@ def load_reference(overrides=None, *, mode: str | Mapping[str, str] = "upsert"):
                     f"mode for {name!r} must be 'upsert' or 'replace'; got {how!r}."
                 )
         tables[name] = shipped.reset_index(drop=True)
-    return Reference(**tables, sources=sources)
+    return Reference(**tables, sources=sources, imports=imports)
 
 
 def _normalize_frame(name: str, df: pd.DataFrame) -> pd.DataFrame:

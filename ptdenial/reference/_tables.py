@@ -27,7 +27,33 @@ class _TableSpec:
     bool_columns: tuple[str, ...] = ()
     date_columns: tuple[str, ...] = ()
     str_columns: tuple[str, ...] = ()
+    #: true/false, empty = not set (pandas nullable boolean; payer rows inherit it)
+    nullable_bool_columns: tuple[str, ...] = ()
+    #: numbers where empty = not set (NaN) and ``none`` = explicitly no limit (inf)
+    limit_columns: tuple[str, ...] = ()
 
+
+#: Payer policy fields that are true/false (empty on a payer row: inherit the
+#: class default; empty on a class row: the built-in default).
+POLICY_BOOLS = (
+    "requires_gp",
+    "cq_applies",
+    "kx_applies",
+    "poc_rules_apply",
+    "referring_npi_required",
+    "mppr_applies",
+    "accepts_59_bypass",
+    "auth_required",
+)
+#: Payer policy fields that are numbers (empty: inherit / none known;
+#: ``none``: explicitly no limit).
+POLICY_NUMBERS = (
+    "daily_timed_unit_cap",
+    "pta_payment_factor",
+    "filing_limit_days",
+    "visit_limit",
+    "appeal_deadline_days",
+)
 
 TABLES: dict[str, _TableSpec] = {
     "unit_table": _TableSpec(
@@ -50,7 +76,7 @@ TABLES: dict[str, _TableSpec] = {
         ("column1", "column2", "modifier_indicator", "source", "verified"),
         bool_columns=("verified",),
         date_columns=("effective_from", "effective_to"),
-        str_columns=("column1", "column2"),
+        str_columns=("column1", "column2", "rationale", "ncci_version"),
     ),
     "mue": _TableSpec(
         "mue.csv",
@@ -58,7 +84,7 @@ TABLES: dict[str, _TableSpec] = {
         ("cpt_code", "mue_units", "source", "verified"),
         bool_columns=("verified",),
         date_columns=("effective_from", "effective_to"),
-        str_columns=("cpt_code", "mai"),
+        str_columns=("cpt_code", "mai", "rationale", "mue_version"),
     ),
     "dx_support": _TableSpec(
         "dx_support.csv",
@@ -77,30 +103,19 @@ TABLES: dict[str, _TableSpec] = {
     "payer_policies": _TableSpec(
         "payer_policies.csv",
         ("payer_class", "payer_id"),
-        (
+        ("payer_class", "payer_id", "source", "verified"),
+        bool_columns=("verified",),
+        nullable_bool_columns=POLICY_BOOLS,
+        date_columns=("effective_from", "effective_to"),
+        str_columns=(
             "payer_class",
             "payer_id",
+            "payer_name",
+            "payer_match",
             "time_rule",
-            "filing_limit_days",
-            "auth_required",
-            "visit_limit",
-            "accepts_59_bypass",
-            "source",
-            "verified",
+            "verified_fields",
         ),
-        bool_columns=(
-            "auth_required",
-            "accepts_59_bypass",
-            "requires_gp",
-            "kx_applies",
-            "cq_applies",
-            "poc_rules_apply",
-            "referring_npi_required",
-            "mppr_applies",
-            "verified",
-        ),
-        date_columns=("effective_from", "effective_to"),
-        str_columns=("payer_class", "payer_id", "time_rule"),
+        limit_columns=POLICY_NUMBERS,
     ),
     "parameters": _TableSpec(
         "parameters.csv",
@@ -115,7 +130,32 @@ TABLES: dict[str, _TableSpec] = {
         ("code",),
         ("code", "timed", "always_therapy", "source", "verified"),
         bool_columns=("timed", "always_therapy", "verified"),
-        str_columns=("code", "evaluation", "interventions", "description"),
+        str_columns=(
+            "code",
+            "therapy_list",
+            "discipline",
+            "evaluation",
+            "interventions",
+            "attendance",
+            "not_paid_by",
+            "use_instead",
+            "description",
+        ),
+    ),
+    "fee_schedule": _TableSpec(
+        "fee_schedule.csv",
+        ("cpt_code", "year"),
+        ("cpt_code", "year", "allowed_per_unit", "source", "verified"),
+        bool_columns=("verified",),
+        str_columns=("cpt_code",),
+    ),
+    "icd10cm_changes": _TableSpec(
+        "icd10cm_changes.csv",
+        ("code", "effective_from"),
+        ("code", "billable_before", "billable_from", "effective_from", "source"),
+        bool_columns=("billable_before", "billable_from", "verified"),
+        date_columns=("effective_from",),
+        str_columns=("code", "change"),
     ),
 }
 
@@ -132,6 +172,26 @@ def _to_bool(series: pd.Series, *, table: str, column: str, source: str) -> pd.S
             f"true/false; got {text[bad].iloc[0]!r}. Fix the value in the file."
         )
     return text.isin(_TRUE)
+
+
+def _to_nullable_bool(series, *, table: str, column: str, source: str) -> pd.Series:
+    text = series.astype("string").str.strip().str.lower().fillna("")
+    values = _to_bool(text, table=table, column=column, source=source)
+    return values.astype("boolean").mask(text == "")
+
+
+def _to_limit(series, *, table: str, column: str, source: str) -> pd.Series:
+    text = series.astype("string").str.strip().str.lower().fillna("")
+    none = text.isin({"none", "no limit", "unlimited"})
+    number = pd.to_numeric(text.mask(none | (text == "")), errors="coerce")
+    bad = number.isna() & ~none & (text != "")
+    if bad.any():
+        raise ReferenceDataError(
+            f"Reference table {table!r} ({source}): column {column!r} must be a "
+            f"number, empty (not set) or 'none' (no limit); got "
+            f"{text[bad].iloc[0]!r}. Fix the value in the file."
+        )
+    return number.astype(float).mask(none, float("inf"))
 
 
 def read_reference_table(name: str, path=None) -> pd.DataFrame:
@@ -195,6 +255,10 @@ def _read_table(name: str, path=None) -> pd.DataFrame:
     for col in df.columns:
         if col in spec.bool_columns:
             df[col] = _to_bool(df[col], table=name, column=col, source=source)
+        elif col in spec.nullable_bool_columns:
+            df[col] = _to_nullable_bool(df[col], table=name, column=col, source=source)
+        elif col in spec.limit_columns:
+            df[col] = _to_limit(df[col], table=name, column=col, source=source)
         elif col in spec.date_columns:
             df[col] = pd.to_datetime(df[col].replace("", None), errors="raise")
         elif col in spec.str_columns or col in ("source",):

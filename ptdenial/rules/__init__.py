@@ -28,7 +28,15 @@ and says how to add a rule, a family or a per-payer policy.
 
 Visit-level rules group lines by patient, rendering provider and date of
 service (:data:`ptdenial.schema.VISIT_KEYS`): 8-minute-rule totals and
-allocation, NCCI pairs, MUE per date of service, MPPR.
+allocation, duplicates. Day-level rules look at the patient's services on the
+date of service across clinicians and disciplines: NCCI pairs, MUE
+date-of-service edits, MPPR, the daily unit cap, the KX crossing (per bucket:
+PT+SLP, OT).
+
+A hard rule's hit that rests on a value not verified (a payer-class default of
+the policy matrix, a table row from secondary sources) is reported as soft,
+and its text says which value and whether it is the payer's own or the class
+default. :func:`rules_markdown` writes the reference page ``docs/rules.md``.
 
 Unit allocation (CMS Pub. 100-04 ch. 5 s20.2, reference s2.1): the total
 units of a visit come from its total timed minutes (``floor((T + 7) / 15)``
@@ -42,16 +50,21 @@ day, then to the code billed with more units, then to the lower code.
 """
 
 from ptdenial.rules._catalogue import (
+    EXPECTED_ALLOWED,
+    EXTRA_COLUMNS,
     GAP_COLUMNS,
     HIT_COLUMNS,
     KINDS,
+    PTA_MINUTES,
     RULES,
     TARGET_CODE,
     VISITS_YTD,
+    YTD_OT_ALLOWED,
     Rule,
     rule_catalogue,
     rule_ids,
 )
+from ptdenial.rules._docs import rules_markdown
 from ptdenial.rules._engine import (
     RuleResult,
     apply_rules,
@@ -64,6 +77,10 @@ __all__ = [
     "KINDS",
     "TARGET_CODE",
     "VISITS_YTD",
+    "EXPECTED_ALLOWED",
+    "YTD_OT_ALLOWED",
+    "PTA_MINUTES",
+    "EXTRA_COLUMNS",
     "GAP_COLUMNS",
     "HIT_COLUMNS",
     "Rule",
@@ -74,5 +91,6 @@ __all__ = [
     "rule_ids",
     "apply_rules",
     "units_supported",
+    "rules_markdown",
     "PayerRuleFlagger",
 ]

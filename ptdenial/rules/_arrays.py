@@ -20,7 +20,8 @@ from ptdenial._distinct import first_positions as _first_positions
 from ptdenial._distinct import flags, map_values
 from ptdenial.exceptions import ReferenceDataError
 from ptdenial.reference import Reference
-from ptdenial.rules._catalogue import _TIME_RULES
+from ptdenial.reference._payers import POLICY_FIELDS, resolve_policies
+from ptdenial.reference._payers import _prepare as _prepare_policies
 
 
 # --- tri-state logic --------------------------------------------------------
@@ -397,16 +398,9 @@ def _in_range(day, lo, hi) -> np.ndarray:
     return (np.isnan(lo) | (day >= lo)) & (np.isnan(hi) | (day <= hi))
 
 
-_POLICY_BOOLS = {
-    "auth_required": False,
-    "accepts_59_bypass": True,
-    "requires_gp": False,
-    "kx_applies": False,
-    "cq_applies": False,
-    "poc_rules_apply": False,
-    "referring_npi_required": False,
-    "mppr_applies": False,
-}
+#: Policy fields the rules read per line (``ctx.pol``); the matrix's other
+#: fields (``appeal_deadline_days``) serve other parts of the library.
+RULE_POLICIES = tuple(f for f in POLICY_FIELDS if f != "appeal_deadline_days")
 
 
 _MEMO: dict[int, tuple[weakref.ref, dict]] = {}
@@ -429,74 +423,55 @@ def _memo(ref: Reference, key, build: Callable):
     return store[key]
 
 
-def _policy_table(ref: Reference) -> dict:
-    pol = ref.payer_policies.reset_index(drop=True)
-    pid = pol["payer_id"].astype(str).str.strip()
-    pid = pid.where(~pid.isin(["nan", "None", "<NA>"]), "").to_numpy(dtype=object)
-    pcls = pol["payer_class"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
-    lo, hi = _effective_range(pol)
-    time_rule = pol["time_rule"].astype(str).str.strip().str.upper().to_numpy()
-    bad = sorted(set(time_rule) - set(_TIME_RULES))
-    if bad:
-        raise ReferenceDataError(
-            f"payer_policies.csv: time_rule {bad} unknown; use one of {_TIME_RULES}."
-        )
-    out = {"pid": pid, "pcls": pcls, "lo": lo, "hi": hi, "time_rule": time_rule}
-    for name, default in _POLICY_BOOLS.items():
-        out[name] = _bool_values(pol, name, default)
-    for name in ("filing_limit_days", "visit_limit"):
-        out[name] = (
-            _float(pol[name]) if name in pol.columns else np.full(len(pol), np.nan)
-        )
-    return out
+class _Policies(NamedTuple):
+    """Per line: each policy field's value, provenance and verification."""
+
+    values: dict  # field -> array (plus "row": the payer row, else the class row)
+    src: dict  # field -> 0 built-in, 1 class default, 2 the payer's own row
+    verified: dict  # field -> bool array
+    payer_name: np.ndarray  # per line: the matched payer row's name ("" if none)
 
 
-def _resolve_policies(ref: Reference, dos, payer, payer_class, day_codes) -> dict:
-    """Per-line payer policy: payer_id row, else the payer_class default row.
+def _resolve_policies(ref: Reference, dos, payer, payer_class, day_codes) -> _Policies:
+    """Per-line payer policy from the matrix (:mod:`ptdenial.reference._payers`).
 
-    Rows whose effective dates cover the date of service win over rows that do
-    not; among those, the latest ``effective_from``, then the later row (user
-    rows come after shipped ones). Resolution runs on the unique (payer_id,
-    payer_class, date) triples, then is taken per line. ``payer`` and
-    ``payer_class`` are ``(codes, uniques)`` of the columns.
+    Per field: the payer's own row (exact ``payer_id``, else ``payer_match``)
+    when it sets the field, else the class default row, else the built-in
+    default. Resolution runs on the unique (payer_id, payer_class, date)
+    triples, then is taken per line. ``payer`` and ``payer_class`` are
+    ``(codes, uniques)`` of the columns.
     """
-    table = _memo(ref, "policy", lambda: _policy_table(ref))
+    table = _memo(ref, "policy", lambda: _prepare_policies(ref.payer_policies))
     id_codes, id_u = payer
     cls_codes, cls_u = payer_class
     n = len(id_codes)
     combo = _combine(id_codes, cls_codes, day_codes) if n else id_codes
     first = _first_positions(combo, int(combo.max()) + 1 if n else 0)
     # str() once per payer id and class, then taken per (payer, class, date)
-    u_pid = np.array([str(x) for x in id_u], dtype=object)[id_codes[first]]
-    u_cls = np.array([str(x) for x in cls_u], dtype=object)[cls_codes[first]]
+    u_pid = np.array([_plain_text(x) for x in id_u], dtype=object)[id_codes[first]]
+    u_cls = np.array([_plain_text(x) for x in cls_u], dtype=object)[cls_codes[first]]
     u_day = dos[first] if n else np.array([], float)
-    best_row = np.full(len(first), -1, dtype=np.int64)
-    best_prio = np.full(len(first), 9)
-    best_lo = np.full(len(first), -np.inf)
-    for r in range(len(table["pid"])):
-        if table["pid"][r]:
-            match, prio = u_pid == table["pid"][r], 0
-        else:
-            match, prio = u_cls == table["pcls"][r], 1
-        covered = _in_range(u_day, table["lo"][r], table["hi"][r])
-        p = np.where(covered, prio, prio + 2)
-        lo = -np.inf if np.isnan(table["lo"][r]) else table["lo"][r]
-        better = match & ((p < best_prio) | ((p == best_prio) & (lo >= best_lo)))
-        best_row[better] = r
-        best_prio[better] = p[better]
-        best_lo[better] = lo
-    if (best_row < 0).any():
-        missing = sorted(set(u_cls[best_row < 0]))
-        raise ReferenceDataError(
-            f"No payer policy for payer_class {missing}: add a default row "
-            "(empty payer_id) for each class to payer_policies.csv, or a row per "
-            "payer_id."
-        )
-    row = best_row[combo] if n else np.array([], dtype=np.int64)
-    out = {"row": row}
-    for name in ("time_rule", *_POLICY_BOOLS, "filing_limit_days", "visit_limit"):
-        out[name] = table[name][row]
-    return out
+    res = resolve_policies(None, u_pid, u_cls, u_day, prepared=table)
+    take = combo if n else np.zeros(0, dtype=np.int64)
+    values = {name: res[name][take] for name in RULE_POLICIES}
+    row = np.where(res["payer_row"] >= 0, res["payer_row"], res["class_row"])
+    values["row"] = row[take]
+    names = table["name"]
+    payer_name = (
+        np.where(res["payer_row"] >= 0, names[np.maximum(res["payer_row"], 0)], "")
+        if len(names)
+        else np.full(len(first), "", dtype=object)
+    )
+    return _Policies(
+        values,
+        {name: res["src:" + name][take] for name in RULE_POLICIES},
+        {name: res["ver:" + name][take] for name in RULE_POLICIES},
+        np.asarray(payer_name, dtype=object)[take],
+    )
+
+
+def _plain_text(value) -> str:
+    return "" if value is None or value is pd.NA else str(value)
 
 
 def _param(ref: Reference, name: str, default=None):

@@ -15,6 +15,20 @@ TARGET_CODE = S.SCORED_CODE
 #: the payer before this date of service. Without it, BENEFIT_LIMIT counts the
 #: visits present in the input.
 VISITS_YTD = "visits_ytd"
+#: Optional extra column: the line's expected allowed amount (USD), e.g. from
+#: the practice's fee schedule or contract. KX_MISSING uses it for the visit
+#: that crosses the threshold; without it, ``fee_schedule.csv``.
+EXPECTED_ALLOWED = "expected_allowed"
+#: Optional extra column: OT allowed amount this calendar year before the
+#: date of service (Medicare's OT bucket of the KX threshold; PT and SLP
+#: share ``ytd_therapy_allowed``). Without it, OT lines are not evaluated.
+YTD_OT_ALLOWED = "ytd_ot_allowed"
+#: Optional extra column: minutes of the line's service a PTA furnished
+#: without the PT (from a documentation export). CQ_RULE then applies the
+#: 10% de minimis standard; without it, the rendering credential is a proxy.
+PTA_MINUTES = "pta_minutes"
+#: Every optional extra column the rules read (none is in the contract).
+EXTRA_COLUMNS = (VISITS_YTD, EXPECTED_ALLOWED, YTD_OT_ALLOWED, PTA_MINUTES)
 #: Rule kinds: near-certain denial, review/audit risk, payment adjustment
 #: (not a denial), and "do not flag" guarantees.
 KINDS = ("hard", "soft", "payment", "negative")
@@ -74,10 +88,17 @@ class Rule:
         tuple lists alternatives (any one suffices).
     evaluable : bool
         False when the schema lacks what the rule needs; ``would_need`` names it.
-    scope : {"line", "visit", "history"}
+    scope : {"line", "visit", "day", "history"}
+        What the rule looks at: the line, the visit (patient, clinician and
+        date), the patient's whole date of service across clinicians, or the
+        history in the input.
     source : str
         Source tags of the domain reference.
     note : str
+    verified : bool
+        The rule's logic rests on a primary source or on the December 2026
+        compliance review (Errata); the *values* it reads carry their own
+        ``verified`` flags in the reference tables.
     """
 
     rule_id: str
@@ -95,6 +116,7 @@ class Rule:
     rarc: str = ""
     note: str = ""
     variants: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    verified: bool = False
 
     def template(self, variant: str = "") -> tuple[str, str]:
         """Return the ``(detail, fix)`` templates of a variant ("" = main)."""
@@ -145,6 +167,7 @@ RULES: tuple[Rule, ...] = (
                 "timed minutes support {supported} (the visit bills {billed})",
             ),
         },
+        verified=True,
     ),
     _r(
         "UNITS_ALLOC",
@@ -175,6 +198,7 @@ RULES: tuple[Rule, ...] = (
         needs=(_MIN,),
         scope="visit",
         note="CMS_TOTAL_TIME payers; per-code midpoint payers get PER_CODE_MIDPOINT",
+        verified=True,
     ),
     _r(
         "PER_CODE_MIDPOINT",
@@ -183,7 +207,7 @@ RULES: tuple[Rule, ...] = (
         "hard",
         "CO-151",
         "{code} billed {billed} for {code_minutes} minutes; the payer counts time "
-        "per code (midpoint rule)",
+        "per code (midpoint rule; {policy})",
         "do not bill {code}: {code_minutes} minutes do not pass the midpoint of a "
         "15-minute unit (8 minutes)",
         "S7 S6",
@@ -198,26 +222,53 @@ RULES: tuple[Rule, ...] = (
         "Therapy line without the GP (or GO/GN) plan-of-care modifier",
         "hard",
         "CO-4",
-        "{payer_class} therapy line of {code} without GP",
+        "{payer_id} therapy line of {code} without GP/GO/GN ({policy})",
         "add modifier GP",
         "S28 S30",
         needs=((S.MODIFIERS,),),
         rarc="N519",
-        note="payer policy requires_gp; 'always therapy' codes of therapy_codes.csv",
+        note="payer policy requires_gp; therapy codes of therapy_codes.csv "
+        "('always therapy', and 'sometimes therapy' unless an MD/DC rendered "
+        "them); OT lines (OT evaluations, OT/OTA credential) are told GO",
+        variants={
+            "ot": (
+                "{payer_id} therapy line of {code} without GP/GO/GN ({policy})",
+                "add modifier GO (occupational therapy plan of care)",
+            )
+        },
+        verified=True,
     ),
     _r(
         "CQ_RULE",
         "R06",
-        "Service by a PTA without the CQ modifier",
+        "Service furnished in whole or in part by a PTA without the CQ modifier",
         "soft",
         "",
-        "rendering credential PTA on a {payer_class} therapy line without CQ",
-        "add modifier CQ: the service was furnished in whole or in part by a PTA",
+        "rendering credential PTA on a {payer_id} therapy line of {code} without "
+        "CQ ({policy}); a proxy: PTA minutes are not in the input",
+        "add modifier CQ if the PTA furnished more than {share} of the service "
+        "(de minimis standard); keep the PT's and the PTA's minutes in the note",
         "S21 S22",
         needs=((S.PROVIDER_CREDENTIAL,), (S.MODIFIERS,)),
-        note="proxy: a PTA as rendering provider stands for 'PTA furnished more than "
-        "10% of the minutes' (the exact test needs PTA minutes, not in the schema); "
-        "payer policy cq_applies; DOS on/after parameter cq_required_from",
+        note="payer policy cq_applies (Medicare, TRICARE, UHC, Humana: Errata R06); "
+        "DOS on/after parameter cq_required_from. With the optional pta_minutes "
+        "column (minutes the PTA furnished without the PT, from a documentation "
+        "export): CQ when the PTA furnished more than 10% (cq_de_minimis_share) "
+        "and, for timed codes, the PT's own minutes do not support every billed "
+        "unit (2022 revision). Without it, a PTA as rendering provider is the "
+        "proxy. NOT checkable: Medicare Part B lines are billed under the "
+        "supervising PT, so without PTA minutes a PTA's share of a PT-billed "
+        "line is invisible; nor the unit-by-unit split of shared units",
+        variants={
+            "measured": (
+                "the PTA furnished {pta} of the {minutes} minutes of {code} (more "
+                "than {share}) and the PT's own minutes support {pt_units} of the "
+                "{units} units billed; no CQ ({policy})",
+                "add modifier CQ: the PTA furnished more than {share} of the service "
+                "(de minimis standard)",
+            )
+        },
+        verified=True,
     ),
     _r(
         "CQ_PAYMENT",
@@ -229,23 +280,40 @@ RULES: tuple[Rule, ...] = (
         "no change: expect {factor} of the allowed amount on CQ lines (since {since})",
         "S21",
         needs=((S.MODIFIERS,),),
-        note="payer policy cq_applies; DOS on/after the cq_payment_factor parameter's "
-        "effective_from",
+        note="payer policy cq_applies and pta_payment_factor (Medicare 0.85); DOS "
+        "on/after the cq_payment_factor parameter's effective_from (2022-01-01)",
+        verified=True,
     ),
     _r(
         "KX_MISSING",
         "R08",
-        "Above the KX threshold without the KX modifier",
+        "At or above the KX threshold (this visit included) without the KX modifier",
         "hard",
         "CO-119",
-        "ytd therapy allowed {ytd} > {year} KX threshold {threshold}; no KX",
+        "ytd {bucket} therapy allowed {ytd} > {year} KX threshold {threshold}; no KX",
         "add KX: ytd therapy allowed {ytd} exceeds the {year} threshold {threshold} "
         "(verified={verified})",
         "S16 S17 S19 S20 S29",
         needs=((S.YTD_THERAPY_ALLOWED,), (S.MODIFIERS,)),
-        note="payer policy kx_applies, 'always therapy' code, ytd_therapy_allowed > "
-        "kx_threshold of the DOS year (kx_thresholds.csv); years outside the table: "
-        "not evaluated",
+        note="payer policy kx_applies, therapy code; KX belongs on the lines at and "
+        "above the threshold, so the visit that crosses it needs KX too (Errata "
+        "R08): year-to-date + this visit's expected allowed amount >= kx_threshold "
+        "of the DOS year. The visit's amount: the optional expected_allowed column, "
+        "else fee_schedule.csv (units x fee less the MPPR cut, CQ factor), never "
+        "above the charge; lines without either count 0 and at most their charge "
+        "(not evaluated when that decides). PT and SLP share ytd_therapy_allowed; "
+        "OT lines (GO, OT evaluations, OT/OTA) need the optional ytd_ot_allowed. "
+        "Years outside kx_thresholds.csv: not evaluated",
+        variants={
+            "crossing": (
+                "ytd {bucket} therapy allowed {ytd} + this visit's expected allowed "
+                "{visit} ({basis}) reaches the {year} KX threshold {threshold}; no KX",
+                "add KX to this visit's therapy lines: they take the year-to-date "
+                "{ytd} to the {year} threshold {threshold}, and KX is required at "
+                "and above it (threshold verified={verified})",
+            )
+        },
+        verified=True,
     ),
     _r(
         "TMR",
@@ -259,6 +327,7 @@ RULES: tuple[Rule, ...] = (
         "S16",
         needs=((S.YTD_THERAPY_ALLOWED,),),
         note="payer policy kx_applies; tmr_threshold of the DOS year",
+        verified=True,
     ),
     _r(
         "CERT_30D",
@@ -291,6 +360,7 @@ RULES: tuple[Rule, ...] = (
                 "plan of care was certified on {cert}, {late} days after it was due",
             ),
         },
+        verified=True,
     ),
     _r(
         "RECERT_90",
@@ -304,6 +374,7 @@ RULES: tuple[Rule, ...] = (
         "S23",
         needs=((S.CERT_THROUGH_DATE,),),
         note="payer policy poc_rules_apply",
+        verified=True,
     ),
     _r(
         "PROGRESS_10",
@@ -317,11 +388,13 @@ RULES: tuple[Rule, ...] = (
         "S24",
         needs=((S.VISITS_SINCE_PROGRESS_REPORT,),),
         note="payer policy poc_rules_apply; parameter progress_report_treatment_days",
+        verified=True,
     ),
     _r(
         "DX_MISSING",
         "R13",
-        "No valid ICD-10-CM diagnosis on the line",
+        "No valid ICD-10-CM diagnosis on the line (missing, a header, or not "
+        "billable on the date of service)",
         "hard",
         "CO-16",
         "no ICD-10-CM diagnosis on the line",
@@ -329,36 +402,57 @@ RULES: tuple[Rule, ...] = (
         "returned as incomplete without it",
         "S48 S30 S32",
         rarc="M76",
+        note="validity on the date of service against the ICD-10-CM release in "
+        "force (Errata R13/R14): the code set of simple-icd-10-cm (FY2026, April "
+        "2026 release) and icd10cm_changes.csv (FY2025 from the April 2025 "
+        "release) cover 2024-10-01 to 2026-09-30; a category header (R26.8) or a "
+        "code that stopped being billable (G35 from 2025-10-01) fires; other dates "
+        "are not evaluated for validity (an empty list still fires)",
+        variants={
+            "invalid": (
+                "{why}",
+                "{fix_hint}: a claim with a code that is not billable on the date "
+                "of service is returned as incomplete",
+            )
+        },
+        verified=True,
     ),
     _r(
         "DX_SUPPORT",
         "R14",
-        "Primary diagnosis does not support 97112",
+        "No pointed diagnosis supports 97112",
         "soft",
         "CO-50",
-        "primary diagnosis {dx} is not on the 97112 support list (verified={verified})",
-        "list first the diagnosis that justifies 97112 (balance, gait, neurological "
-        "or vestibular condition of the plan of care), or bill the code that fits "
-        "{dx}",
+        "none of the pointed diagnoses ({dx}) is on the 97112 support list "
+        "(verified={verified})",
+        "point the line to the diagnosis that justifies 97112 (balance, gait, "
+        "neurological or vestibular condition of the plan of care), or bill the "
+        "code that fits {dx}",
         "S29 S30 S5 S43",
         needs=((S.DEFICITS_DOCUMENTED,),),
         rarc="N115",
-        note="97112 lines; dx_support.csv prefixes (longest match wins; "
+        note="97112 lines; every code the line points to is tested (Errata R13/R14), "
+        "against dx_support.csv families (R26.x, R27.x, R29.6, R53.1/R53.81, "
+        "G-codes of neurological disease (G20-G26, G35, G61.0, G80-G83, G12.21 "
+        "named; headache, sleep and pain G-codes not), I69.x, S-codes of injuries "
+        "(S06 and spinal cord outright, others with a documented deficit), Z47.x, "
+        "Z96.6x, M62.81, H81.x/H83.x, E11.42 ...; longest prefix wins; "
         "supports_97112=false rows are a deny list); commercial payers use CO-11; "
-        "soft while the list is unverified. Needs deficits_documented only for "
-        "codes marked requires_documented_deficit",
+        "soft while the list is "
+        "unverified. Needs deficits_documented only when the supporting codes are "
+        "marked requires_documented_deficit",
         variants={
             "needs_deficit": (
-                "primary diagnosis {dx} supports 97112 only with a documented "
+                "the pointed diagnoses ({dx}) support 97112 only with a documented "
                 "balance or proprioception deficit; none is documented",
                 "document the balance or proprioception deficit that ties {dx} to "
-                "97112, or list the neuromuscular diagnosis first",
+                "97112, or point the line to the neuromuscular diagnosis",
             ),
             "denied": (
-                "primary diagnosis {dx} is on the not-supported list for 97112 "
-                "(verified={verified})",
-                "list first the diagnosis that justifies 97112, or bill the code "
-                "that fits {dx}",
+                "no pointed diagnosis supports 97112 and {dx} is on the "
+                "not-supported list (verified={verified})",
+                "point the line to the diagnosis that justifies 97112, or bill the "
+                "code that fits {dx}",
             ),
         },
     ),
@@ -368,15 +462,20 @@ RULES: tuple[Rule, ...] = (
         "NCCI pair billed without a bypass modifier on the column-2 code",
         "hard",
         "CO-97",
-        "{code} billed with {col1} on the same day (NCCI column 2 of {col1}, "
-        "modifier indicator 1) without 59/XE/XP/XS/XU",
+        "{code} billed with {col1}{provider} on the same day (NCCI column 2 of "
+        "{col1}, modifier indicator 1; {basis}) without 59/XE/XP/XS/XU{misplaced}",
         "append 59 or XU to {code} (column 2 of {col1}) if the two services were "
-        "performed in separate time blocks; otherwise do not bill {code}",
+        "performed in separate time blocks (XP if another clinician furnished "
+        "them); otherwise do not bill {code}",
         "S9 S13 S29",
         needs=((S.MODIFIERS,),),
-        scope="visit",
+        scope="day",
         rarc="M80",
-        note="ncci_ptp.csv pairs effective on the DOS; CO-236 at some payers",
+        note="ncci_ptp.csv pairs effective on the DOS, among the patient's services "
+        "that day across clinicians and disciplines (Errata s3); the CMS quarterly "
+        "file via ptdenial reference import-ncci; hits on built-in rows not "
+        "verified are soft; CO-236 at some payers",
+        verified=True,
     ),
     _r(
         "NCCI_MI0",
@@ -384,13 +483,14 @@ RULES: tuple[Rule, ...] = (
         "NCCI pair with modifier indicator 0 (no bypass possible)",
         "hard",
         "CO-97",
-        "{code} billed with {col1} on the same day: NCCI edit with modifier "
-        "indicator 0",
+        "{code} billed with {col1}{provider} on the same day: NCCI edit with "
+        "modifier indicator 0 ({basis})",
         "do not bill {code} with {col1} on the same day: no modifier bypasses this "
         "edit",
         "S9",
-        scope="visit",
+        scope="day",
         rarc="M80",
+        verified=True,
     ),
     _r(
         "MOD59_COMMERCIAL",
@@ -404,22 +504,35 @@ RULES: tuple[Rule, ...] = (
         "documentation of a distinct service and be ready to appeal",
         "S12",
         needs=((S.MODIFIERS,),),
-        scope="visit",
+        scope="day",
         note="payer policy accepts_59_bypass = false (set it per payer_id)",
     ),
     _r(
         "MUE",
         "R18",
-        "Units of the code on the date of service above the MUE",
+        "Units of the code above the MUE (per line or per date of service, by MAI)",
         "hard",
         "CO-151",
-        "{units} of {code} on this date of service; MUE {mue_n} (verified={verified})",
+        "{units} of {code} on this date of service; MUE {mue_n} ({mai}; {basis})",
         "bill at most {mue} of {code} on this date of service (MUE {mue_n}, "
         "verified={verified})",
         "S14 S15",
-        scope="visit",
-        note="mue.csv; units summed per patient, provider and date of service; "
-        "dates outside the row's effective range: not evaluated; CARC not confirmed",
+        scope="day",
+        note="mue.csv (the CMS practitioner table via ptdenial reference import-mue); "
+        "MAI 1: each line's units; MAI 2/3 and unknown: the patient's units of the "
+        "code that day across lines and clinicians; dates outside the row's "
+        "effective range: not evaluated; hits on unverified rows (97112 = 4) are "
+        "soft; CARC not confirmed",
+        variants={
+            "line": (
+                "{units} of {code} on this line; MUE {mue_n} ({mai}, a claim-line "
+                "edit; {basis})",
+                "bill at most {mue} of {code} on one line; more units go on "
+                "separate lines only when the documentation supports them (MUE "
+                "{mue_n}, verified={verified})",
+            )
+        },
+        verified=True,
     ),
     _r(
         "AUTH_ABSENT",
@@ -427,12 +540,14 @@ RULES: tuple[Rule, ...] = (
         "Prior authorization required but no authorization number",
         "hard",
         "CO-197",
-        "payer {payer_id} ({payer_class}) requires prior authorization; no number "
-        "on the line",
+        "payer {payer_id} ({payer_class}) requires prior authorization ({policy}); "
+        "no number on the line",
         "obtain prior authorization from {payer_id} and put its number on the claim",
         "S49 S51",
         needs=((S.PRIOR_AUTH_NUMBER,),),
-        note="payer policy auth_required; initial evaluations (97161-97163) exempt",
+        note="payer policy auth_required; initial evaluations (97161-97163, "
+        "97165-97167) exempt; a class default or an unverified row gives a soft hit",
+        verified=True,
     ),
     _r(
         "AUTH_INVALID",
@@ -451,6 +566,7 @@ RULES: tuple[Rule, ...] = (
             "auth_cpt_codes",
             "auth_provider_id",
         ),
+        verified=True,
     ),
     _r(
         "AUTH_EXCEEDED",
@@ -463,6 +579,7 @@ RULES: tuple[Rule, ...] = (
         "{approved} approved",
         "S51",
         needs=((S.AUTH_VISITS_APPROVED,), (S.AUTH_VISITS_USED,)),
+        verified=True,
     ),
     _r(
         "BENEFIT_LIMIT",
@@ -471,14 +588,17 @@ RULES: tuple[Rule, ...] = (
         "hard",
         "CO-119",
         "visit {visit} of {year} with payer {payer_id}; the plan covers {limit} "
-        "visits a year ({counted})",
+        "visits a year ({counted}; {policy})",
         "check the benefit before billing: the plan covers {limit} visits a year and "
         "this is visit {visit}; get an exception or a signed patient agreement",
         "S51 S29",
         scope="history",
         note="payer policy visit_limit; visits counted per patient, payer and "
         "calendar year from the optional visits_ytd column, else from the input "
-        "lines (a lower bound when the input holds only part of the year)",
+        "lines (a lower bound when the input holds only part of the year); a "
+        "class default (commercial 26, Medicaid 20: guesses) gives a soft hit "
+        "until the practice sets the payer's own limit",
+        verified=True,
     ),
     _r(
         "TIMELY",
@@ -486,20 +606,23 @@ RULES: tuple[Rule, ...] = (
         "Filed after the payer's timely-filing limit",
         "hard",
         "CO-29",
-        "submitted {submitted}, {days} days after the filing deadline {deadline}",
+        "submitted {submitted}, {days} days after the filing deadline {deadline} "
+        "({policy})",
         "past the filing limit by {days} days: the deadline was {deadline} (filing "
         "limit {limit} days); send only with proof of timely filing, else write off",
         "S35 S36",
         needs=((S.SUBMISSION_DATE,),),
         note="payer policy filing_limit_days; lines without submission_date use "
-        "as_of (the run date) when given",
+        "as_of (the run date) when given; a class default (commercial 90 days: a "
+        "guess) gives a soft hit",
         variants={
             "submit_by": (
                 "planned submission {submitted} is after the filing deadline "
-                "{deadline}",
+                "{deadline} ({policy})",
                 "submit by {deadline} (filing limit {limit} days)",
             )
         },
+        verified=True,
     ),
     _r(
         "DUPLICATE",
@@ -515,6 +638,7 @@ RULES: tuple[Rule, ...] = (
         scope="history",
         note="within the input: the earliest line (submission date, claim, line) is "
         "the original; modifiers are part of the key when the column is present",
+        verified=True,
     ),
     _r(
         "ELIGIBILITY",
@@ -527,6 +651,7 @@ RULES: tuple[Rule, ...] = (
         "S29",
         evaluable=False,
         would_need=("coverage_start_date", "coverage_end_date", "other_primary_payer"),
+        verified=True,
     ),
     _r(
         "NO_BENEFIT",
@@ -546,12 +671,13 @@ RULES: tuple[Rule, ...] = (
         "No referring/certifying practitioner on the claim",
         "hard",
         "CO-16",
-        "no referring/certifying provider on a {payer_class} therapy line",
+        "no referring/certifying provider on a {payer_class} therapy line ({policy})",
         "add the referring/certifying physician's or NPP's NPI",
         "S28 S47",
         needs=((S.REFERRING_PROVIDER_ID,),),
         rarc="N280",
         note="payer policy referring_npi_required",
+        verified=True,
     ),
     _r(
         "PROVIDER_ELIG",
@@ -564,6 +690,7 @@ RULES: tuple[Rule, ...] = (
         "S29",
         evaluable=False,
         would_need=("rendering_enrolled_from", "rendering_enrolled_to"),
+        verified=True,
     ),
     _r(
         "CODE_CONTENT",
@@ -597,12 +724,14 @@ RULES: tuple[Rule, ...] = (
         "Multiple procedure payment reduction on the 2nd and later units",
         "payment",
         "",
-        "{units} always-therapy units on the day",
+        "{units} therapy units on the day",
         "no change: MPPR pays {reduced} of the {units} units with 50% less practice "
         "expense",
         "S27",
-        scope="visit",
-        note="payer policy mppr_applies",
+        scope="day",
+        note="payer policy mppr_applies; the patient's therapy units of the day "
+        "across disciplines and clinicians",
+        verified=True,
     ),
     _r(
         "EVAL_SAME_DAY_OK",
@@ -613,9 +742,46 @@ RULES: tuple[Rule, ...] = (
         "97112 billed with a PT evaluation the same day",
         "no change: 97112 with 97161-97164 has no NCCI edit",
         "S10 S13",
-        scope="visit",
+        scope="day",
         note="never flags; the shipped ncci_ptp.csv holds no 97112/evaluation pair "
         "(an override file that adds one makes NCCI_PTP fire)",
+    ),
+    _r(
+        "CODE_NOT_PAYABLE",
+        "R32",
+        "Code the payer class does not pay (97014 to Medicare: bill G0283)",
+        "hard",
+        "",
+        "{code} billed to {payer_class}, which does not pay {code}",
+        "bill {instead} instead of {code}: {payer_class} pays unattended electrical "
+        "stimulation only as {instead}",
+        "S53",
+        note="therapy_codes.csv not_paid_by and use_instead (Errata 97014: codapedia "
+        "(CGS) 'Proper usage of electrical stimulation'); CARC not confirmed",
+        variants={
+            "none": (
+                "{code} billed to {payer_class}, which does not pay {code}",
+                "do not bill {code} to {payer_class}",
+            )
+        },
+        verified=True,
+    ),
+    _r(
+        "DAILY_UNIT_CAP",
+        "R33",
+        "Timed units of the day above the payer's daily cap",
+        "hard",
+        "",
+        "{units} timed units on the date of service with payer {payer_id}; the "
+        "daily cap is {cap} ({policy})",
+        "bill at most {cap} timed units on this date of service: {over} over the "
+        "cap would be denied",
+        "S8 S52",
+        scope="day",
+        note="payer policy daily_timed_unit_cap (empty by default: UHC's 'Maximum "
+        "Combined Frequency per Day' figure was not retrieved; Regence uses CMS "
+        "MUEs and its own daily limits); the patient's timed units that day across "
+        "clinicians; CARC not confirmed (CO-151 plausible)",
     ),
 )
 _RULE_BY_ID = {r.rule_id: r for r in RULES}
@@ -683,6 +849,7 @@ def rule_catalogue() -> pd.DataFrame:
                 "detail": r.detail,
                 "fix": r.fix,
                 "source": r.source,
+                "verified": r.verified,
                 "note": r.note,
             }
         )

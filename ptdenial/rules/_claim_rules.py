@@ -35,8 +35,11 @@ def timely_filing_rules(ctx: _Ctx) -> FamilyResult:
                 "days": _int_str(past[p]),
                 "deadline": _date_str(deadline[p]),
                 "limit": _int_str(filing[p]),
+                "payer_id": ctx.text(S.PAYER_ID, p),
+                "policy": ctx.policy_note("filing_limit_days", "filing limit", p),
             },
         ),
+        unverified=~ctx.pol_ver["filing_limit_days"],
     )
     return {"TIMELY": ev}, {"days_past_filing_limit": past}
 
@@ -53,6 +56,16 @@ def referring_rules(ctx: _Ctx) -> FamilyResult:
     ev = _Eval(
         _Tri(ctx.pol["referring_npi_required"] & ctx.always)
         & _known(no_ref, ref_known),
-        lambda p: (None, {"payer_class": ctx.text(S.PAYER_CLASS, p)}),
+        lambda p: (
+            None,
+            {
+                "payer_class": ctx.text(S.PAYER_CLASS, p),
+                "payer_id": ctx.text(S.PAYER_ID, p),
+                "policy": ctx.policy_note(
+                    "referring_npi_required", "referring NPI required", p
+                ),
+            },
+        ),
+        unverified=~ctx.pol_ver["referring_npi_required"],
     )
     return {"REFERRING_NPI": ev}, {}

@@ -67,25 +67,29 @@ class _Ctx:
         )
         tc = _memo(ref, "therapy", lambda: _therapy_table(ref))
         pos = tc["index"].get_indexer(self.code_u)
+        self.code_row = np.where(pos >= 0, pos, -1)  # per unique code
         known = pos >= 0
-        timed_u = np.where(known, tc["timed"][pos], False)
-        always_u = np.where(known, tc["always"][pos], False)
-        ev = tc["evaluation"]
-        eval_u = np.where(known, ev[pos], "")
-        self.timed = timed_u[code_ids] if n else np.zeros(0, bool)
-        self.always = always_u[code_ids] if n else np.zeros(0, bool)
-        self.initial_eval = (eval_u == "initial")[code_ids] if n else np.zeros(0, bool)
+
+        def per_line(column, missing):
+            u = np.where(known, tc[column][np.maximum(pos, 0)], missing)
+            return u[code_ids] if n else np.zeros(0, dtype=u.dtype)
+
+        self.timed = per_line("timed", False).astype(bool)
+        self.initial_eval = per_line("evaluation", "") == "initial"
         self.is_target = (
             (self.code_u == TARGET_CODE)[code_ids] if n else np.zeros(0, bool)
         )
+        self.discipline = per_line("discipline", "")
 
-        self.pol = _resolve_policies(
+        pol = _resolve_policies(
             ref,
             self.dos,
             self.codes(S.PAYER_ID),
             self.codes(S.PAYER_CLASS),
             self.codes(S.DATE_OF_SERVICE)[0],
         )
+        self.pol, self.pol_src, self.pol_ver = pol.values, pol.src, pol.verified
+        self.payer_name = pol.payer_name
         self.cms = self.pol["time_rule"] == CMS_TOTAL_TIME
         self.midpoint = self.pol["time_rule"] == PER_CODE_MIDPOINT
 
@@ -97,8 +101,77 @@ class _Ctx:
         self.n_vc = int(self.vc.max()) + 1 if n else 0
         self.vc_first = _first_positions(self.vc, self.n_vc)
         self.units_vc = np.bincount(self.vc, weights=self.units, minlength=self.n_vc)
+        # the patient's services on the date of service, whoever rendered them
+        # (claim scope: NCCI pairs, MUE date-of-service edits, MPPR)
+        day_keys = [self.codes(S.PATIENT_ID)[0], self.codes(S.DATE_OF_SERVICE)[0]]
+        self.day = _combine(*day_keys) if n else np.zeros(0, np.int64)
+        self.n_days = int(self.day.max()) + 1 if n else 0
 
         self._modifier_flags()
+        # therapy lines: "always therapy" codes, and "sometimes therapy" codes
+        # unless a physician or chiropractor rendered them (CMS therapy list)
+        sometimes = per_line("sometimes", False).astype(bool)
+        self.always = per_line("always", False).astype(bool) | (
+            sometimes & ~self._physician()
+        )
+        self.ot = self._ot_bucket()
+
+    def _physician(self) -> np.ndarray:
+        """Lines a physician (MD) or chiropractor (DC) rendered."""
+        if not self.col(S.PROVIDER_CREDENTIAL):
+            return np.zeros(self.n, bool)
+        c_codes, c_u = self.codes(S.PROVIDER_CREDENTIAL)
+        doc = np.array([_plain(u).upper() in ("MD", "DC") for u in c_u], dtype=bool)
+        return doc[c_codes] if len(c_u) else np.zeros(self.n, bool)
+
+    def _ot_bucket(self) -> np.ndarray:
+        """Lines in the OT bucket of the KX threshold (PT and SLP share one).
+
+        The code's discipline (OT evaluations), else the modifier (GO; GP/GN
+        are PT/SLP), else the rendering credential (OT, OTA); PT otherwise.
+        """
+        ot = self.discipline == "OT"
+        pt = self.discipline == "PT"
+        go = self.mod_go & ~self.mod_therapy_ptslp
+        cred = np.zeros(self.n, bool)
+        if self.col(S.PROVIDER_CREDENTIAL):
+            c_codes, c_u = self.codes(S.PROVIDER_CREDENTIAL)
+            ot_u = np.array([_plain(u).upper() in ("OT", "OTA") for u in c_u], bool)
+            cred = ot_u[c_codes] if len(c_u) else cred
+        undecided = ~ot & ~pt & ~self.mod_go & ~self.mod_therapy_ptslp
+        return ot | (~pt & go) | (undecided & cred)
+
+    def policy_note(self, field: str, label: str, pos) -> _Field:
+        """Where a hit's payer policy value comes from, per hit.
+
+        The payer's own row, or its class default ("not the payer's own"),
+        and whether the value is verified.
+        """
+        pid_codes, pid_u = self.codes(S.PAYER_ID)
+        cls_codes, cls_u = self.codes(S.PAYER_CLASS)
+        src = self.pol_src[field][pos]
+        ver = self.pol_ver[field][pos]
+        key = _combine(pid_codes[pos], cls_codes[pos], src, ver.astype(np.int64))
+        n_keys = int(key.max()) + 1 if len(key) else 0
+        first = _first_positions(key, n_keys)
+        texts = []
+        for i in first:
+            p = pos[i]
+            pid = _plain(pid_u[pid_codes[p]])
+            cls = _plain(cls_u[cls_codes[p]]).replace("_", " ")
+            name = self.payer_name[p] or pid
+            if src[i] == 2:
+                text = f"{label} from {name}'s own policy row"
+                text += "" if ver[i] else ", not verified"
+            elif ver[i]:
+                text = f"{label} of {cls} policy"
+            else:
+                text = (
+                    f"{label} is the {cls} class default, not {pid}'s own, and not "
+                    f"verified: set {pid}'s own {field} in payer_policies.csv"
+                )
+            texts.append(text)
+        return _Field(key, "coded", np.array(texts, dtype=object))
 
     def _modifier_flags(self) -> None:
         """Per line: therapy (GP/GO/GN), KX, CQ and the first bypass modifier."""
@@ -111,6 +184,8 @@ class _Ctx:
             n,
             {
                 "therapy": lambda t: any(m in _THERAPY_MODIFIERS for m in t),
+                "ptslp": lambda t: "GP" in t or "GN" in t,
+                "go": lambda t: "GO" in t,
                 "kx": lambda t: "KX" in t,
                 "cq": lambda t: "CQ" in t,
                 "bypass": lambda t: next((m for m in t if m in _BYPASS), ""),
@@ -119,9 +194,12 @@ class _Ctx:
         if flags is None:
             z = np.zeros(n, bool)
             self.mod_therapy = self.mod_kx = self.mod_cq = z
+            self.mod_therapy_ptslp = self.mod_go = z
             self.mod_bypass = np.full(n, "", dtype=object)
         else:
             self.mod_therapy = flags["therapy"].astype(bool)
+            self.mod_therapy_ptslp = flags["ptslp"].astype(bool)
+            self.mod_go = flags["go"].astype(bool)
             self.mod_kx = flags["kx"].astype(bool)
             self.mod_cq = flags["cq"].astype(bool)
             self.mod_bypass = flags["bypass"]
@@ -192,31 +270,44 @@ class _Ctx:
 def _therapy_table(ref: Reference) -> dict:
     tc = ref.therapy_codes
     codes = tc["code"].astype(str).str.strip().str.upper()
-    evaluation = (
-        tc["evaluation"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
-        if "evaluation" in tc.columns
-        else np.full(len(tc), "", dtype=object)
-    )
+
+    def text(column, lower=True):
+        if column not in tc.columns:
+            return np.full(len(tc), "", dtype=object)
+        values = tc[column].astype("string").fillna("").str.strip()
+        values = values.str.lower() if lower else values.str.upper()
+        return values.to_numpy(dtype=object)
+
     lists = (
         tc["interventions"].astype(str).fillna("")
         if "interventions" in tc.columns
         else pd.Series([""] * len(tc))
     )
     target: set[str] = set()
-    other: dict[str, str] = {}
+    other: dict[str, list[str]] = {}
     for code, items in zip(codes, lists, strict=True):
         for item in [x.strip().upper() for x in str(items).split("|") if x.strip()]:
             if code == TARGET_CODE:
                 target.add(item)
             else:
-                other.setdefault(item, code)
+                other.setdefault(item, []).append(code)
+    not_paid = [
+        frozenset(x.strip() for x in v.split("|") if x.strip())
+        for v in text("not_paid_by")
+    ]
     return {
         "index": pd.Index(codes),
+        "codes": codes.to_numpy(dtype=object),
         "timed": _bool_values(tc, "timed", False),
         "always": _bool_values(tc, "always_therapy", False),
-        "evaluation": evaluation,
+        "sometimes": text("therapy_list") == "sometimes",
+        "evaluation": text("evaluation"),
+        "discipline": text("discipline", lower=False),
+        "attendance": text("attendance"),
+        "not_paid_by": not_paid,
+        "use_instead": text("use_instead", lower=False),
         "target_interventions": frozenset(target),
-        "intervention_code": other,
+        "intervention_codes": other,
     }
 
 

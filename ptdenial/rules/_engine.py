@@ -13,6 +13,7 @@ import pyarrow as pa
 from ptdenial import schema as S
 from ptdenial.reference import Reference, load_reference
 from ptdenial.rules._arrays import (
+    _param,
     _render_hits,
     _sort_order,
 )
@@ -53,7 +54,10 @@ class RuleResult(NamedTuple):
         not apply or cannot be evaluated.
     hits : pandas.DataFrame
         One row per rule hit: ``claim_id``, ``line_number``, ``rule_id``,
-        ``kind``, ``carc``, ``detail``, ``fix``, in input order.
+        ``kind``, ``carc``, ``detail``, ``fix``, in input order. ``kind`` is
+        the rule's, except that a hard rule's hit resting on an unverified
+        value (a payer-class default, a figure from secondary sources) is
+        ``soft``; its detail says which value and why.
     not_evaluated : pandas.DataFrame
         One row per rule that was not (fully) evaluated: ``rule_id``,
         ``n_lines`` (lines where it applies but was not evaluated; all lines
@@ -243,10 +247,13 @@ def apply_rules(
                     "column): a lower bound when the input holds part of the year",
                 }
             )
+        note = _table_age_note(ctx, rid)
+        if note and not n_unknown:
+            ne_rows.append({"rule_id": rid, "n_lines": 0, "reason": note})
         if hits and rule.kind in kinds and e.text is not None:
             pos = np.flatnonzero(e.tri.v)
             if len(pos):
-                hit_parts.append(_hit_rows(ctx, rule, order, pos, e.text))
+                hit_parts.append(_hit_rows(ctx, rule, order, pos, e))
     flags_df = pd.DataFrame(flags, index=index)
     # one column-major block: pandas keeps it without copying column by column
     block = np.empty((len(index), len(GAP_COLUMNS)), dtype=float, order="F")
@@ -260,6 +267,29 @@ def apply_rules(
     ne = pd.DataFrame(ne_rows, columns=["rule_id", "n_lines", "reason"])
     del n
     return RuleResult(flags_df, gaps_df, hits_df, ne, hit_rows)
+
+
+#: Rules that read a table imported from CMS's quarterly files.
+_CMS_TABLE = {"NCCI_PTP": "ncci_ptp", "NCCI_MI0": "ncci_ptp", "MUE": "mue"}
+
+
+def _table_age_note(ctx: _Ctx, rid: str) -> str:
+    """A note when the imported CMS quarter is older than the dates of service."""
+    table = _CMS_TABLE.get(rid)
+    record = ctx.ref.imports.get(table) if table else None
+    if not record or not ctx.n or np.isnan(ctx.dos).all():
+        return ""
+    start = pd.Timestamp(record["quarter_start"])
+    latest = pd.Timestamp(np.datetime64(int(np.nanmax(ctx.dos)), "D"))
+    max_age = float(_param(ctx.ref, "ncci_quarter_max_age_days", 100))
+    if (latest - start).days <= max_age:
+        return ""
+    return (
+        f"{table} is CMS's {record['quarter']} file; the latest date of service "
+        f"{latest.date()} is {(latest - start).days} days after that quarter "
+        "started: load the quarter in force (ptdenial reference import-"
+        f"{'ncci' if table == 'ncci_ptp' else 'mue'})"
+    )
 
 
 def _empty_hits(claims: pd.DataFrame) -> pd.DataFrame:
@@ -283,8 +313,9 @@ def _assemble_hits(
     """
     pos = np.concatenate([p["_pos"] for p in parts])
     order = np.concatenate([p["_order"] for p in parts])
+    kind = np.concatenate([p["_kind"] for p in parts])
     sort = _sort_order([(pos, False), (order, False)])
-    pos, order = pos[sort], order[sort]
+    pos, order, kind = pos[sort], order[sort], kind[sort]
     rules = [_RULE_BY_ID[r] for r in selected]
 
     def texts_of(key):
@@ -310,7 +341,7 @@ def _assemble_hits(
             "rule_id": take([r.rule_id for r in rules], order),
             "detail": text(*detail),
             "fix": text(*fix),
-            "kind": take([r.kind for r in rules], order),
+            "kind": take(list(KINDS), kind),
             "carc": take([r.carc for r in rules], order),
         }
     )
@@ -333,13 +364,18 @@ def _key_values(column: pd.Series, pos: np.ndarray):
     return column.take(pos).to_numpy()
 
 
-def _hit_rows(ctx: _Ctx, rule: Rule, order: int, pos: np.ndarray, text) -> dict:
-    variant, fields = text(pos)
+def _hit_rows(ctx: _Ctx, rule: Rule, order: int, pos: np.ndarray, e) -> dict:
+    variant, fields = e.text(pos)
     templates = {name: rule.template(name) for name in ["", *rule.variants]}
     detail, fix = _render_hits(templates, variant, fields, len(pos))
+    kind = np.full(len(pos), KINDS.index(rule.kind), dtype=np.int64)
+    if e.unverified is not None and rule.kind == "hard":
+        # a hard rule's hit that rests on an unverified value is only soft
+        kind[np.asarray(e.unverified, bool)[pos]] = KINDS.index("soft")
     return {
         "_pos": pos,
         "_order": np.full(len(pos), order, dtype=np.int64),
+        "_kind": kind,
         "detail": detail,
         "fix": fix,
     }

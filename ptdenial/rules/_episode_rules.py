@@ -112,8 +112,10 @@ def authorization_rules(ctx: _Ctx) -> FamilyResult:
             {
                 "payer_id": ctx.text(S.PAYER_ID, p),
                 "payer_class": ctx.text(S.PAYER_CLASS, p),
+                "policy": ctx.policy_note("auth_required", "authorization rule", p),
             },
         ),
+        unverified=~ctx.pol_ver["auth_required"],
     )
     approved = ctx.floats(S.AUTH_VISITS_APPROVED)
     used = ctx.floats(S.AUTH_VISITS_USED)
@@ -155,8 +157,10 @@ def benefit_limit_rules(ctx: _Ctx) -> FamilyResult:
                 "payer_id": ctx.text(S.PAYER_ID, p),
                 "limit": _int_str(limit[p]),
                 "counted": _as_str(np.full(len(p), counted, dtype=object)),
+                "policy": ctx.policy_note("visit_limit", "visit limit", p),
             },
         ),
+        unverified=~ctx.pol_ver["visit_limit"],
     )
     gap = np.where(np.isnan(limit), np.nan, over_limit)
     return {"BENEFIT_LIMIT": ev}, {"visits_over_benefit_limit": gap}

@@ -21,12 +21,16 @@ class _Eval:
     ``tri`` holds the flags (``<NA>`` where not evaluated); ``text`` builds
     the template fields of the hits (None: the rule has no hit text);
     ``reason`` says why some lines were not evaluated, when the missing
-    columns alone do not.
+    columns alone do not. ``unverified`` marks the lines whose hit rests on
+    a value not verified (a payer-class default, a figure from secondary
+    sources): a hard rule's hit there is reported as soft, and its text says
+    so.
     """
 
     tri: _Tri
     text: TextBuilder | None = None
     reason: str = ""
+    unverified: np.ndarray | None = None
 
 
 #: What a family's function returns: an :class:`_Eval` per rule id it owns,

@@ -10,10 +10,14 @@ from ptdenial.rules._family import FamilyResult, _Eval
 
 
 def mppr_rules(ctx: _Ctx) -> FamilyResult:
-    """MPPR: the second and later always-therapy units of a visit are reduced."""
+    """MPPR: the second and later therapy units of the patient's day are reduced.
+
+    Across disciplines and clinicians (PT, OT and SLP units of the same day
+    count together, S27).
+    """
     always_units_v = np.bincount(
-        ctx.visit, weights=ctx.units * ctx.always, minlength=ctx.n_visits
-    )[ctx.visit]
+        ctx.day, weights=ctx.units * ctx.always, minlength=ctx.n_days
+    )[ctx.day]
     mppr_scope = ctx.pol["mppr_applies"] & ctx.always
     ev = _Eval(
         _Tri(mppr_scope & (always_units_v >= 2)),

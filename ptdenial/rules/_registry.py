@@ -9,10 +9,14 @@ either return it from an existing family's function (and list its id in that
 family below) or write a new family function ``f(ctx) -> (evals, gaps)`` in
 the module of its domain and add a :class:`RuleFamily` here.
 
-To add a per-payer policy: add the column to ``payer_policies.csv`` (and its
-default to ``_POLICY_BOOLS`` in ``_arrays``, or the numeric policies in
-``_resolve_policies``), read it per line as ``ctx.pol[name]`` in the family,
-and list it in the family's ``policies``.
+To add a per-payer policy: add the column to ``payer_policies.csv`` and its
+name to ``POLICY_BOOLS`` or ``POLICY_NUMBERS`` in ``ptdenial/reference/_tables``
+(its built-in default goes to ``BUILTIN`` in ``reference/_payers``), read it
+per line as ``ctx.pol[name]`` in the family (``ctx.pol_src`` / ``ctx.pol_ver``
+say whether the value is the payer's own and verified; ``ctx.policy_note``
+words that for the hit text; pass ``unverified=~ctx.pol_ver[name]`` so a hard
+rule's hit on an unverified value is soft), and list it in the family's
+``policies``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ import numpy as np
 from ptdenial.rules._catalogue import GAP_COLUMNS, Rule
 from ptdenial.rules._claim_rules import referring_rules, timely_filing_rules
 from ptdenial.rules._clinical_rules import diagnosis_rules, documentation_rules
-from ptdenial.rules._coding_rules import duplicate_rules, mue_rules, ncci_rules
+from ptdenial.rules._coding_rules import (
+    duplicate_rules,
+    mue_rules,
+    ncci_rules,
+    payer_code_rules,
+)
 from ptdenial.rules._context import _Ctx
 from ptdenial.rules._episode_rules import (
     authorization_rules,
@@ -38,7 +47,7 @@ from ptdenial.rules._modifier_rules import (
     therapy_threshold_rules,
 )
 from ptdenial.rules._payment_rules import mppr_rules, negative_rules
-from ptdenial.rules._time_rules import eight_minute_rules
+from ptdenial.rules._time_rules import daily_cap_rules, eight_minute_rules
 
 #: Rules the contract columns cannot evaluate (``Rule.evaluable`` is False):
 #: always ``<NA>``.
@@ -69,7 +78,7 @@ FAMILIES: tuple[RuleFamily, ...] = (
         assistant_rules,
         rules=("CQ_RULE", "CQ_PAYMENT"),
         gaps=("cq_payment_factor",),
-        policies=("cq_applies",),
+        policies=("cq_applies", "pta_payment_factor"),
     ),
     RuleFamily(
         "therapy_threshold",
@@ -135,6 +144,13 @@ FAMILIES: tuple[RuleFamily, ...] = (
         policies=("mppr_applies",),
     ),
     RuleFamily("negative", negative_rules, rules=("EVAL_SAME_DAY_OK",)),
+    RuleFamily("payer_code", payer_code_rules, rules=("CODE_NOT_PAYABLE",)),
+    RuleFamily(
+        "daily_cap",
+        daily_cap_rules,
+        rules=("DAILY_UNIT_CAP",),
+        policies=("daily_timed_unit_cap",),
+    ),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ptdenial import schema as S
 from ptdenial.rules._arrays import _int_str, _known, _Tri, _units_str
 from ptdenial.rules._context import _Ctx, _Units, _units
 from ptdenial.rules._family import FamilyResult, _Eval
@@ -83,11 +84,47 @@ def eight_minute_rules(ctx: _Ctx) -> FamilyResult:
                     "code": ctx.code_str(p),
                     "billed": _units_str(u.code_units[p]),
                     "code_minutes": _int_str(u.code_minutes[p]),
+                    "policy": ctx.policy_note("time_rule", "per-code time rule", p),
                 },
             ),
+            unverified=~ctx.pol_ver["time_rule"],
         ),
     }
     return ev, gaps
+
+
+def daily_cap_rules(ctx: _Ctx) -> FamilyResult:
+    """DAILY_UNIT_CAP: timed units on the date of service above the payer's cap.
+
+    The patient's timed units that day with the payer, across lines and
+    clinicians; the cap is the policy matrix's ``daily_timed_unit_cap`` (none
+    shipped: UHC's "Maximum Combined Frequency per Day" figure was not
+    retrieved; set your payers' caps in payer_policies.csv).
+    """
+    cap = ctx.pol["daily_timed_unit_cap"]
+    units = (
+        np.bincount(ctx.day, weights=ctx.units * ctx.timed, minlength=ctx.n_days)[
+            ctx.day
+        ]
+        if ctx.n
+        else np.zeros(0)
+    )
+    over = units - cap
+    ev = _Eval(
+        _Tri(ctx.timed & ~np.isnan(cap)) & _known(over > 0, ~np.isnan(over)),
+        lambda p: (
+            None,
+            {
+                "units": _int_str(units[p]),
+                "cap": _int_str(cap[p]),
+                "payer_id": ctx.text(S.PAYER_ID, p),
+                "over": _int_str(over[p]),
+                "policy": ctx.policy_note("daily_timed_unit_cap", "daily cap", p),
+            },
+        ),
+        unverified=~ctx.pol_ver["daily_timed_unit_cap"],
+    )
+    return {"DAILY_UNIT_CAP": ev}, {}
 
 
 def _unit_gaps(

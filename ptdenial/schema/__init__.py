@@ -16,21 +16,35 @@ Canonical in-memory dtypes
 * string columns: pandas ``string`` dtype;
 * integer columns: ``Int64`` (nullable);
 * decimal (USD) columns: ``float64``;
-* date columns: ``datetime64[ns]``, normalised to midnight;
+* date columns: ``datetime64[ns]``, normalised to midnight (a zoned value
+  counts on its own wall-clock day; a date ``datetime64[ns]`` cannot hold,
+  before 1677-09-22 or after 2262-04-11, is quarantined with the value as
+  given, never wrapped);
 * boolean columns: ``boolean`` (nullable);
 * category columns: a fixed :class:`pandas.CategoricalDtype`;
 * list columns: ``object`` holding tuples of upper-case strings (``()`` when
   empty), hashable so that they factorize.
 
+Typed input
+-----------
+The same data validates the same however it is typed: text (CSV), Parquet
+``date32``/``date64``, timestamps with or without a zone, dictionary and
+large strings, ``int8``-``int64`` with or without nulls, ``decimal128``,
+booleans as ``bool``, ``0``/``1`` or ``Y``/``N``, lists or delimited text.
+Typed columns convert in Arrow or once per distinct value;
+:func:`arrow_to_raw` turns an Arrow table into the frame that reads fastest.
+
 Layout
 ------
 ``_columns`` (names, vocabularies, :class:`ColumnSpec`, :class:`Check`),
 ``_descriptions`` (:data:`COLUMN_DESCRIPTIONS`, what each column means),
-``_parse`` (code lists and code formats), ``_coerce`` (raw columns to their
-kinds), ``_checks`` (declared value checks), ``_validate`` (valid rows and
+``_parse`` (code lists and code formats), ``_arrow`` (typed columns in the
+form their kind reads in bulk), ``_coerce`` (raw columns to their kinds),
+``_checks`` (declared value checks), ``_validate`` (valid rows and
 quarantine), ``_outcomes`` (labels).
 """
 
+from ptdenial.schema._arrow import arrow_to_raw
 from ptdenial.schema._checks import (  # noqa: F401 - rules of the declared checks
     MAX_UNITS,
     RUN_DATE,
@@ -177,6 +191,7 @@ __all__ = [
     "check_required_columns",
     "parse_list_column",
     "arrow_join_lists",
+    "arrow_to_raw",
     "join_lists",
     "derive_outcomes",
     "normalize_icd10",

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ptdenial._distinct import on_distinct
+from ptdenial._distinct import combinations, on_distinct
 from ptdenial.schema._columns import (
     ADJUSTMENT_CODES,
     ALLOWED_AMOUNT,
@@ -200,9 +200,16 @@ class UniqueKey:
         return self.key
 
     def bad(self, values: pd.Series, ctx: _Context) -> np.ndarray:
-        keys = pd.DataFrame({c: ctx.frame[c] for c in self.key})
-        dup = keys.duplicated(keep=False).to_numpy()
-        return dup & keys.notna().all(axis=1).to_numpy()
+        codes, known = [], np.ones(len(values), dtype=bool)
+        for c in self.key:  # each column factorized once, then their combinations
+            k, _ = pd.factorize(ctx.frame[c], use_na_sentinel=True)
+            codes.append(np.asarray(k, dtype=np.int64) + 1)
+            known &= k >= 0
+        if not len(values):
+            return known
+        combo, first = combinations(codes)
+        dup = np.bincount(combo, minlength=len(first))[combo] > 1
+        return dup & known
 
     def shown(self, ctx: _Context) -> pd.Series:
         parts = [ctx.frame[c].astype(str) for c in self.key]

@@ -9,6 +9,7 @@ canonical forms are defined here once.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -31,7 +32,15 @@ __all__ = [
 _SPLIT = re.compile(r"[,;|\s]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_text(value: str) -> tuple[str, ...]:
+    """Codes of one delimited text (the same few recur in every batch: cached)."""
+    return tuple(p.strip().upper() for p in _SPLIT.split(value) if p.strip())
+
+
 def _parse_one(value) -> tuple[str, ...]:
+    if type(value) is str:
+        return _parse_text(value)
     if value is None:
         return ()
     if isinstance(value, float) and np.isnan(value):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ptdenial.exceptions import ClaimsSchemaError
-from ptdenial.schema._checks import VALUE_CHECKS, EachItem, value_failures
+from ptdenial.schema._checks import VALUE_CHECKS, Between, EachItem, value_failures
 from ptdenial.schema._coerce import coerce_column, is_blank
 from ptdenial.schema._columns import (
     CLAIM_ID,
@@ -200,7 +200,7 @@ def validate_claims(
     check_required_columns(df.columns, source=source)
     df, unreadable = _split_unreadable(df)
     fails = _Failures(len(df))
-    out, lists = _coerce_columns(df, fails)
+    out, lists = _coerce_columns(df, fails, run_date=run_date)
     canon = pd.DataFrame(out, index=df.index)
     for failure in value_failures(
         canon, raw=df, run_date=run_date, max_units=max_units, lists=lists
@@ -248,12 +248,46 @@ def _split_unreadable(df: pd.DataFrame):
     return df, failures
 
 
-def _coerce_columns(df: pd.DataFrame, fails: _Failures):
+def _outside_range(fails: _Failures, coerced, name: str, raw, run_date) -> None:
+    """Dates ``datetime64[ns]`` cannot hold: quarantined with the value as given.
+
+    Before 1677 fails ``date_before_2000``; after 2262 fails
+    ``date_after_run_date``, or for a column allowed to lie ahead
+    (``cert_through_date``) ``type``: no real date is that far ahead.
+    """
+    if coerced.early is None:
+        return
+    reasons = {
+        vc.check: vc.reason
+        for vc in VALUE_CHECKS
+        if vc.column == name and isinstance(vc.rule, Between)
+    }
+    run_day = pd.Timestamp(run_date if run_date is not None else pd.Timestamp.today())
+    early = reasons[Check.DATE_BEFORE_2000].format(column=name)
+    fails.add(coerced.early, name, Check.DATE_BEFORE_2000, raw, early)
+    if Check.DATE_AFTER_RUN in reasons:
+        late = reasons[Check.DATE_AFTER_RUN].format(
+            column=name, run_date=run_day.normalize().date()
+        )
+        fails.add(coerced.late, name, Check.DATE_AFTER_RUN, raw, late)
+    else:
+        late = (
+            f"{name} is after {_LAST_DAY}, the last date ptdenial can hold; give "
+            "the real date (an open end such as 9999-12-31 is not one)"
+        )
+        fails.add(coerced.late, name, Check.TYPE, raw, late)
+
+
+_LAST_DAY = "2262-04-11"
+
+
+def _coerce_columns(df: pd.DataFrame, fails: _Failures, *, run_date=None):
     """Each contract column in its canonical dtype; other columns as they are.
 
-    Records the values that cannot be coerced and the empty required values
-    in ``fails``. Returns the columns and, per list column, its distinct
-    tuples (``(codes, parsed)``) for the checks to reuse.
+    Records the values that cannot be coerced, the dates out of range and
+    the empty required values in ``fails``. Returns the columns and, per
+    list column, its distinct tuples (``(codes, parsed)``) for the checks to
+    reuse.
     """
     out, lists = {}, {}
     for name in df.columns:
@@ -265,6 +299,7 @@ def _coerce_columns(df: pd.DataFrame, fails: _Failures):
         coerced = coerce_column(raw, spec)
         if coerced.bad is not None:
             fails.add(coerced.bad, name, coerced.check, raw, coerced.reason)
+        _outside_range(fails, coerced, name, raw, run_date)
         if not spec.nullable:
             blank = coerced.blank if coerced.blank is not None else is_blank(raw)
             fails.add(blank, name, Check.NOT_NULL, raw, f"{name} is empty")

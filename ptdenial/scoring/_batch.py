@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ptdenial import schema as S
-from ptdenial._distinct import spread, text_codes
+from ptdenial._distinct import combinations, spread, text_codes
 from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
 from ptdenial.model import SCORED_CODE
@@ -240,11 +240,11 @@ def _features(model, claims, rules, rows, as_of):
 
 def _visit_rows(valid: pd.DataFrame, is_code: np.ndarray) -> np.ndarray:
     """Rows of the visits that hold a 97112 line (visit features need them all)."""
-    visit = (
-        valid.groupby(list(S.VISIT_KEYS), sort=False, observed=True, dropna=False)
-        .ngroup()
-        .to_numpy()
-    )
+    codes = [  # a missing part is a value of its own, as groupby(dropna=False)
+        np.asarray(pd.factorize(valid[c], use_na_sentinel=True)[0], np.int64) + 1
+        for c in S.VISIT_KEYS
+    ]
+    visit = combinations(codes)[0]
     with_code = np.zeros(visit.max() + 1, dtype=bool)
     with_code[visit[is_code]] = True
     return np.flatnonzero(with_code[visit])
@@ -378,18 +378,27 @@ def _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf):
 
 
 # --- step: assemble -----------------------------------------------------------------
+def _arrow_string(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow ``string`` array (Arrow-backed: no Python objects)."""
+    arr = values.array
+    if isinstance(arr, pd.arrays.ArrowStringArray):
+        data = arr.__arrow_array__().cast(pa.string())
+        return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    return pa.array(values.astype(object), type=pa.string())
+
+
 def _scored_table(model, valid, p, band, loss, lists, stamp) -> pa.Table:
     """The scored lines as an Arrow table (:func:`scored_arrow_schema`)."""
     n = len(valid)
     rule_ids, reasons, fixes = lists
     return pa.table(
         {
-            S.CLAIM_ID: pa.array(valid[S.CLAIM_ID].astype(object), type=pa.string()),
+            S.CLAIM_ID: _arrow_string(valid[S.CLAIM_ID]),
             S.LINE_NUMBER: pa.array(
                 valid[S.LINE_NUMBER].to_numpy(dtype=np.int64, na_value=0)
             ),
-            S.CPT_CODE: pa.array(valid[S.CPT_CODE].astype(object), type=pa.string()),
-            S.PAYER_ID: pa.array(valid[S.PAYER_ID].astype(object), type=pa.string()),
+            S.CPT_CODE: _arrow_string(valid[S.CPT_CODE]),
+            S.PAYER_ID: _arrow_string(valid[S.PAYER_ID]),
             S.DATE_OF_SERVICE: pa.array(
                 valid[S.DATE_OF_SERVICE].to_numpy(dtype="datetime64[ns]"),
                 type=pa.timestamp("ns"),
@@ -400,7 +409,9 @@ def _scored_table(model, valid, p, band, loss, lists, stamp) -> pa.Table:
             S.RULE_HITS: rule_ids,
             S.REASONS: reasons,
             S.SUGGESTED_FIXES: fixes,
-            S.MODEL_VERSION: pa.array([str(model.model_id)] * n, type=pa.string()),
+            S.MODEL_VERSION: pa.array([str(model.model_id)], type=pa.string()).take(
+                np.zeros(n, dtype=np.int64)
+            ),
             S.SCORED_AT: pa.array(
                 np.full(n, stamp.tz_convert(None).to_datetime64()).astype(
                     "datetime64[us]"
@@ -434,7 +445,12 @@ def _worklist_context(valid, hits, is_code, band, loss, payment, explanation, co
     )
     for name in (S.UNITS, S.MODIFIERS, S.RENDERING_PROVIDER_ID, S.PATIENT_ID):
         if name in valid.columns:
-            context[name] = valid[name].to_numpy()
+            col = valid[name]
+            if isinstance(col.array, pd.arrays.ArrowStringArray):
+                # the same texts as to_numpy() would give, without making them
+                context[name] = col.astype("str").array
+            else:
+                context[name] = col.to_numpy()
     return context
 
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,31 +27,28 @@ from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer
 from ptdenial.io import claim_files, file_sha256, table_format, write_json
 from ptdenial.scoring._batch import (
-    BatchResult,
     _run_dates,
-    _words,
-    score_batch,
     scored_arrow_schema,
 )
+from ptdenial.scoring._bucket import BucketOut, BucketState, score_bucket
 from ptdenial.scoring._manifest import _manifest, _outputs
 from ptdenial.scoring._output import (
     _default_side_path,
     _manifest_path,
-    _quarantine_arrow,
     _write_quarantine,
     _write_tables,
 )
+from ptdenial.scoring._scratch import scratch, signals_end_run
 from ptdenial.scoring._stream import (
-    _bucket_frame,
     _file_columns,
+    _parquet_rows,
     _plan,
     _read_ipc,
     _spill,
     _unified_schema,
-    _valid_slots,
-    _write_ipc,
 )
 from ptdenial.scoring._timing import StageTimer
+from ptdenial.scoring._workers import Workers, worker_count
 from ptdenial.scoring._worklist import _patch, _Worklist, write_worklist
 
 logger = logging.getLogger("ptdenial.scoring")
@@ -113,36 +108,20 @@ class _Tally:
         for key, n in items:
             counter[key] = counter.get(key, 0) + int(n)
 
-    def add(self, result: BatchResult, slots: np.ndarray):
-        """Count one batch; ``slots``: the slot of each valid line (97112 lines)."""
-        scored = result.scored
-        self.counts["valid"] += len(scored)
-        self.counts["quarantined"] += len(result.quarantine)
-        bands = scored[S.RISK_BAND].value_counts()
-        self._bump(self.bands, ((str(b), n) for b, n in bands.items()))
-        explained = result.context["explanation"].value_counts()
-        self._bump(self.explained, ((str(e), n) for e, n in explained.items()))
-        if len(result.hits):
-            per_rule = result.hits.groupby("rule_id")["pos"].nunique()
-            self._bump(self.rule_counts, per_rule.items())
-            self.counts["rule_hits"] += len(result.hits)
-        feats = result.features
-        self.counts["scored_97112"] += len(feats)
-        if len(feats):
-            self.scores.append(
-                scored[S.DENIAL_PROBABILITY].to_numpy(
-                    dtype=np.float32, na_value=np.nan
-                )[feats.index.to_numpy()]
-            )
-            self.segments.append(
-                _words(result.claims[S.PAYER_CLASS].iloc[feats.index], "")
-            )
-            keep = slots[feats.index.to_numpy()] % self.drift_step == 0
-            if keep.any():
-                self.drift.append(feats.loc[keep].reset_index(drop=True))
-
-    def add_quarantine(self, q: pd.DataFrame):
-        self._bump(self.q_summary, q.groupby([S.Q_COLUMN, S.Q_CHECK]).size().items())
+    def merge(self, part: dict):
+        """Count one batch (:func:`~ptdenial.scoring._bucket.tally_part`)."""
+        counts = self.counts
+        for name in ("valid", "quarantined", "scored_97112", "rule_hits"):
+            counts[name] += int(part[name])
+        self._bump(self.bands, ((str(b), n) for b, n in part["bands"].items()))
+        self._bump(self.explained, ((str(e), n) for e, n in part["explained"].items()))
+        self._bump(self.rule_counts, part["rule_counts"].items())
+        self._bump(self.q_summary, part["q_summary"].items())
+        if "scores" in part:
+            self.scores.append(part["scores"])
+            self.segments.append(part["segments"])
+        if "drift" in part:
+            self.drift.append(part["drift"])
 
     def made_exact(self, patches: dict):
         """Lines whose approximate reasons the worklist made exact."""
@@ -163,15 +142,9 @@ def _progress(config, total, desc):
     return tqdm(total=total, desc=desc, unit="batch", disable=not on, leave=False)
 
 
-@contextlib.contextmanager
-def _scratch(folder: Path):
-    """A temporary folder beside the output, removed however the run ends."""
-    folder.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=".ptdenial-score-", dir=folder))
-    try:
-        yield workdir
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+def _advance(bar, done: int) -> None:
+    if done > bar.n:
+        bar.update(done - bar.n)
 
 
 class _Run:
@@ -190,53 +163,82 @@ class _Run:
         )
         self.q_paths, self.s_paths = [], []
 
-    def score(self, workdir: Path):
-        """Spill the rows to their buckets, then score and keep bucket by bucket."""
+    def score(self, workdir: Path, workers=None):
+        """Spill the rows to their buckets, then score and keep bucket by bucket.
+
+        ``workers`` (started before the key pass) are closed here when the
+        input turned out too small for them.
+        """
         plan, timer = self.plan, self.timer
+        state = self._state(workdir)
+        if workers is not None and not worker_count(
+            self.config.workers, plan.n_buckets
+        ):
+            workers.close()
+            workers = None
+        if workers is not None:
+            workers.give(self._shipped(state))
         with timer.stage("spill"):
             if plan.n_buckets > 1:
                 _spill(
                     self.files, self.schema, plan, workdir,
                     batch_rows=self.config.batch_rows, claims=self.claims,
                 )  # fmt: skip
-        bar = _progress(self.config, plan.n_buckets, "scoring")
-        for k in range(plan.n_buckets):
-            with timer.stage("read_batches"):
-                raw, src = _bucket_frame(
-                    k, plan, self.files, self.schema, workdir, self.config.batch_rows
-                )
-            if len(raw):
-                result = score_batch(
-                    self.model, raw, config=self.config, as_of=self.as_of,
-                    scored_at=self.stamp, source_rows=src, source=str(self.claims),
-                    explainer=self.explainer,
-                )  # fmt: skip
-                timer.merge(result.timings)
-                with timer.stage("bookkeeping"):
-                    self._keep(k, result, raw, src, workdir)
-            bar.update(1)
-        bar.close()
+        outs = self._score_all(state, workers)
+        self.workers = len(workers.procs) if workers is not None else 0
+        for out in outs:
+            self._keep(out)
 
-    def _keep(self, k, result: BatchResult, raw, src, workdir: Path):
-        """Spill the batch's scored and quarantined rows; count; offer to the pool."""
-        q = result.quarantine
-        if len(q):
-            if len(self.files) > 1:
-                rows = q[S.SOURCE_ROW].to_numpy(dtype=np.int64)
-                which = np.searchsorted(self.file_starts, rows, "right") - 1
-                names = np.asarray([str(f) for f in self.files], object)
-                q[S.Q_SOURCE] = names[which]
-            self.tally.add_quarantine(q)
-            qt = _quarantine_arrow(q)
-            qp = _write_ipc(workdir / f"q-{k}.arrow", qt, compress=False)
-            self.q_paths.append(qp)
-        path = _write_ipc(workdir / f"s-{k}.arrow", result.arrow, compress=True)
-        self.s_paths.append((k, path))
-        slots = None
-        if len(result.features):  # the drift sample picks lines by slot
-            slots = _valid_slots(result, raw, self.plan.slot, src)
-        self.tally.add(result, slots)
-        self.pool.add(result, k)
+    def _state(self, workdir: Path) -> BucketState:
+        return BucketState(
+            plan=self.plan, files=self.files, schema=self.schema, workdir=workdir,
+            config=self.config, as_of=self.as_of, stamp=self.stamp,
+            claims=str(self.claims), file_starts=self.file_starts,
+            drift_step=self.tally.drift_step, model=self.model,
+            explainer=self.explainer,
+        )  # fmt: skip
+
+    @staticmethod
+    def _shipped(state: BucketState) -> BucketState:
+        """The state a worker process gets: no model, a plan without the spill map."""
+        plan = dataclasses.replace(state.plan, row_bucket=None, preload=None)
+        return dataclasses.replace(state, plan=plan, model=None, explainer=None)
+
+    def _score_all(self, state: BucketState, workers) -> list:
+        """Every bucket's out, in bucket order (with workers: whoever took it)."""
+        n = self.plan.n_buckets
+        bar = _progress(self.config, n, "scoring")
+        outs: dict = {}
+        if workers is None:
+            for k in range(n):
+                outs[k] = score_bucket(state, k)
+                bar.update(1)
+        else:
+            workers.start()
+            while (k := workers.take()) < n:
+                outs[k] = score_bucket(state, k)
+                workers.drain()
+                _advance(bar, len(outs) + len(workers.done))
+            for k in range(n):
+                if k not in outs:
+                    found = workers.wait_for(k)
+                    outs[k] = found if found is not None else score_bucket(state, k)
+                    _advance(bar, len(outs) + len(workers.done))
+        bar.close()
+        return [outs[k] for k in range(n)]
+
+    def _keep(self, out: BucketOut):
+        """Merge one bucket's out: timings, files, counts, worklist candidates."""
+        self.timer.merge(out.timings)
+        if out.tally is None:
+            return
+        with self.timer.stage("bookkeeping"):
+            if out.q_path is not None:
+                self.q_paths.append(out.q_path)
+            self.s_paths.append((out.k, out.s_path))
+            self.tally.merge(out.tally)
+            if out.candidates is not None:
+                self.pool.merge(out.candidates)
 
     def finish_worklist(self):
         """The worklist with exact reasons, and the patches of the scored parts."""
@@ -309,6 +311,28 @@ class _Run:
 
 
 # --- the job ------------------------------------------------------------------------
+_CSV_BYTES_PER_ROW = 250  # a claim line as CSV text, about
+
+
+@contextlib.contextmanager
+def _early_workers(model, files, config):
+    """Worker processes started before the key pass, when the input looks big.
+
+    They load the model while this process reads the keys. The guess uses
+    Parquet row counts or CSV sizes; :meth:`_Run.score` closes them when the
+    plan shows fewer batches than they pay back.
+    """
+    total = _parquet_rows(files)
+    if total is None:
+        total = sum(f.stat().st_size for f in files) // _CSV_BYTES_PER_ROW
+    guess = -(-int(total) // config.batch_rows)
+    n = worker_count(config.workers, guess)
+    workers = Workers(n, model, config) if n else None
+    try:
+        yield workers
+    finally:
+        if workers is not None:
+            workers.close()
 def score_file(
     model,
     claims,
@@ -367,19 +391,23 @@ def score_file(
         inputs = [{"path": str(f), "sha256": file_sha256(f), "bytes": f.stat().st_size}
                   for f in files]  # fmt: skip
     schema = _unified_schema(files)
-    with timer.stage("key_pass"):
-        plan = _plan(files, schema, config.batch_rows)
-    for info, rows in zip(inputs, plan.file_rows, strict=True):
-        info["rows"] = int(rows)
-    logger.info(
-        "%s: %d rows in %d file(s); %d batch(es) of about %d rows; %d rows share a "
-        "duplicated line key",
-        claims, plan.n_in, len(files), plan.n_buckets, config.batch_rows, plan.n_dup,
-    )  # fmt: skip
-    with _scratch(out.parent) as workdir:
+    with (
+        signals_end_run(),
+        scratch(out.parent) as workdir,
+        _early_workers(model, files, config) as workers,
+    ):
+        with timer.stage("key_pass"):
+            plan = _plan(files, schema, config.batch_rows)
+        for info, rows in zip(inputs, plan.file_rows, strict=True):
+            info["rows"] = int(rows)
+        logger.info(
+            "%s: %d rows in %d file(s); %d batch(es) of about %d rows; %d rows "
+            "share a duplicated line key", claims, plan.n_in, len(files),
+            plan.n_buckets, config.batch_rows, plan.n_dup,
+        )  # fmt: skip
         run = _Run(model, claims=claims, files=files, schema=schema, plan=plan,
                    config=config, as_of=as_of_ts, stamp=stamp, timer=timer)  # fmt: skip
-        run.score(workdir)
+        run.score(workdir, workers)
         wl, patches = run.finish_worklist()
         outputs = run.write(out, quarantine, wl=wl, patches=patches, worklist=worklist)
     run.check_accounting()

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from ptdenial import schema as S
 from ptdenial.io import atomic_path, csv_safe_arrow, table_format
+from ptdenial.scoring._scratch import temp_tag
 from ptdenial.scoring._stream import _read_ipc
 
 _TABLE_SUFFIXES = (".gz", ".csv", ".parquet", ".pq")
@@ -70,7 +71,7 @@ class _TableWriter:
 
 def _write_tables(target: Path, schema: pa.Schema, tables) -> Path:
     """Write consecutive tables to ``target`` (format by suffix), atomically."""
-    with atomic_path(target) as tmp:
+    with atomic_path(target, tag=temp_tag()) as tmp:
         writer = _TableWriter(tmp, schema, like=target)
         for table in tables:
             writer.write(table)

@@ -32,13 +32,15 @@ import pyarrow.parquet as pq
 from ptdenial import schema as S
 from ptdenial.exceptions import InputFileError
 from ptdenial.io import (
+    _check_nested,
+    _readable_type,
     as_type,
     csv_columns,
     iter_csv_tables,
-    readable_type,
     table_format,
 )
 from ptdenial.scoring._batch import BatchResult
+from ptdenial.scoring._scratch import private_file
 
 #: Hash slots of the patient partition (buckets are runs of consecutive slots).
 N_SLOTS = 1 << 16
@@ -110,14 +112,26 @@ def _file_schema(f) -> pa.Schema:
 def _unified_schema(files) -> pa.Schema:
     """One schema for every input file.
 
-    A column whose type differs between files (``units`` int64 in one file,
-    text in another) is read as text, which validation parses like CSV,
-    rather than refused: ``validate`` reads the same folder the same way.
+    A nested contract column (struct, map, list of lists) is refused, naming
+    file, column and type. A column whose type differs between files
+    (``units`` int64 in one file, text in another) is read as text, which
+    validation parses like CSV, rather than refused: ``validate`` reads the
+    same folder the same way. List columns travel as ``|``-joined text
+    (joined in ``_conform``).
     """
-    schemas = [_file_schema(f) for f in files]
+    schemas = []
+    for f in files:
+        schemas.append(_file_schema(f))
+        if table_format(f) != "csv":
+            _check_nested(schemas[-1], f)
     try:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
-        fields = [pa.field(f.name, readable_type(f.type)) for f in unified]
+        fields = [
+            pa.field(f.name, pa.string())
+            if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+            else pa.field(f.name, _readable_type(f.type))
+            for f in unified
+        ]
     except (pa.ArrowInvalid, pa.ArrowTypeError, NotImplementedError):
         names = list(dict.fromkeys(n for sch in schemas for n in sch.names))
         fields = [pa.field(n, pa.string()) for n in names]
@@ -150,21 +164,6 @@ def _read_files(files, schema: pa.Schema, batch_rows: int) -> list:
             offset += rb.num_rows
         tables.append(pa.concat_tables(parts) if parts else schema.empty_table())
     return tables
-
-
-def _lists_as_text(table: pa.Table) -> pa.Table:
-    """``list<string>`` columns as ``|``-joined text (what CSV inputs hold).
-
-    Validation parses both forms to the same tuples; text converts to pandas
-    and parses several times faster than per-row arrays.
-    """
-    cols = []
-    for field in table.schema:
-        col = table.column(field.name)
-        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
-            col = S.arrow_join_lists(col)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, names=table.column_names)
 
 
 # --- the key pass -------------------------------------------------------------------
@@ -317,9 +316,9 @@ def _read_ipc(path: Path) -> pa.Table:
 
 
 def _write_ipc(path: Path, table: pa.Table, *, compress: bool) -> Path:
-    """One table as an Arrow IPC stream file (LZ4 when ``compress``)."""
+    """One table as a private (``0600``) Arrow IPC stream (LZ4 when ``compress``)."""
     options = _ipc_options() if compress else None
-    with pa.OSFile(str(path), "wb") as sink:
+    with pa.OSFile(str(private_file(path)), "wb") as sink:
         with ipc.new_stream(sink, table.schema, options=options) as w:
             w.write_table(table)
     return path
@@ -354,7 +353,8 @@ def _spill(files, schema: pa.Schema, plan: _Plan, workdir: Path, *, batch_rows, 
             offset += rb.num_rows
             for k, part in _by_bucket(tab, b):
                 if k not in writers:
-                    sink = pa.OSFile(str(workdir / f"in-{k}.arrow"), "wb")
+                    path = private_file(workdir / f"in-{k}.arrow")
+                    sink = pa.OSFile(str(path), "wb")
                     writers[k] = (
                         sink,
                         ipc.new_stream(sink, schema, options=_ipc_options()),
@@ -390,7 +390,7 @@ def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows:
     order = np.lexsort((src, plan.slot[src])) if len(src) else np.zeros(0, np.int64)
     tab = tab.take(pa.array(order)).drop_columns([_SRC])
     src = src[order]
-    raw = _lists_as_text(tab).to_pandas(ignore_metadata=True)
+    raw = S.arrow_to_raw(tab)
     return raw, src
 
 

@@ -60,19 +60,32 @@ class _Worklist:
 
     def add(self, result: BatchResult, part: int):
         """Offer the candidates of one batch (``part`` names it in the patches)."""
+        found = self.candidates(result, part)
+        if found is not None:
+            self.merge(found)
+
+    def merge(self, found):
+        """Take in a batch's :meth:`candidates` (possibly from another process)."""
+        self._merge(*found)
+
+    def candidates(self, result: BatchResult, part: int):
+        """A batch's best candidates and what their exact reasons need, or None.
+
+        Returns ``(rows, claims, features, hits)``: at most ``top`` lines.
+        """
         if self.top == 0:
-            return
+            return None
         ctx = result.context
         cand = np.flatnonzero(ctx["worklist_candidate"].to_numpy(dtype=bool))
         if not len(cand):
-            return
+            return None
         scored = result.scored
         if len(cand) > self.top:
             cand = self._batch_best(result, cand)
         rows = scored.iloc[cand].reset_index(drop=True)
         for name in ctx.columns:
             if name != "worklist_candidate":
-                rows[name] = ctx[name].to_numpy()[cand]
+                rows[name] = ctx[name].iloc[cand].to_numpy()
         rows["_part"] = part
         rows["_row"] = cand
         claims = result.claims.iloc[cand].reset_index(drop=True)
@@ -82,7 +95,7 @@ class _Worklist:
         f.index = fpos  # position among this batch's candidates
         keep, pos = _hits_on(result.hits, cand, len(scored))
         h = result.hits.loc[keep].assign(pos=pos)
-        self._merge(rows, claims, f, h)
+        return rows, claims, f, h
 
     def _batch_best(self, result: BatchResult, cand: np.ndarray) -> np.ndarray:
         """Only a batch's own best ``top`` can reach the overall top.
@@ -96,8 +109,8 @@ class _Worklist:
                 S.DENIAL_PROBABILITY: scored[S.DENIAL_PROBABILITY].to_numpy(
                     dtype=float, na_value=np.nan
                 )[cand],
-                S.CLAIM_ID: scored[S.CLAIM_ID].to_numpy()[cand],
-                S.LINE_NUMBER: scored[S.LINE_NUMBER].to_numpy()[cand],
+                S.CLAIM_ID: scored[S.CLAIM_ID].take(cand).to_numpy(),
+                S.LINE_NUMBER: scored[S.LINE_NUMBER].take(cand).to_numpy(),
             }
         )
         return np.sort(cand[_worklist_order(keys)[: self.top]])
@@ -207,13 +220,29 @@ def _patch(table: pa.Table, patch) -> pa.Table:
 
 
 # --- ranking and formatting ---------------------------------------------------------
+def _text_rank(text: pd.Series) -> np.ndarray:
+    """Each value's rank in text (code point) order, ties equal; sorted in Arrow."""
+    import pyarrow.compute as pc
+
+    arr = text.array
+    if isinstance(arr, pd.arrays.ArrowStringArray):
+        data = arr.__arrow_array__()
+        if isinstance(data, pa.ChunkedArray):
+            data = data.combine_chunks()
+    else:
+        data = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    return pc.rank(data, sort_keys="ascending", tiebreaker="dense").to_numpy()
+
+
 def _worklist_order(rows: pd.DataFrame) -> np.ndarray:
     dollars = rows["dollars_at_risk"].to_numpy(dtype=float)
     prob = rows[S.DENIAL_PROBABILITY].to_numpy(dtype=float, na_value=np.nan)
+    # claim ids by their rank in text order (integers sort faster than text)
+    claim = _text_rank(rows[S.CLAIM_ID].astype(str))
     return np.lexsort(
         (
             rows[S.LINE_NUMBER].to_numpy(dtype=np.int64),
-            rows[S.CLAIM_ID].astype(str).to_numpy(),
+            claim,
             -np.nan_to_num(prob, nan=1.0),
             -np.nan_to_num(dollars, nan=-np.inf),
         )
