@@ -21,7 +21,7 @@ LAYERS = (
     ("datasets", "model"),
     ("explain", "analytics", "monitoring", "_linear"),
     ("scoring",),
-    ("reports", "x12"),
+    ("reports", "x12", "recovery"),
     ("spark",),
     ("__init__",),
     ("cli",),

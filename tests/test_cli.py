@@ -137,10 +137,13 @@ def test_every_command_is_one_module_with_add_and_run():
         "reference",
         "monitor",
         "score",
+        "refresh",
+        "plan-kx",
+        "denials",
         "demo",
     ]
     for name, command in sub.choices.items():
-        module = importlib.import_module(f"ptdenial.cli._{name}")
+        module = importlib.import_module(f"ptdenial.cli._{name.replace('-', '_')}")
         assert command.get_default("func") is module.run, name
         assert callable(module.add), name
 

@@ -12,7 +12,6 @@ from fuzz_tables import (
     CSV_OPS,
     OWNED_FRAME_OPS,
     PARQUET_TYPES,
-    Violation,
     _mutate_frame,
     base_table,
     check_table,

@@ -25,6 +25,7 @@ MODULES = [
     "ptdenial.monitoring",
     "ptdenial.reports",
     "ptdenial.x12",
+    "ptdenial.recovery",
     "ptdenial.cli",
     "ptdenial.spark",
 ]

@@ -11,7 +11,8 @@ from ptdenial.cli._score import _print_score_run, _score_report
 def add(sub):
     p = sub.add_parser(
         "demo",
-        help="the main job end to end on the sample: train, score, worklist, report",
+        help="the main job end to end on the sample: train, score, worklist, "
+        "report, KX/TMR plan, denial work queue",
     )
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     p.add_argument(
@@ -62,6 +63,63 @@ def _print_history_summary(valid) -> None:
     print(hits[cols].head(12).to_string(index=False, float_format="{:.3f}".format))
 
 
+def _fix_value(out: Path, model, new, score_run) -> None:
+    """Step 4: the worklist again, with what each claim-edit fix is worth."""
+    from ptdenial.cli._fix_value import write_fix_value
+
+    print("4/6 re-scoring the worklist's claim-edit fixes (same as-of) ...")
+    path, summary = write_fix_value(score_run, model, new, out / "worklist.csv")
+    print(f"    {summary} -> {path}")
+
+
+def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
+    """Steps 5 and 6: the KX/TMR plan and the denial work queue of the sample."""
+    import pandas as pd
+
+    from ptdenial.cli._denials import queue_notes
+    from ptdenial.cli._plan_kx import PLAN_NOTES
+    from ptdenial.io import read_claims
+    from ptdenial.recovery import denial_queue, plan_kx, write_recovery
+    from ptdenial.rules import apply_rules
+    from ptdenial.schema import validate_claims
+
+    print(f"5/6 KX / targeted-review plan of Medicare patients as of {as_of} ...")
+    tonight, _ = validate_claims(read_claims(new), source=str(new), run_date=as_of)
+    plan = plan_kx(pd.concat([history, tonight], ignore_index=True), as_of=as_of)
+    n_kx = int(plan["kx_visit_number"].notna().sum())
+    summary = f"{len(plan)} patient buckets; {n_kx} reach KX in their certified visits"
+    paths = write_recovery(
+        plan,
+        out / "kx_plan.csv",
+        title="KX / TMR plan",
+        summary=summary,
+        notes=PLAN_NOTES,
+    )
+    print(f"    {summary} -> {paths[0]}")
+    print(f"6/6 denial work queue of {len(history):,} history lines ...")
+    hits = apply_rules(history, as_of=as_of).hits
+    queue = denial_queue(history, as_of=as_of, hits=hits)
+    summary = (
+        f"{len(queue):,} denied lines; expected recovery "
+        f"${queue['expected_recovery'].sum():,.2f}"
+    )
+    paths = write_recovery(
+        queue,
+        out / "denials.csv",
+        title="Denial work queue",
+        summary=summary,
+        notes=queue_notes(),
+        html_rows=queue["expected_recovery"] > 0,
+    )
+    print(f"    {summary} -> {paths[0]}")
+    by_action = queue.groupby("action")["expected_recovery"].agg(["size", "sum"])
+    print(
+        by_action.rename(columns={"size": "lines", "sum": "expected_recovery"})
+        .round(2)
+        .to_string()
+    )
+
+
 def run(args) -> int:
     from ptdenial.config import ScoringConfig
     from ptdenial.io import read_claims
@@ -81,7 +139,7 @@ def run(args) -> int:
         new = out / "sample" / "new_claims.parquet"
     night = read_claims(new, columns=[SUBMISSION_DATE])[SUBMISSION_DATE]
     as_of = str(__import__("pandas").to_datetime(night).max().date())
-    print(f"1/3 training on {history} (claims up to {as_of}) ...")
+    print(f"1/6 training on {history} (claims up to {as_of}) ...")
     valid, quar = validate_claims(
         read_claims(history), source=str(history), run_date=as_of
     )
@@ -90,7 +148,7 @@ def run(args) -> int:
     model_path = save_model(model, out / "model.skops")
     model = load_model(model_path)
     print(f"    model {model.model_id} -> {model_path}")
-    print(f"2/3 scoring {new} as of {as_of} ...")
+    print(f"2/6 scoring {new} as of {as_of} ...")
     config = ScoringConfig.from_sources({})
     score_run = score_file(
         model,
@@ -101,9 +159,11 @@ def run(args) -> int:
         as_of=as_of,
         model_path=model_path,
     )
-    print("3/3 writing the report ...")
+    print("3/6 writing the report ...")
     report_path = _score_report(score_run, model, out / "report", config)
     _print_score_run(score_run, report_path)
+    _fix_value(out, model, new, score_run)
+    _fix_and_recover(out, valid, new, as_of)
     print(
         f"\nOpen {out / 'worklist.html'} (the billing team's worklist) and "
         f"{report_path} (the run report)."

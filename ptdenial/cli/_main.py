@@ -10,19 +10,22 @@ import time
 from ptdenial._utils import passive_openmp
 from ptdenial.cli import (
     _demo,
+    _denials,
     _evaluate,
     _ingest,
     _monitor,
+    _plan_kx,
     _reference,
+    _refresh,
     _rules,
     _sample,
     _score,
     _train,
     _validate,
 )
-from ptdenial.cli._common import EXIT_UNUSABLE, _err, logger
+from ptdenial.cli._common import EXIT_TOO_LARGE, EXIT_UNUSABLE, _err, logger
 from ptdenial.cli._paths import check_args, user_path
-from ptdenial.exceptions import PtdenialError
+from ptdenial.exceptions import MemoryLimitError, PtdenialError
 
 # One module per command, in the order of ``ptdenial --help``; each has
 # ``add(sub)`` (its subparser, with ``func=run``) and ``run(args) -> int``.
@@ -36,6 +39,9 @@ _COMMANDS = [
     _reference,
     _monitor,
     _score,
+    _refresh,
+    _plan_kx,
+    _denials,
     _demo,
 ]
 
@@ -77,7 +83,10 @@ def main(argv=None) -> int:
     -------
     int
         0: everything processed; 3: done, but some rows were quarantined;
-        2: nothing processed (bad arguments, unusable input, a refused model).
+        2: nothing processed (bad arguments, unusable input, a refused model);
+        4: nothing processed, the input is too large for the engine and memory
+        limit chosen (``train``: the message names the limit and the
+        alternatives).
 
     Examples
     --------
@@ -102,6 +111,9 @@ def main(argv=None) -> int:
     try:
         check_args(args)
         code = args.func(args)
+    except MemoryLimitError as exc:
+        _err(str(exc))
+        return EXIT_TOO_LARGE
     except PtdenialError as exc:
         _err(str(exc))
         return EXIT_UNUSABLE
