@@ -95,6 +95,11 @@ def claims(tmp_path):
             "is a file",
         ),
         (["ingest", "--claims-837", "{c}", "--out", "{c}"], "is the input"),
+        (["denials", "{c}", "--out", "{c}"], "is the input"),
+        (
+            ["refresh", "{t}/m.skops", "--history", "{c}", "--out", "{c}"],
+            "is the input",
+        ),
         (
             ["validate", "{t}", "--quarantine", "{t}/q.csv"],
             "inside the input folder",

@@ -41,6 +41,7 @@ _INPUTS = (
     "reference",
     "sample",
     "history",
+    "remits",
 )
 # Inputs whose folders are read as claims tables: an output inside one would
 # be read back as claims next time (X12 folders skip files that are not X12).
