@@ -120,3 +120,20 @@ def test_folder_whose_files_disagree_on_types_agrees(base, tiny_model, tmp_path)
     counts = run.manifest["counts"]
     assert counts["rows_in"] == len(base) == len(valid) + len(quarantine)
     assert (counts["scored"], counts["quarantined"]) == (len(valid), len(quarantine))
+
+
+def test_huge_uint64_line_numbers_are_quarantined_by_score(base, tiny_model, tmp_path):
+    """Found by bench_fuzz: ``line_number`` as uint64 beyond int64 crashed the
+    key pass of ``score``; the rows are now quarantined like ``validate`` does."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(base.head(6), preserve_index=False)
+    i = table.schema.get_field_index("line_number")
+    huge = np.arange(6, dtype=np.uint64) + np.uint64(2**63)
+    table = table.set_column(i, "line_number", pa.array(huge))
+    path = tmp_path / "m.parquet"
+    pq.write_table(table, path)
+    out = check_table(path, tiny_model, tmp_path)
+    assert out["score"] == out["validate"]

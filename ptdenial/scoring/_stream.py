@@ -190,7 +190,10 @@ def _line_hash(claim, line) -> np.ndarray:
         enc = pc.dictionary_encode(pc.utf8_trim_whitespace(pc.cast(line, pa.string())))
         text = pd.Series(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
         num = pd.to_numeric(text, errors="coerce")
-        as_int = num.where(num == np.round(num)).astype("Int64").astype("string")
+        # whole numbers a float holds exactly; larger ones (beyond int64 too)
+        # keep their text, which validation quarantines
+        whole = (num == np.round(num)) & (num.abs() < 2**53)
+        as_int = num.where(whole).astype("Int64").astype("string")
         norm = as_int.fillna(text).astype(object).to_numpy()
         hashes = pd.util.hash_array(np.append(norm, ""), categorize=False)
         h = hashes[enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
