@@ -187,16 +187,16 @@ def test_fix_values_use_the_batch_as_of(sample_model, sample_new_claims):
     assert bare["dollars_saved"].isna().all() and (bare["fix_kind"] == "").all()
 
 
-def test_score_cli_rank_and_the_old_fix_value_flag(tmp_path, sample_model_file, capsys):
+def test_score_cli_rank_and_no_separate_fix_value_copy(
+    tmp_path, sample_model_file, capsys
+):
     from ptdenial.cli import main
 
     args = ["score", str(NEW), "--model", str(sample_model_file), "--as-of", AS_OF,
             "--out", str(tmp_path / "scored.parquet"),
             "--worklist", str(tmp_path / "wl.csv")]  # fmt: skip
-    assert main([*args, "--rank", "expected_loss", "--fix-value"]) == 0
-    captured = capsys.readouterr()
-    assert "--fix-value is no longer needed" in captured.err
-    assert "worklist fixes:" in captured.out
+    assert main([*args, "--rank", "expected_loss"]) == 0
+    assert "worklist fixes:" in capsys.readouterr().out
     wl = pd.read_csv(tmp_path / "wl.csv")
     assert (np.diff(wl["dollars_at_risk"].to_numpy(float)) <= 1e-9).all()
     assert not list(tmp_path.glob("*fix_value*"))  # no separate copy any more

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from ptdenial.cli._common import EXIT_UNUSABLE, _err
@@ -40,11 +39,6 @@ def _add_files(p):
         help="worklist CSV (an .html page is written beside it)",
     )
     p.add_argument("--report", type=Path, help="folder for report.html")
-    # before the worklist carried the fix value, this wrote a separate ranked
-    # copy; kept (hidden) so scripts that pass it still run, with a note
-    p.add_argument(
-        "--fix-value", dest="fix_value", action="store_true", help=argparse.SUPPRESS
-    )
 
 
 def _add_settings(p):
@@ -208,11 +202,6 @@ def run(args) -> int:
         and _check_date(args.scored_at, "--scored-at")
     ):
         return EXIT_UNUSABLE
-    if getattr(args, "fix_value", False):
-        _err(
-            "note: --fix-value is no longer needed: the worklist itself now shows "
-            "p_after_fix, dollars_saved and fix_kind (see --rank)."
-        )
     config = _scoring_config(args)
     if getattr(args, "engine", "local") == "spark":
         return _run_score_spark(args, config)
