@@ -8,8 +8,14 @@ subprocess so its peak RSS is its own.
 
     python bench/bench_model.py                      # sizes 50k, 200k, 1M
     python bench/bench_model.py --sizes 200000 --variants
+    python bench/bench_model.py --deployment         # train once, score months
 
-Writes bench/results/model.md (and model.json).
+Writes bench/results/model.md (and model.json). ``--deployment`` (issue 13)
+trains once at a cut on several worlds (``bench/_deployment.py``: bench.worlds
+and ptdenial.datasets variants) and scores months 1, 2-3 and 4-6 after it,
+with and without a nightly refresh of the history snapshot; it writes
+bench/results/model-deployment.{md,json} and the deployment section of
+model.md (kept when the other modes rewrite the file).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the repository root, for bench.worlds (the deployment worlds)
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from _common import RESULTS, machine_note, markdown_table, peak_rss_mib  # noqa: E402
 
@@ -134,6 +142,131 @@ def fit_time(n_lines: int, seed: int) -> dict:
     }
 
 
+DEPLOYMENT_MARK = "<!-- deployment table (bench_model.py --deployment) -->"
+
+
+def deployment_one(world: str) -> list[dict]:
+    """One world of the deployment table (run in its own process)."""
+    from _deployment import WORLDS, deploy
+
+    t0 = time.perf_counter()
+    rows = deploy(WORLDS[world][0]())
+    for r in rows:
+        r["seconds"] = round(time.perf_counter() - t0, 1)
+    return rows
+
+
+def _deployment_table(rows: list[dict]) -> str:
+    from _deployment import WORLDS
+
+    cols = ["world", "scoring", "window", "lines", "auc_model", "auc_best",
+            "auc_true", "ece", "ece_floor", "mean_predicted", "realized"]  # fmt: skip
+    worlds = "\n".join(f"* **{name}**: {desc}" for name, (_, desc) in WORLDS.items())
+    return "\n".join(
+        [
+            DEPLOYMENT_MARK,
+            "## Deployment: trained once, scored night after night (issue 13)\n",
+            machine_note() + "\n",
+            "Each world is trained once on its history as exported on 2025-06-30 "
+            "(documents signed later and outcomes not known yet are empty), then "
+            "scores each later night's claims as they were on that night, with "
+            "the snapshot it was trained with (`no refresh`) or with the history "
+            "as exported that night (`nightly refresh`, what `ptdenial score "
+            "--history` does). Adjudicated 97112 lines of months 1, 2-3 and 4-6 "
+            "after the cut. `auc_best`: ptdenial.datasets' best achievable "
+            "probability (the noise integrated out); for bench.worlds the true "
+            "log-odds without the line noise and the hidden end of coverage (an "
+            "upper bound: the patient's own effect and what happens after "
+            "sending are still in it). `ece_floor`: the median ECE of a "
+            "perfectly calibrated model on the same lines.\n",
+            worlds + "\n",
+            markdown_table(rows, [c for c in cols if any(c in r for r in rows)]),
+        ]
+    )
+
+
+def run_deployment(worlds) -> None:
+    """The deployment table: each world in a subprocess; results files."""
+    rows = []
+    for world in worlds:
+        res = subprocess.run(
+            [sys.executable, __file__, "--one", "deployment", "--world", world],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if res.returncode != 0:
+            print(world, "failed:", res.stderr.strip().splitlines()[-1:], flush=True)
+            continue
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        print(world, f"{got[0]['seconds'] if got else '?'} s", flush=True)
+        rows += got
+    RESULTS.mkdir(exist_ok=True)
+    table = _deployment_table(rows)
+    (RESULTS / "model-deployment.md").write_text(table)
+    (RESULTS / "model-deployment.json").write_text(json.dumps(rows, indent=2))
+    model_md = RESULTS / "model.md"
+    text = model_md.read_text() if model_md.exists() else "# Model benchmark\n"
+    head, _, _ = text.partition(DEPLOYMENT_MARK)
+    model_md.write_text(head.rstrip() + "\n\n" + table + _deployment_notes(text))
+    print(table)
+
+
+def _deployment_notes(text: str) -> str:
+    """The hand-written reading after the generated deployment table, kept."""
+    marker = "<!-- deployment notes -->"
+    _, found, notes = text.partition(marker)
+    return ("\n" + marker + notes) if found else ""
+
+
+def run_gap(n_lines: int, seed: int, curve_lines: int) -> None:
+    """Why the AUC trails the truth on a bench world: terms and more data.
+
+    The terms are measured without refresh (the done-when condition of
+    issue 13), the learning curve with a nightly refresh.
+    """
+    from _deployment import learning_curve, term_report
+
+    report = term_report(n_lines, seed, refresh=False)
+    curve = learning_curve(curve_lines, seed, fractions=(0.25, 1.0))
+    text = "\n".join(
+        [
+            "# Deployment: the AUC gap to the truth, term by term\n",
+            machine_note() + "\n",
+            f"bench.worlds, {n_lines:,} lines, seed {seed}; trained on the "
+            "history exported on 2025-06-30, scored without refresh; "
+            f"{report['lines']:,} adjudicated 97112 lines after the cut.\n",
+            "## The truth without what no model can see\n",
+            markdown_table(report["ceiling"]),
+            "## Each term of the world's denial model: truth vs model\n",
+            "Mean log-odds of the lines where the term fires minus the others; "
+            "`auc_gain`: the model's AUC after its log-odds on those lines are "
+            "shifted by what it missed.\n",
+            markdown_table(report["terms"]),
+            f"## More data from the same world ({curve_lines:,} lines)\n",
+            "Models trained on a quarter of the history's patients and on all "
+            "of them, scored on the same lines (nightly refresh).\n",
+            markdown_table(
+                curve,
+                [
+                    "history_share",
+                    "history_lines",
+                    "window",
+                    "lines",
+                    "auc_model",
+                    "auc_best",
+                    "auc_true",
+                    "ece",
+                    "ece_floor",
+                ],
+            ),  # fmt: skip
+        ]
+    )
+    (RESULTS / "model-deployment-gap.md").write_text(text)
+    (RESULTS / "model-deployment-gap.json").write_text(
+        json.dumps({"report": report, "curve": curve}, indent=2)
+    )
+    print(text)
+
+
 def _subprocess(kind: str, n: int, params: dict, seed: int) -> dict:
     cmd = [
         sys.executable,
@@ -170,7 +303,23 @@ def main(argv=None):
         help=f"with --variants, run only these: {', '.join(VARIANTS)}",
     )
     ap.add_argument("--seed", type=int, default=WORLD_SEED)
-    ap.add_argument("--one", choices=["run_one", "fit_time"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--deployment",
+        nargs="*",
+        metavar="WORLD",
+        help="the deployment table (issue 13): all worlds of bench/_deployment.py, "
+        "or those named",
+    )
+    ap.add_argument("--world", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--gap",
+        action="store_true",
+        help="the AUC gap to the truth on a bench world, term by term, and with "
+        "4x more history (writes model-deployment-gap.md)",
+    )
+    ap.add_argument(
+        "--one", choices=["run_one", "fit_time", "deployment"], help=argparse.SUPPRESS
+    )
     ap.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--tag", default="", help="suffix of the result files")
     args = ap.parse_args(argv)
@@ -179,6 +328,17 @@ def main(argv=None):
         return
     if args.one == "fit_time":
         print(json.dumps(fit_time(args.sizes[0], args.seed)))
+        return
+    if args.one == "deployment":
+        print(json.dumps(deployment_one(args.world)))
+        return
+    if args.gap:
+        run_gap(150_000, 1, 300_000)
+        return
+    if args.deployment is not None:
+        from _deployment import WORLDS
+
+        run_deployment(args.deployment or list(WORLDS))
         return
     quality, fits = [], []
     for n in args.sizes:
@@ -237,7 +397,11 @@ def main(argv=None):
         "\n## Plain fit (what `ptdenial train` refits on all history)\n",
         markdown_table(fits),
     ]
-    (RESULTS / f"model{args.tag}.md").write_text("\n".join(text))
+    old = RESULTS / f"model{args.tag}.md"
+    kept = ""
+    if old.exists() and DEPLOYMENT_MARK in old.read_text():
+        kept = DEPLOYMENT_MARK + old.read_text().partition(DEPLOYMENT_MARK)[2]
+    (RESULTS / f"model{args.tag}.md").write_text("\n".join(text) + "\n" + kept)
     (RESULTS / f"model{args.tag}.json").write_text(
         json.dumps({"quality": quality, "fit": fits}, indent=2)
     )

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -109,7 +111,8 @@ stable_drift.head(10)
 reports.plot_drift(stable_drift, title="Unchanged world: drift of Apr-Sep 2025 lines")
 
 # %%
-monitoring.recommend_retraining(stable_drift, card=model.card_, as_of="2025-09-30")
+# the card of the model that scored the batch: its history snapshot is fresh
+monitoring.recommend_retraining(stable_drift, card=scorer.card_, as_of="2025-09-30")
 
 # %% [markdown]
 # ## Batch 2: commercial payers now require prior authorization
@@ -172,7 +175,7 @@ reports.plot_reliability(
 
 # %%
 advice = monitoring.recommend_retraining(
-    changed_drift, realized, card=model.card_, as_of="2025-09-30"
+    changed_drift, realized, card=changed_scorer.card_, as_of="2025-09-30"
 )
 print(f"advice: {advice.action} (retrain: {advice.retrain})")
 pd.DataFrame([r.to_dict() for r in advice.reasons])

@@ -88,6 +88,11 @@ class ScoringConfig:
     drift_sample_rows : int, default=50_000
         About this many 97112 feature rows are kept for the drift table of
         the report (chosen by a hash of the patient, so deterministic).
+    max_snapshot_age_days : int, default=45
+        Age (days from the newest outcome the model's history snapshot knows
+        to the run date) above which the job warns, on stderr and in the
+        report, that the snapshot should be refreshed (``--history`` or
+        ``ptdenial refresh``).
     workers : int, default=-1
         Worker processes that score batches next to the job's own process
         when the input has more than one batch: ``-1`` one per CPU core
@@ -119,6 +124,7 @@ class ScoringConfig:
     worklist_patient_id: bool = False
     progress: str = "auto"
     drift_sample_rows: int = 50_000
+    max_snapshot_age_days: int = 45
     workers: int = -1
 
     def __post_init__(self):
@@ -257,6 +263,7 @@ def _check(cfg: ScoringConfig) -> None:
         ("worklist_top", 0),
         ("max_model_reasons", 0),
         ("drift_sample_rows", 0),
+        ("max_snapshot_age_days", 0),
         ("workers", -1),
     ):
         value = getattr(cfg, name)

@@ -25,6 +25,7 @@ __all__ = [
     "X12FormatError",
     "SparkUnavailableError",
     "SparkJobError",
+    "MemoryLimitError",
     "DataQualityWarning",
 ]
 
@@ -107,6 +108,14 @@ class SparkUnavailableError(PtdenialError, ImportError):
 
 class SparkJobError(PtdenialError, RuntimeError):
     """A Spark job of the scoring run failed (the message carries Spark's reason)."""
+
+
+class MemoryLimitError(PtdenialError, MemoryError):
+    """A job would need more memory than allowed; raised before it starts.
+
+    The message names the estimate, the limit and what to do instead
+    (``ptdenial train`` exits with code 4).
+    """
 
 
 class DataQualityWarning(UserWarning):

@@ -137,6 +137,7 @@ def test_every_command_is_one_module_with_add_and_run():
         "reference",
         "monitor",
         "score",
+        "refresh",
         "plan-kx",
         "denials",
         "demo",

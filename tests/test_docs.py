@@ -238,6 +238,18 @@ def test_every_column_has_a_description():
     assert all(text.strip() for text in described.values())
 
 
+def test_contract_page_states_the_dated_documentation_rule():
+    import ptdenial_docs
+
+    from ptdenial import schema as S
+
+    page = ptdenial_docs.contract_page()
+    section = page.split("(dated-documentation)=", 1)[1].split("(quarantine)=")[0]
+    assert "absent for the line's features" in section
+    for field, date in S.DATED_FIELDS.items():
+        assert f"| `{field}` | `{date}` |" in section, field
+
+
 def test_extra_pages_join_the_navigation(tmp_path, monkeypatch):
     """A page another change drops into docs/ gets a place in the toctree."""
     import ptdenial_docs

@@ -148,7 +148,8 @@ def test_specs_agree_with_the_profile_defaults():
     columns = _profile_columns(names)
     assert columns["exclude"] == by_pattern
     assert columns["categorical"] == by_prefix
-    assert "month_index" in by_pattern and "units" not in by_pattern
+    assert "day_of_week" in by_pattern and "units" not in by_pattern
+    assert "gap__visits_over_benefit_limit" in by_pattern
 
 
 def test_spec_kinds_match_the_values(sample_features):
@@ -177,6 +178,6 @@ def test_spec_lookup_errors_and_custom_history_keys(claims):
         FeatureSpec("x", "numeric", "furlongs", "other", "X")
     enc = AsOfHistoryEncoder(keys={"payer": (S.PAYER_ID,)}).fit(claims)
     specs = [feature_spec(n) for n in enc.get_feature_names_out()]
-    assert [s.source for s in specs] == ["history"] * 5
+    assert [s.source for s in specs] == ["history"] * 6  # 4 per key, global rate, age
     assert feature_spec("hist_payer_rate_recent").unit == "rate"
     assert feature_spec("hist_payer_n").group == "baseline"

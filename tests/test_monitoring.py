@@ -307,9 +307,11 @@ def test_advice_is_typed_and_its_dict_is_the_recommendation_json():
     assert all(isinstance(r, M.RetrainingReason) for r in advice.reasons)
     assert advice.figures["validation_auc"] == 0.8
     # the JSON of recommendation.json, as recommend_retraining returned it before
-    # it was typed (keys, order, wording)
+    # it was typed (keys, order, wording), plus the action (issue 13: refresh
+    # or retrain)
     assert advice.to_dict() == {
         "retrain": True,
+        "action": "retrain",
         "reasons": [
             {
                 "trigger": "score_drift",
@@ -364,8 +366,9 @@ def test_advice_is_typed_and_its_dict_is_the_recommendation_json():
     assert list(advice.to_dict()["checks"]) == list(advice.figures)
     # item access reads that dict, for code written against the dict result
     assert advice["reasons"] == advice.to_dict()["reasons"]
+    assert advice["action"] == advice.action
     with pytest.raises(KeyError):
-        advice["action"]
+        advice["not_a_key"]
 
 
 def test_advice_action_watch_and_keep():
@@ -379,6 +382,7 @@ def test_advice_action_watch_and_keep():
     assert keep.action == "keep" and keep.reasons == ()
     assert keep.to_dict() == {
         "retrain": False,
+        "action": "keep",
         "reasons": [],
         "checks": {"trained_through": "2025-01-31", "model_age_days": 3},
         "as_of": "2025-02-03",

@@ -22,6 +22,7 @@ import pytest
 from ptdenial import schema as S
 from ptdenial.cli import main
 from ptdenial.config import ScoringConfig
+from ptdenial.datasets import load_sample_claims
 from ptdenial.exceptions import ClaimsSchemaError, ModelVersionError
 from ptdenial.io import write_table
 from ptdenial.model import save_model
@@ -457,3 +458,146 @@ def test_on_spark_each_python_worker_sets_up_the_model_once(spark, files):
     assert (per_pid["loads"] == 1).all() and (per_pid["builds"] == 1).all()
     assert per_pid["tasks"].max() >= 2  # a worker really ran several tasks
     assert per_pid["batches"].max() > per_pid["tasks"].max()  # several batches each
+
+
+@pytest.mark.spark
+def test_cli_engine_spark_accepts_history_like_the_local_job(spark, files, model,
+                                                             tmp_path):  # fmt: skip
+    history = load_sample_claims("history")
+    older = history[history[S.SUBMISSION_DATE] <= "2025-10-31"]
+    outcomes = write_table(older, tmp_path / "outcomes.parquet")
+    out = tmp_path / "scored"
+    code = main(
+        ["score", "--engine", "spark", str(files["one"]), "--model",
+         str(files["model"]), "--out", str(out), "--as-of", AS_OF,
+         "--history", str(outcomes)]
+    )  # fmt: skip
+    assert code == 0
+    manifest = json.loads((tmp_path / "scored.manifest.json").read_text())
+    snap = manifest["history_snapshot"]
+    assert snap["refreshed"] and snap["source"]["path"] == str(outcomes)
+    assert snap["last_outcome_date"] <= "2025-12-31" and snap["age_days"] > 0
+    assert (tmp_path / "scored.refreshed-model.skops").exists()
+    ref_out = tmp_path / "ref" / "scored.parquet"
+    score_file(model, files["one"], ref_out, as_of=AS_OF, history=outcomes)
+    got = pq.read_table(out).to_pandas()[list(S.SCORED_COLUMNS)]
+    ref = pq.read_table(ref_out).to_pandas()
+    # Spark scores with the refreshed model file, which has its own id
+    ref[S.MODEL_VERSION] = got[S.MODEL_VERSION].iloc[0]
+    _assert_same_scores(got, ref)
+
+
+# --- the history snapshot and training on Spark (issue 19) ------------------------
+@pytest.fixture(scope="module")
+def small_history(sample_history):
+    """A few hundred patients of the sample, some providers missing (null keys)."""
+    from ptdenial.model import prepare_history
+
+    patients = sample_history[S.PATIENT_ID].drop_duplicates().iloc[:150]
+    h = prepare_history(sample_history[sample_history[S.PATIENT_ID].isin(patients)])
+    h = h.reset_index(drop=True)
+    h.loc[h.index % 17 == 0, S.RENDERING_PROVIDER_ID] = None
+    return h
+
+
+def _by_line(frame, order) -> pd.DataFrame:
+    key = frame[S.CLAIM_ID].astype(str) + "|" + frame[S.LINE_NUMBER].astype(str)
+    want = order[S.CLAIM_ID].astype(str) + "|" + order[S.LINE_NUMBER].astype(str)
+    return frame.set_index(key.to_numpy()).loc[want.to_numpy()].reset_index(drop=True)
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    ("lag", "training", "as_of"),
+    [("deployment", True, None), ("anchored", False, "2025-09-01")],
+)
+def test_history_snapshot_equals_the_local_encoder(spark, small_history, tmp_path,
+                                                   lag, training, as_of):  # fmt: skip
+    from ptdenial.features import AsOfHistoryEncoder
+    from ptdenial.spark import history_snapshot, read_claims_spark
+
+    path = write_table(small_history, tmp_path / "history.parquet")
+    sdf = read_claims_spark(spark, path)
+    enc = AsOfHistoryEncoder(lag=lag, as_of=as_of, window_days=60, smoothing=5.0)
+    snap = history_snapshot(sdf, enc, training=training)
+    local = AsOfHistoryEncoder(lag=lag, as_of=as_of, window_days=60, smoothing=5.0)
+    if training:
+        expected = local.fit_transform(small_history)
+    else:
+        expected = local.fit(small_history).transform(small_history)
+    # the stored snapshot: the same arrays, to the last bit
+    assert snap.encoder.snapshot_.keys() == local.snapshot_.keys()
+    for name, arrays in local.snapshot_.items():
+        for part, values in arrays.items():
+            np.testing.assert_array_equal(snap.encoder.snapshot_[name][part], values)
+    for attr in ("global_days_", "global_ncum_", "global_cum_"):
+        np.testing.assert_array_equal(getattr(snap.encoder, attr), getattr(local, attr))
+    assert snap.encoder.n_history_ == local.n_history_
+    assert snap.encoder.last_outcome_date_ == local.last_outcome_date_
+    # the lines' features, exactly
+    got = _by_line(_collect(snap.features), small_history)
+    assert list(got.columns[2:]) == list(expected.columns)
+    pd.testing.assert_frame_equal(
+        got[list(expected.columns)], expected.reset_index(drop=True), check_exact=True
+    )
+    assert (expected.filter(like="_n_recent").to_numpy() > 0).any()  # not all empty
+
+
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory, sample_history):
+    return write_table(sample_history, tmp_path_factory.mktemp("hist") / "h.parquet")
+
+
+@pytest.mark.spark
+def test_train_spark_unsampled_is_the_local_model(spark, history_file, sample_model,
+                                                  new):  # fmt: skip
+    from conftest import SAMPLE_MODEL_PARAMS
+    from ptdenial.spark import train_spark
+
+    result = train_spark(history_file, params=SAMPLE_MODEL_PARAMS, spark=spark)
+    assert result.info["fraction"] == 1.0
+    assert result.info["sampled_lines"] == result.info["history_lines"] == len(
+        load_sample_claims("history")
+    )
+    got = result.model.predict_proba(new)[:, 1]
+    np.testing.assert_array_equal(got, sample_model.predict_proba(new)[:, 1])
+    enc, ref = result.model.features_.history_encoder, sample_model.features_
+    assert enc.n_history_ == ref.history_encoder.n_history_
+    assert result.model.card_["training_sample"]["engine"] == "spark"
+
+
+@pytest.mark.spark
+def test_cli_train_engine_spark_bounds_the_learner(spark, history_file, new,
+                                                   tmp_path, capsys):  # fmt: skip
+    from ptdenial.model import load_model
+
+    bound = 16_000
+    out = tmp_path / "model.skops"
+    code = main(
+        ["train", "--engine", "spark", str(history_file), "--out", str(out),
+         "--max-lines", str(bound), "--seed", "3"]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "--max-lines 16000" in printed
+    model = load_model(out)
+    sample = model.card_["training_sample"]
+    assert 0 < sample["sampled_lines"] <= bound < sample["history_lines"]
+    assert 0 < sample["fraction"] < 1
+    # the snapshot knows the whole history, the learner saw the sample only
+    assert model.features_.history_encoder.n_history_ > bound
+    p = model.predict_proba(new)[:, 1]
+    assert np.isfinite(p).all() and 0 < p.mean() < 1
+
+
+@pytest.mark.spark
+def test_cli_train_spark_refuses_a_big_sample(spark, history_file, tmp_path,
+                                                capsys):  # fmt: skip
+    # checked after counting the rows, before any line is validated or collected
+    out = tmp_path / "m.skops"
+    code = main(
+        ["train", "--engine", "spark", str(history_file), "--out", str(out),
+         "--memory-limit", "100MiB"]
+    )  # fmt: skip
+    assert code == 4
+    assert "--max-lines" in capsys.readouterr().err and not out.exists()

@@ -270,6 +270,30 @@ def _described(columns) -> str:
     return md_table(["column", "meaning"], rows)
 
 
+def _dated_section() -> str:
+    """The rule for dated documentation fields, from ``ColumnSpec.dated_by``."""
+    from ptdenial import schema as S
+
+    rows = [[f"`{field}`", f"`{date}`"] for field, date in S.DATED_FIELDS.items()]
+    return (
+        "\n(dated-documentation)=\n## Dated documentation: as it stood when "
+        "the line was sent\n\n"
+        "A history table records each document as it ended up: a plan of care "
+        "certified on 10 March sits on a line sent on 2 March, which went out "
+        "without it. New claims carry the field only once it exists. So that "
+        "training sees what scoring will see, a dated documentation field is "
+        "treated as **absent for the line's features** when its date is after "
+        "the line's `submission_date` "
+        "({py:func}`~ptdenial.schema.documents_as_sent`, "
+        "{py:func}`~ptdenial.schema.dated_after_submission`). The outcome "
+        "labels are untouched: the line was judged as it was sent. A field "
+        "whose date is empty, or a line without `submission_date`, is kept as "
+        "it is. Each dated field names its date column in the contract "
+        "({py:data}`~ptdenial.schema.DATED_FIELDS`):\n\n"
+        + md_table(["field", "dated by"], rows)
+    )
+
+
 def contract_page() -> str:
     """``reference/contract.md``: every column of the contract with its checks."""
     from ptdenial import schema as S
@@ -292,6 +316,7 @@ def contract_page() -> str:
         "the outcome columns; the non-denial and partial-denial CARC sets are "
         "data in the `carc` reference table ({ref}`reference-tables`).\n\n",
         _described(S.LABEL_COLUMNS),
+        _dated_section(),
         "\n(quarantine)=\n## Validation and the quarantine\n\n",
         "{py:func}`~ptdenial.schema.validate_claims` splits the input into "
         "valid rows and a quarantine table; rows in = valid + quarantined, "

@@ -14,7 +14,7 @@ carry patient identifiers or note text.
 Layout: ``_main`` (the parser and :func:`main`), ``_common`` (exit codes and
 what several commands share), and one module per command (``_sample``,
 ``_validate``, ``_train``, ``_evaluate``, ``_ingest``, ``_rules``,
-``_monitor``, ``_score``, ``_demo``), each an ``add(sub)`` / ``run(args)``
+``_monitor``, ``_score``, ``_refresh``, ``_demo``), each an ``add(sub)`` / ``run(args)``
 pair. Nothing in ptdenial imports this package.
 """
 

@@ -8,6 +8,7 @@ import sys
 EXIT_OK = 0
 EXIT_UNUSABLE = 2
 EXIT_QUARANTINED = 3
+EXIT_TOO_LARGE = 4
 
 logger = logging.getLogger("ptdenial")
 

@@ -16,14 +16,15 @@ from ptdenial.cli import (
     _monitor,
     _plan_kx,
     _reference,
+    _refresh,
     _rules,
     _sample,
     _score,
     _train,
     _validate,
 )
-from ptdenial.cli._common import EXIT_UNUSABLE, _err, logger
-from ptdenial.exceptions import PtdenialError
+from ptdenial.cli._common import EXIT_TOO_LARGE, EXIT_UNUSABLE, _err, logger
+from ptdenial.exceptions import MemoryLimitError, PtdenialError
 
 # One module per command, in the order of ``ptdenial --help``; each has
 # ``add(sub)`` (its subparser, with ``func=run``) and ``run(args) -> int``.
@@ -37,6 +38,7 @@ _COMMANDS = [
     _reference,
     _monitor,
     _score,
+    _refresh,
     _plan_kx,
     _denials,
     _demo,
@@ -80,7 +82,10 @@ def main(argv=None) -> int:
     -------
     int
         0: everything processed; 3: done, but some rows were quarantined;
-        2: nothing processed (bad arguments, unusable input, a refused model).
+        2: nothing processed (bad arguments, unusable input, a refused model);
+        4: nothing processed, the input is too large for the engine and memory
+        limit chosen (``train``: the message names the limit and the
+        alternatives).
 
     Examples
     --------
@@ -104,6 +109,9 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         code = args.func(args)
+    except MemoryLimitError as exc:
+        _err(str(exc))
+        return EXIT_TOO_LARGE
     except PtdenialError as exc:
         _err(str(exc))
         return EXIT_UNUSABLE

@@ -43,6 +43,13 @@ def add(sub):
         help="batches with fewer 97112 lines are not judged (default 100)",
     )
     p.add_argument("--quarantine", type=Path, help="write quarantined rows here")
+    p.add_argument(
+        "--history",
+        type=Path,
+        metavar="OUTCOMES",
+        help="latest outcomes export: monitor the model with its history "
+        "snapshot refreshed (as `ptdenial score --history` scores)",
+    )
     p.set_defaults(func=run)
 
 
@@ -52,6 +59,14 @@ def run(args) -> int:
     from ptdenial.monitoring import monitor_batch
 
     model = load_model(args.model)
+    if getattr(args, "history", None) is not None:
+        import pandas as pd
+
+        from ptdenial.scoring._snapshot import read_history, refresh_snapshot
+
+        night = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.today()
+        outcomes_valid, _ = read_history(args.history, as_of=night.normalize())
+        model = refresh_snapshot(model, outcomes_valid)
     valid, n_bad = _read_valid(
         args.claims, as_of=args.as_of, quarantine=args.quarantine
     )

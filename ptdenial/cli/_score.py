@@ -39,6 +39,23 @@ def _add_files(p):
         help="worklist CSV (an .html page is written beside it)",
     )
     p.add_argument("--report", type=Path, help="folder for report.html")
+    p.add_argument(
+        "--history",
+        type=Path,
+        metavar="OUTCOMES",
+        help="latest outcomes export (Parquet file/folder or CSV, with "
+        "remittance columns): refreshes the model's history snapshot for "
+        "this run (validated; failing rows quarantined). Without it the "
+        "snapshot the model was trained or refreshed with is used",
+    )
+    p.add_argument(
+        "--history-quarantine",
+        dest="history_quarantine",
+        type=Path,
+        help="quarantined rows of --history (default when rows fail: "
+        "<out>.history-quarantine.<suffix>; with --engine spark always "
+        "<out>.history-quarantine.parquet)",
+    )
 
 
 def _add_settings(p):
@@ -85,6 +102,14 @@ def _add_settings(p):
         dest="high_cut",
         type=float,
         help="probability from which a line is high risk (default 0.35)",
+    )
+    p.add_argument(
+        "--max-snapshot-age",
+        dest="max_snapshot_age_days",
+        type=int,
+        metavar="DAYS",
+        help="warn (stderr and report) when the history snapshot's newest "
+        "outcome is more than DAYS before the run date (default 45)",
     )
     p.add_argument(
         "--explain",
@@ -149,6 +174,7 @@ def _scoring_config(args):
         "high_cut",
         "explain",
         "progress",
+        "max_snapshot_age_days",
         "workers",
     )
     values = {n: getattr(args, n, None) for n in names}
@@ -191,6 +217,22 @@ def _print_score_run(run, report_path=None):
         print(f"  {name}: {path}")
     if report_path is not None:
         print(f"  report: {report_path}")
+    _print_snapshot(m.get("history_snapshot"))
+
+
+def _print_snapshot(snapshot) -> None:
+    """One line on the history snapshot (the job logs its warning on stderr)."""
+    if not snapshot:
+        return
+    age = snapshot.get("age_days")
+    how = "refreshed for this run" if snapshot.get("source") else "from the model"
+    print(
+        f"  history snapshot ({how}): outcomes up to "
+        f"{snapshot.get('last_outcome_date')}, "
+        f"{'unknown' if age is None else age} days old"
+    )
+    if snapshot.get("stale"):
+        print("  history snapshot is STALE: see the warning above and the report")
 
 
 def run(args) -> int:
@@ -216,6 +258,8 @@ def run(args) -> int:
         as_of=args.as_of,
         scored_at=args.scored_at,
         model_path=args.model,
+        history=getattr(args, "history", None),
+        history_quarantine=getattr(args, "history_quarantine", None),
     )
     report_path = None
     if args.report is not None:
@@ -262,6 +306,7 @@ def _run_score_spark(args, config) -> int:
         args.claims, args.model, args.out, quarantine=args.quarantine,
         worklist=args.worklist, config=config, as_of=args.as_of,
         scored_at=args.scored_at, partitions=args.partitions, spark_conf=conf,
+        history=getattr(args, "history", None),
     )  # fmt: skip
     c = manifest["counts"]
     print(
@@ -273,4 +318,5 @@ def _run_score_spark(args, config) -> int:
     print("  risk bands: " + ", ".join(f"{k} {v}" for k, v in bands.items()))
     for name, path in manifest["outputs"].items():
         print(f"  {name}: {path}")
+    _print_snapshot(manifest.get("history_snapshot"))
     return code

@@ -73,6 +73,10 @@ class _LineColumns:
     paid: np.ndarray | None
     adj_codes: np.ndarray | None
     rem_codes: np.ndarray | None
+    # when the plan of care and the daily note were finally signed (NaT: never),
+    # for exports that show documents signed after the line was sent
+    cert_signed: np.ndarray | None = None
+    note_signed: np.ndarray | None = None
 
     def take(self, keep: np.ndarray) -> _LineColumns:
         """The lines where ``keep`` (a boolean mask or indices)."""
@@ -209,9 +213,42 @@ def _object_column(values: np.ndarray, empty: np.ndarray) -> np.ndarray:
     return table[np.where(empty, 0, np.arange(1, len(values) + 1))]
 
 
-def _select(sim: _Sim, keep: np.ndarray, pending: np.ndarray, *, outcomes: bool):
-    """Lines of ``sim`` where ``keep``; outcome columns empty where ``pending``."""
+def _late_documents(cols: _LineColumns, export_day) -> _LineColumns:
+    """Certifications and note signatures as exported on ``export_day``.
+
+    A document signed after the line was sent but by the export day shows
+    its signature date (the history records documents as they ended up);
+    the outcomes still follow what was on file when the line was sent.
+    """
+    day = np.datetime64(export_day, "D")
+
+    def final(known, signed):
+        shown = ~np.isnat(signed) & (signed <= day)
+        return np.where(np.isnat(known) & shown, signed, known)
+
+    return dataclasses.replace(
+        cols,
+        cert=final(cols.cert, cols.cert_signed),
+        note=final(cols.note, cols.note_signed),
+    )
+
+
+def _select(
+    sim: _Sim,
+    keep: np.ndarray,
+    pending: np.ndarray,
+    *,
+    outcomes: bool,
+    export_day=None,
+):
+    """Lines of ``sim`` where ``keep``; outcome columns empty where ``pending``.
+
+    With ``export_day``, documents signed after their line was sent show as
+    exported that day (``SyntheticParams.late_documents``).
+    """
     cols = sim.columns.take(keep)
+    if export_day is not None:
+        cols = _late_documents(cols, export_day)
     if outcomes:
         pend = pending[keep]
         cols = dataclasses.replace(

@@ -177,7 +177,13 @@ def make_claims(
         intercept=params.intercept,
     )
     keep = (sim.dos >= start_d) & (sim.dos <= end_d) & (sim.submission <= as_of_d)
-    claims, truth = _select(sim, keep, sim.adjudication > as_of_d, outcomes=True)
+    claims, truth = _select(
+        sim,
+        keep,
+        sim.adjudication > as_of_d,
+        outcomes=True,
+        export_day=as_of_d if params.late_documents else None,
+    )
     return SyntheticClaims(claims, truth)
 
 
@@ -269,7 +275,11 @@ def make_sample(
     )
     keep = (hist.dos >= start_d) & (hist.submission <= end_d)
     history, history_truth = _select(
-        hist, keep, hist.adjudication > end_d, outcomes=True
+        hist,
+        keep,
+        hist.adjudication > end_d,
+        outcomes=True,
+        export_day=end_d if params.late_documents else None,
     )
     own_night = hist.submission == night
     parts = [_select(hist, own_night, own_night, outcomes=False)]

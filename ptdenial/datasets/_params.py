@@ -463,6 +463,13 @@ class SyntheticParams:
     # Late certifications, late progress reports and code/content mismatches
     # scale with exp(-quality_effect * provider quality).
     quality_effect: float = 0.6
+    # How the history records documents signed after a line was sent. False:
+    # as on file when the line was sent (a plan of care certified later is
+    # empty on it). True: as exported on the history's extraction date, the
+    # way a practice-management system shows documents as they ended up
+    # (SCHEMA.md "Dated documentation"): poc_certified_date and
+    # note_signed_date carry the later signature. Outcomes are the same.
+    late_documents: bool = False
 
     # --- soft effects on the denial log-odds (assumptions) ---------------------------
     w_code_content_intervention: float = 0.9

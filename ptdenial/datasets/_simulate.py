@@ -166,4 +166,15 @@ def _line_columns(
         paid=remit.paid,
         adj_codes=remit.adj_codes,
         rem_codes=remit.rem_codes,
+        **_signed_documents(run, s) if run.p.late_documents else {},
     )
+
+
+def _signed_documents(run: _Run, s: _Stages) -> dict:
+    """Per output line: when the plan of care and the note were finally signed."""
+    ov = s.out.ov
+    never = np.datetime64("NaT")
+    return {
+        "cert_signed": s.status.cert_date[ov],
+        "note_signed": np.where(s.sub.unsigned[ov], never, s.sub.note_date[ov]),
+    }

@@ -40,7 +40,10 @@ _DRIFT_COLUMNS = (
     "missing_reference",
     "missing_current",
     "largest_shift",
+    "allowance",
 )
+#: How a batch is compared with the profile (see :func:`drift_table`).
+BATCH_KINDS = ("window", "night")
 
 
 def population_stability_index(expected, actual, *, eps: float = _EPS) -> float:
@@ -142,6 +145,7 @@ def drift_table(
     segments=None,
     min_rows: int = 100,
     min_segment_rows: int = MIN_SEGMENT_ROWS,
+    batch: str = "window",
 ) -> pd.DataFrame:
     """PSI of each profiled feature (and the score) in a new batch.
 
@@ -165,6 +169,17 @@ def drift_table(
     min_segment_rows : int
         The same for segments: PSI on a few dozen lines is mostly noise
         (expected PSI without any drift is about ``(bins - 1) / n``).
+    batch : {"window", "night"}, default="window"
+        ``"window"``: the batch spans many nights (a month of claims); each
+        feature's status is its PSI against the thresholds. ``"night"``: the
+        batch is one night's claims, which differ from months of lines by
+        construction (its submission lags are the days since its visits,
+        its clinics bill on their own days). A feature's status is then
+        judged on its PSI minus an ``allowance``: what single nights of the
+        training months showed (the spec's ``night_psi``, see
+        :func:`reference_profile`) plus the noise of a random draw of the
+        batch's size (``(bins - 1) / n``). The score keeps the plain
+        thresholds.
 
     Returns
     -------
@@ -173,8 +188,10 @@ def drift_table(
         ``categorical``),
         ``psi``, ``status``, ``n_reference``, ``n_current``,
         ``missing_reference``, ``missing_current``, ``largest_shift`` (the
-        bin whose share moved most, as text); score first, then by PSI,
-        largest first.
+        bin whose share moved most, as text) and ``allowance`` (the PSI a
+        batch of its kind shows without drift, subtracted before judging;
+        0 for windows and the score); score first, then by PSI, largest
+        first.
 
     Examples
     --------
@@ -191,6 +208,8 @@ def drift_table(
     [['minutes', 'significant']]
     """
     _check_profile(profile)
+    if batch not in BATCH_KINDS:
+        raise ValueError(f"batch must be one of {list(BATCH_KINDS)}; got {batch!r}")
     rows = []
     n_ref = int(profile.get("n_rows", 0))
     if scores is not None and profile.get("score"):
@@ -218,15 +237,35 @@ def drift_table(
             rows.append(_missing_feature_row(name, spec, n_ref, len(features)))
             continue
         values = _as_float(features[name])
-        rows.append(_drift_row(name, spec["kind"], spec, values, n_ref, min_rows))
+        rows.append(
+            _drift_row(
+                name,
+                spec["kind"],
+                spec,
+                values,
+                n_ref,
+                min_rows,
+                night=batch == "night",
+            )
+        )
     return _sorted_drift(pd.DataFrame(rows, columns=list(_DRIFT_COLUMNS)))
 
 
-def _drift_row(name, kind, spec, values, n_ref: int, min_rows: int) -> dict:
+def _night_allowance(spec: dict, expected: np.ndarray, n: int) -> float:
+    """PSI one night of ``n`` rows shows without drift (see :func:`drift_table`)."""
+    bins = int((expected > 0).sum())
+    noise = (bins - 1) / n if n else 0.0
+    return float(spec.get("night_psi", 0.0)) + noise
+
+
+def _drift_row(
+    name, kind, spec, values, n_ref: int, min_rows: int, *, night: bool = False
+) -> dict:
     """One row of the drift table: PSI of ``values`` against the spec's bins."""
     expected, actual = _current_shares(spec, values)
     n = int(np.asarray(values).size)
     psi = population_stability_index(expected, actual) if n else float("nan")
+    allowance = _night_allowance(spec, expected, n) if night else 0.0
     labels = _bin_labels(spec)
     diff = actual - expected
     j = int(np.argmax(np.abs(diff))) if n else 0
@@ -234,7 +273,9 @@ def _drift_row(name, kind, spec, values, n_ref: int, min_rows: int) -> dict:
         "feature": name,
         "kind": kind,
         "psi": psi,
-        "status": psi_status(psi, n_current=n, min_rows=min_rows),
+        "status": psi_status(
+            psi - allowance if n else psi, n_current=n, min_rows=min_rows
+        ),
         "n_reference": n_ref,
         "n_current": n,
         "missing_reference": float(spec["missing"]),
@@ -242,6 +283,7 @@ def _drift_row(name, kind, spec, values, n_ref: int, min_rows: int) -> dict:
         "largest_shift": (
             f"{labels[j]}: {expected[j]:.1%} -> {actual[j]:.1%}" if n else ""
         ),
+        "allowance": allowance,
     }
 
 
@@ -257,6 +299,7 @@ def _missing_feature_row(name, spec, n_ref: int, n_current: int) -> dict:
         "missing_reference": float(spec["missing"]),
         "missing_current": 1.0,
         "largest_shift": "",
+        "allowance": 0.0,
     }
 
 

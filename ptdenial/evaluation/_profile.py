@@ -17,11 +17,22 @@ from ptdenial import schema as S
 from ptdenial.exceptions import PtdenialError
 
 #: Features left out of the profile by default (shell-style patterns): calendar
-#: features, year-to-date amounts (seasonal by construction) and the as-of
+#: features, year-to-date amounts and visit counts against a yearly benefit
+#: limit (seasonal by construction: they restart every January) and the as-of
 #: history features ``hist_*`` (counts grow and rates move with the practice's
 #: accumulated history, so they drift by construction; their effect on the
 #: model is watched through the score, overall and per payer).
-DEFAULT_EXCLUDE = ("month_index", "day_of_week", "*ytd*", "hist_*")
+DEFAULT_EXCLUDE = (
+    "month_index",
+    "day_of_week",
+    "*ytd*",
+    "gap__visits_over_benefit_limit",
+    "hist_*",
+)
+#: Smallest night (rows of one submission date) used for the night reference.
+MIN_NIGHT_ROWS = 20
+#: Quantile of the nights' excess PSI kept as a feature's night reference.
+NIGHT_QUANTILE = 0.95
 #: Smallest segment (e.g. payer) whose score distribution is profiled.
 MIN_SEGMENT_ROWS = 200
 #: Most segments profiled (the largest ones).
@@ -116,6 +127,7 @@ def reference_profile(
     segments=None,
     min_segment_rows: int = MIN_SEGMENT_ROWS,
     categorical=(),
+    nights=None,
 ) -> dict:
     """Compact, JSON-safe distribution profile of model features and scores.
 
@@ -150,6 +162,16 @@ def reference_profile(
     categorical : iterable of str
         More features holding category codes (the model passes
         :data:`ptdenial.features.CATEGORICAL_FEATURES`).
+    nights : array-like, optional
+        The submission date (or any batch label) of each row. Each feature's
+        spec then gets ``night_psi``: how far single nights of these rows
+        stray from the whole profile beyond what a random draw of the same
+        size does (the :data:`NIGHT_QUANTILE` of the nights' excess PSI, over
+        nights of at least :data:`MIN_NIGHT_ROWS` rows). One night's claims
+        differ from months of lines by construction (its lags are the days
+        since its visits, its clinics bill on their own days);
+        :func:`drift_table` with ``batch="night"`` judges a night against
+        that.
 
     Returns
     -------
@@ -197,6 +219,8 @@ def reference_profile(
             specs[str(name)] = _categorical_spec(values, max_categories)
         else:
             specs[str(name)] = _numeric_spec(values, n_bins)
+    if nights is not None:
+        _night_reference(features, specs, nights)
     score_spec = None
     segment_specs = {}
     segment_by = getattr(segments, "name", None)
@@ -221,6 +245,41 @@ def reference_profile(
         "score_segments": segment_specs,
         "segment_by": str(segment_by) if segment_specs and segment_by else None,
     }
+
+
+def _night_reference(features: pd.DataFrame, specs: dict, nights) -> None:
+    """Add ``night_psi`` to each spec: single nights' PSI beyond sampling noise.
+
+    For each night with enough rows, the PSI of its rows against the spec
+    minus the PSI of as many rows drawn at random from the whole profile
+    (one draw per night, a fixed seed): what the night's structure adds to
+    the noise of its size. The spec keeps the :data:`NIGHT_QUANTILE` of
+    those excesses (0 when no night is large enough).
+    """
+    from ptdenial.evaluation._drift import _current_shares, population_stability_index
+
+    labels = pd.Series(np.asarray(nights)).to_numpy()
+    if len(labels) != len(features):
+        raise ValueError(f"nights has {len(labels)} rows but features has "
+                         f"{len(features)}")  # fmt: skip
+    codes, _ = pd.factorize(labels)
+    groups = [
+        idx
+        for idx in pd.Series(np.arange(len(codes))).groupby(codes).indices.values()
+        if len(idx) >= MIN_NIGHT_ROWS
+    ]
+    rng = np.random.default_rng(0)
+    draws = [rng.choice(len(features), len(idx), replace=False) for idx in groups]
+    for name, spec in specs.items():
+        values = _as_float(features[name])
+        excess = []
+        for idx, draw in zip(groups, draws, strict=True):
+            night = population_stability_index(*_current_shares(spec, values[idx]))
+            noise = population_stability_index(*_current_shares(spec, values[draw]))
+            excess.append(night - noise)
+        q = float(np.quantile(excess, NIGHT_QUANTILE)) if excess else 0.0
+        spec["night_psi"] = _r(max(q, 0.0))
+        spec["night_count"] = len(excess)
 
 
 def _segment_specs(scores, labels: pd.Series, n_bins: int, min_rows: int) -> dict:

@@ -390,10 +390,13 @@ def _episode_features(X) -> dict[str, np.ndarray]:
 
 
 def _time_features(dos: pd.Series) -> dict[str, np.ndarray]:
-    """Month (since January 2000) and weekday of the date of service."""
+    """Weekday of the date of service.
+
+    No feature counts calendar time: a month index learned the level of the
+    last training months and carried it into every later month (issue 13;
+    ``bench/results/model.md``). Drift reaches the model through the recent
+    history rates and the calibrator instead.
+    """
     return {
-        "month_index": ((dos.dt.year - 2000) * 12 + dos.dt.month - 1).to_numpy(
-            dtype=float, na_value=np.nan
-        ),
         "day_of_week": dos.dt.day_of_week.to_numpy(dtype=float, na_value=np.nan),
     }

@@ -11,6 +11,10 @@ from ptdenial import schema as S
 from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.features._columns import _Distinct, _frame, _require
 
+#: How training lines' history features take the nightly job's information lag
+#: into account (see :class:`AsOfHistoryEncoder`).
+LAG_MODES = ("none", "anchored", "deployment")
+
 #: Name -> key columns of the as-of history rates.
 HISTORY_KEYS = {
     "payer_code": (S.PAYER_ID, S.CPT_CODE),
@@ -69,6 +73,31 @@ def _reference_dates(X: pd.DataFrame, as_of) -> np.ndarray:
 _DAY_BITS = 21  # days since 1970 fit in 21 bits until the year 7711
 
 
+def _drawn_lags(days: np.ndarray, max_lag_days: int, seed: int) -> np.ndarray:
+    """A staleness in [0, max_lag_days] per reference day, fixed by the day.
+
+    Every line of one day shares it, as every line of one night shares the
+    age of the snapshot it is scored with. A hash, not a random stream, so
+    a day's staleness does not depend on which other lines are transformed.
+    """
+    salted = days.astype(np.int64) * np.int64(1_000_003) + np.int64(seed)
+    h = pd.util.hash_array(salted, categorize=False)
+    return (h % np.uint64(max_lag_days + 1)).astype(np.int64)
+
+
+def _cumulate(keys, n, d):
+    """Distinct sorted ``keys``, and cumulative line and denied counts before each.
+
+    ``ncum[i]`` (``cum[i]``) counts the lines (denied lines) whose key is
+    below ``keys[i]``; the last entry counts all of them.
+    """
+    uniq, inv = np.unique(np.asarray(keys, dtype=np.int64), return_inverse=True)
+    lines = np.bincount(inv, weights=np.asarray(n, dtype=float), minlength=len(uniq))
+    denied = np.bincount(inv, weights=np.asarray(d, dtype=float), minlength=len(uniq))
+    ncum = np.concatenate([[0], np.cumsum(lines.astype(np.int64))])
+    return uniq, ncum, np.concatenate([[0.0], np.cumsum(denied)])
+
+
 def _days_since_epoch(dates: pd.Series) -> np.ndarray:
     days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
     out = days.astype(np.int64)
@@ -92,6 +121,22 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
     on or after its submission. Changing an outcome adjudicated after a line's
     submission never changes that line's features.
 
+    **Information lag.** The nightly job scores with the snapshot it was
+    given; weeks later, the outcomes of the last weeks are not in it. ``lag``
+    says how training lines see that lag:
+
+    * ``"deployment"``: :meth:`fit_transform` (training) computes each
+      line's features with the outcomes known ``s`` days before its
+      reference date, ``s`` drawn in ``[0, max_lag_days]`` per day; the
+      windows stay anchored at the reference date, so a training line sees
+      the thinned recent counts a stale snapshot gives. ``hist_age_days``
+      (``s`` in training, the snapshot's age on the night in scoring) is an
+      extra feature. :meth:`transform` always uses what the snapshot holds.
+    * ``"anchored"``: the recent windows end at the snapshot's last outcome
+      date (``last_outcome_date_``) when the reference date is later: a
+      stale snapshot gives full but older windows.
+    * ``"none"``: neither (the windows end at the reference date).
+
     Parameters
     ----------
     smoothing : float, default=20.0
@@ -102,6 +147,22 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         Feature name -> key columns. Defaults to :data:`HISTORY_KEYS`.
     as_of : date-like, optional
         Scoring date; history adjudicated on or after it is ignored.
+    lag : {"deployment", "anchored", "none"}, default="deployment"
+        How training lines see the nightly job's information lag (above).
+    max_lag_days : int, default=180
+        Largest staleness drawn with ``lag="deployment"``: the longest gap
+        between refreshes the model is trained for.
+    random_state : int, default=0
+        Salt of the drawn staleness.
+
+    Attributes
+    ----------
+    snapshot_ : dict
+        Per key: hashed keys, adjudication days and cumulative denials.
+    n_history_ : int
+        Adjudicated lines in the snapshot.
+    last_outcome_date_ : str or None
+        Newest adjudication date in the snapshot (``YYYY-MM-DD``).
 
     Examples
     --------
@@ -129,11 +190,24 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
 
     _fitted_attribute = "snapshot_"
 
-    def __init__(self, *, smoothing=20.0, window_days=90, keys=None, as_of=None):
+    def __init__(
+        self,
+        *,
+        smoothing=20.0,
+        window_days=90,
+        keys=None,
+        as_of=None,
+        lag="deployment",
+        max_lag_days=180,
+        random_state=0,
+    ):
         self.smoothing = smoothing
         self.window_days = window_days
         self.keys = keys
         self.as_of = as_of
+        self.lag = lag
+        self.max_lag_days = max_lag_days
+        self.random_state = random_state
 
     def _keys(self):
         return dict(self.keys) if self.keys is not None else dict(HISTORY_KEYS)
@@ -152,6 +226,25 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         -------
         self
         """
+        self._validate_params()
+        _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
+        H = X.loc[known]
+        adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
+        den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
+        ones = np.ones(len(adj), dtype=np.int64)
+        distinct = _Distinct(H)
+        tables = {
+            name: (_hash_keys(distinct, cols), adj, ones, den)
+            for name, cols in self._keys().items()
+        }
+        self._set_snapshot((adj, ones, den), tables)
+        return self
+
+    def _validate_params(self) -> None:
+        """Clear errors for out-of-range parameters (before any fit)."""
         if not (isinstance(self.smoothing, int | float) and self.smoothing >= 0):
             raise ValueError(
                 "The 'smoothing' parameter of AsOfHistoryEncoder must be a float in "
@@ -164,30 +257,54 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
                 "The 'window_days' parameter of AsOfHistoryEncoder must be an int in "
                 f"the range [1, inf). Got {self.window_days!r} instead."
             )
-        _require(X, [S.ADJUDICATION_DATE, S.DENIED], "AsOfHistoryEncoder")
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(X.columns)
-        known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
-        H = X.loc[known]
-        adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
-        den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
-        order = np.argsort(adj, kind="stable")
-        self.global_days_ = adj[order]
-        self.global_cum_ = np.concatenate([[0.0], np.cumsum(den[order])])
+        if self.lag not in LAG_MODES:
+            raise ValueError(
+                "The 'lag' parameter of AsOfHistoryEncoder must be one of "
+                f"{list(LAG_MODES)}. Got {self.lag!r} instead."
+            )
+        if not (
+            isinstance(self.max_lag_days, int | np.integer) and self.max_lag_days >= 0
+        ):
+            raise ValueError(
+                "The 'max_lag_days' parameter of AsOfHistoryEncoder must be an int "
+                f"in the range [0, inf). Got {self.max_lag_days!r} instead."
+            )
+
+    def _set_snapshot(self, global_counts, key_counts) -> None:
+        """Store the snapshot from counts of adjudicated lines.
+
+        ``global_counts`` is ``(days, lines, denied)``; ``key_counts`` maps
+        each key name to ``(key hashes, days, lines, denied)``. A row may
+        stand for one line (``fit``) or for all lines of one key and day
+        (:func:`ptdenial.spark.history_snapshot`): the stored arrays are the
+        same, one entry per distinct (key, day), so the snapshot's size
+        follows the distinct keys and dates, not the lines.
+        """
+        days, n, d = global_counts
+        self.global_days_, self.global_ncum_, self.global_cum_ = _cumulate(days, n, d)
         self.snapshot_ = {}
-        distinct = _Distinct(H)
-        for name, cols in self._keys().items():
-            h = _hash_keys(distinct, cols)
-            ukeys, rank = np.unique(h, return_inverse=True)
-            combined = (rank.astype(np.int64) << _DAY_BITS) + adj
-            o = np.argsort(combined, kind="stable")
+        for name, (h, kdays, kn, kd) in key_counts.items():
+            ukeys, rank = np.unique(np.asarray(h, dtype=np.uint64), return_inverse=True)
+            combined = (rank.astype(np.int64) << _DAY_BITS) + kdays
+            combined, ncum, cum = _cumulate(combined, kn, kd)
             self.snapshot_[name] = {
                 "ukeys": ukeys,
-                "combined": combined[o],
-                "cum": np.concatenate([[0.0], np.cumsum(den[o])]),
+                "combined": combined,
+                "ncum": ncum,
+                "cum": cum,
             }
-        self.n_history_ = int(known.sum())
-        return self
+        adj = np.asarray(days, dtype=np.int64)
+        self.n_history_ = int(np.sum(n))
+        last = int(adj.max()) if len(adj) else None
+        self.last_outcome_date_ = (
+            None if last is None else str(np.datetime64(last, "D"))
+        )
+
+    def _last_outcome_day(self) -> int | None:
+        last = getattr(self, "last_outcome_date_", None)
+        if last is None:
+            return None
+        return int(np.datetime64(last, "D").astype(np.int64))
 
     @staticmethod
     def _count(snap, keys, day_codes, days, recent):
@@ -202,6 +319,7 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         in sorted order (several times faster than one search per line).
         """
         ukeys, combined, cum = snap["ukeys"], snap["combined"], snap["cum"]
+        ncum = snap.get("ncum")
         key_codes, qkey = keys
         rank = np.searchsorted(ukeys, qkey)
         present = rank < len(ukeys)
@@ -221,14 +339,20 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         for qday in (days, recent):
             pos = np.searchsorted(combined, base + qday[day], side="left")
             pos = np.where(present, pos, lo)
+            # snapshots fitted before the counts were compacted: one entry a line
+            lines = ncum[pos] - ncum[lo] if ncum is not None else pos - lo
             out += [
-                (pos - lo).astype(float)[pair_codes],
+                lines.astype(float)[pair_codes],
                 (cum[pos] - cum[lo])[pair_codes],
             ]
         return out
 
     def transform(self, X):
         """As-of counts and smoothed denial rates per key.
+
+        Scoring semantics: each line sees what the snapshot holds before its
+        reference date (a stale snapshot gives thinner recent windows, or
+        older ones with ``lag="anchored"``).
 
         Parameters
         ----------
@@ -239,21 +363,74 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         -------
         pandas.DataFrame
             ``hist_<key>_n``, ``hist_<key>_rate``, ``hist_<key>_n_recent``,
-            ``hist_<key>_rate_recent`` per key, and ``hist_global_rate``.
+            ``hist_<key>_rate_recent`` per key, ``hist_global_rate`` and,
+            with ``lag="deployment"``, ``hist_age_days``.
         """
         check_is_fitted(self, "snapshot_")
-        _require(X, [S.DATE_OF_SERVICE], "AsOfHistoryEncoder")
-        day_codes, days = pd.factorize(_reference_dates(X, self.as_of), sort=True)
-        days = np.asarray(days, dtype=np.int64)
-        recent = days - np.int64(self.window_days)
-        g_n = np.searchsorted(self.global_days_, days, side="left").astype(float)
-        g_n = g_n[day_codes]
-        g_d = self.global_cum_[g_n.astype(int)]
+        return self._features(X, drawn=False)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit the snapshot, then the training features of ``X``.
+
+        With ``lag="deployment"`` each line's features use the outcomes
+        known a drawn staleness before its reference date (the class
+        docstring); otherwise the same as ``fit(X).transform(X)``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Claims with outcomes.
+        y : ignored
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        self.fit(X, y)
+        return self._features(X, drawn=self.lag == "deployment")
+
+    def _query_days(self, X, drawn: bool):
+        """Per line: information cut-off and window start (days), and the age.
+
+        The cut-off is the reference date (outcomes adjudicated strictly
+        before it count), less the drawn staleness in training; the window
+        starts ``window_days`` before the reference date, or before the
+        snapshot's last outcome date + 1 with ``lag="anchored"``.
+        """
+        ref = _reference_dates(X, self.as_of)
+        info = ref.copy()
+        last = self._last_outcome_day()
+        known = info if last is None else np.minimum(info, last + 1)
+        if drawn:
+            info = ref - _drawn_lags(ref, int(self.max_lag_days), self.random_state)
+            known = np.minimum(known, info)
+        anchor = known if self.lag == "anchored" else ref
+        start = np.minimum(anchor - np.int64(self.window_days), info)
+        return info, start, (ref - known).astype(float)
+
+    def _global_rate(self, days) -> np.ndarray:
+        """Denial rate of all history adjudicated strictly before each day."""
+        pos = np.searchsorted(self.global_days_, days, side="left")
+        ncum = getattr(self, "global_ncum_", None)
+        g_n = (ncum[pos] if ncum is not None else pos).astype(float)
+        g_d = self.global_cum_[pos]
         with np.errstate(invalid="ignore", divide="ignore"):
-            g_rate = np.where(g_n > 0, g_d / g_n, np.nan)
+            return np.where(g_n > 0, g_d / g_n, np.nan)
+
+    def _features(self, X, *, drawn: bool) -> pd.DataFrame:
+        _require(X, [S.DATE_OF_SERVICE], "AsOfHistoryEncoder")
+        info, start, age = self._query_days(X, drawn)
+        width = np.clip(info - start, 0, (1 << _DAY_BITS) - 1)
+        day_codes, pairs = pd.factorize((info << _DAY_BITS) + width, sort=True)
+        pairs = np.asarray(pairs, dtype=np.int64)
+        days = pairs >> _DAY_BITS
+        recent = days - (pairs & ((1 << _DAY_BITS) - 1))
+        g_rate = self._global_rate(days)[day_codes]
         prior = np.nan_to_num(g_rate, nan=0.0)
         m = float(self.smoothing)
         f = {"hist_global_rate": g_rate}
+        if self.lag == "deployment":
+            f["hist_age_days"] = age
         distinct = _Distinct(X)
         for name, cols in self._keys().items():
             keys = _distinct_keys(distinct, cols)
@@ -272,6 +449,8 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
 
     def _output_names(self):
         names = ["hist_global_rate"]
+        if self.lag == "deployment":
+            names.append("hist_age_days")
         for name in self._keys():
             names += [
                 f"hist_{name}_n",

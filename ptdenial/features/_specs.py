@@ -43,7 +43,6 @@ FEATURE_UNITS = (
     "visits",
     "rate",
     "factor",
-    "months since 2000-01",
     "weekday (0 = Monday)",
 )
 #: Transformers of the feature set, by their name in ``ClaimFeatureSet``.
@@ -306,15 +305,6 @@ _CLAIM = (
         "Days from service to submission",
     ),
     (
-        "month_index",
-        "numeric",
-        "months since 2000-01",
-        "calendar",
-        "Month of service",
-        "claim",
-        False,
-    ),
-    (
         "day_of_week",
         "numeric",
         "weekday (0 = Monday)",
@@ -355,8 +345,11 @@ _GAPS = {
     "cq_payment_factor": ("factor", "CQ payment factor"),
     "mppr_reduced_units": ("units", "Units reduced by MPPR"),
 }
-# year-to-date amounts: seasonal by construction, left out of the drift profile
-_UNPROFILED_GAPS = frozenset({"ytd_over_kx_threshold", "ytd_over_tmr_threshold"})
+# year-to-date amounts and visits against a yearly benefit limit: seasonal by
+# construction (they restart every January), left out of the drift profile
+_UNPROFILED_GAPS = frozenset(
+    {"ytd_over_kx_threshold", "ytd_over_tmr_threshold", "visits_over_benefit_limit"}
+)
 
 # --- history ----------------------------------------------------------------
 #: Reason group of the as-of history features of each default history key;
@@ -442,6 +435,18 @@ def _build() -> dict[str, FeatureSpec]:
             "baseline",
             "Earlier denial rate, all lines",
             source="history",
+            profiled=False,
+        )
+    )
+    specs.append(
+        FeatureSpec(
+            "hist_age_days",
+            "numeric",
+            "days",
+            "baseline",
+            "Days since the newest outcome the history features know",
+            source="history",
+            # the snapshot's age: reported on its own (manifest, report)
             profiled=False,
         )
     )

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ptdenial import schema as S
 from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.features._claim import ClaimFeatures
 from ptdenial.features._history import AsOfHistoryEncoder
@@ -15,11 +16,17 @@ from ptdenial.features._history import AsOfHistoryEncoder
 #: computed differently: a model file records the version it was trained with,
 #: and :func:`ptdenial.model.load_model` refuses a file from another version
 #: (its fitted transformers would not match this code).
-FEATURE_SET_VERSION = 3
+FEATURE_SET_VERSION = 4
 
 
 class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
     """Rule flags and gaps, claim features and as-of history, side by side.
+
+    Every part sees the claims' dated documentation as it stood when each
+    line was sent (:func:`ptdenial.schema.documents_as_sent`): a plan of
+    care certified, a progress report or a note signed after a line's
+    ``submission_date`` is absent from that line's features, as it was from
+    the claim that went out. Labels are never changed.
 
     A small feature union whose fitted state holds only plain Python and NumPy
     objects, so a model that contains it saves safely with skops (scikit-learn's
@@ -31,7 +38,11 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
     as_of : date-like, optional
         Scoring date for the history features.
     smoothing, window_days : see :class:`AsOfHistoryEncoder`
+    history_lag, max_history_lag_days : see ``lag`` and ``max_lag_days`` of
+        :class:`AsOfHistoryEncoder`
     min_category_count : see :class:`ClaimFeatures`
+    random_state : int, default=0
+        Salt of the drawn staleness of training lines.
 
     Attributes
     ----------
@@ -50,12 +61,18 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
         smoothing=20.0,
         window_days=90,
         min_category_count=20,
+        history_lag="deployment",
+        max_history_lag_days=180,
+        random_state=0,
     ):
         self.reference = reference
         self.as_of = as_of
         self.smoothing = smoothing
         self.window_days = window_days
         self.min_category_count = min_category_count
+        self.history_lag = history_lag
+        self.max_history_lag_days = max_history_lag_days
+        self.random_state = random_state
 
     def fit(self, X, y=None):
         """Fit the three parts.
@@ -86,11 +103,16 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
                     smoothing=self.smoothing,
                     window_days=self.window_days,
                     as_of=self.as_of,
+                    lag=self.history_lag,
+                    max_lag_days=self.max_history_lag_days,
+                    random_state=self.random_state,
                 ),
             ),
         ]
+        sent = S.documents_as_sent(X)
         for _, est in self.transformers_:
-            est.fit(X)
+            # the history encoder keeps outcomes only: the documents do not matter
+            est.fit(sent)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(X.columns)
         names = []
@@ -120,10 +142,38 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
         pandas.DataFrame
         """
         check_is_fitted(self, "transformers_")
+        return self._transform(X, training=False)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then the training features of ``X``.
+
+        The history part gives each line the information lag it was trained
+        for (:meth:`AsOfHistoryEncoder.fit_transform`); the other parts are
+        the same as in :meth:`transform`.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Validated claims with labels.
+        y : ignored
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        self.fit(X, y)
+        return self._transform(X, training=True)
+
+    def _transform(self, X, *, training: bool) -> pd.DataFrame:
         self.history_encoder.as_of = self.as_of
+        # a line's features see its documents as they were when it was sent
+        X = S.documents_as_sent(X)
         parts = []
-        for _, est in self.transformers_:
-            out = est.transform(X)
+        for name, est in self.transformers_:
+            if name == "history":
+                out = est._features(X, drawn=training and est.lag == "deployment")
+            else:
+                out = est.transform(X)
             if not isinstance(out, pd.DataFrame):
                 out = pd.DataFrame(
                     out, index=X.index, columns=est.get_feature_names_out()
@@ -136,7 +186,15 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
 
 
 def make_feature_pipeline(
-    *, reference=None, as_of=None, smoothing=20.0, window_days=90, min_category_count=20
+    *,
+    reference=None,
+    as_of=None,
+    smoothing=20.0,
+    window_days=90,
+    min_category_count=20,
+    history_lag="deployment",
+    max_history_lag_days=180,
+    random_state=0,
 ):
     """The full feature set: rule flags and gaps, claim features, as-of history.
 
@@ -147,6 +205,7 @@ def make_feature_pipeline(
         Scoring date for the history features.
     smoothing, window_days : see :class:`AsOfHistoryEncoder`
     min_category_count : see :class:`ClaimFeatures`
+    history_lag, max_history_lag_days, random_state : see :class:`ClaimFeatureSet`
 
     Returns
     -------
@@ -168,4 +227,7 @@ def make_feature_pipeline(
         smoothing=smoothing,
         window_days=window_days,
         min_category_count=min_category_count,
+        history_lag=history_lag,
+        max_history_lag_days=max_history_lag_days,
+        random_state=random_state,
     )

@@ -39,6 +39,7 @@ from ptdenial.model._holdout import (
     fit_baselines,
     train_and_evaluate,
 )
+from ptdenial.model._memory import available_memory, check_training_memory, parse_size
 from ptdenial.model._persistence import load_model, save_model
 
 __all__ = [
@@ -52,4 +53,7 @@ __all__ = [
     "load_model",
     "prepare_history",
     "SCORED_CODE",
+    "check_training_memory",
+    "available_memory",
+    "parse_size",
 ]

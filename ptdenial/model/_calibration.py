@@ -75,11 +75,31 @@ def _fit_calibrator(calibrator, method, raw, y):
     return None
 
 
-def _apply_calibration(calibrator, method, knots, raw):
+def _level_offset(p: np.ndarray, target_rate: float) -> float:
+    """Log-odds ``d`` such that ``mean(expit(logit(p) - d)) == target_rate``.
+
+    The re-anchoring of a calibrator after the final refit (see
+    :meth:`ptdenial.model.DenialRiskModel._fit_calibration`): one parameter,
+    found by bisection (the mean is monotone in ``d``).
+    """
+    z = _logit(np.asarray(p, dtype=float))
+    target = float(np.clip(target_rate, _EPS, 1 - _EPS))
+    lo, hi = -10.0, 10.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if _expit(z - mid).mean() > target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _apply_calibration(calibrator, method, knots, raw, offset=0.0):
     """Calibrated probabilities of raw ones, kept off 0 and 1.
 
     ``knots`` (centered isotonic) win over the plain isotonic steps when given;
-    models saved before the knots existed still use the steps.
+    models saved before the knots existed still use the steps. ``offset``
+    (log-odds) re-anchors the calibrated level (:func:`_level_offset`).
     """
     if calibrator is None:
         return raw
@@ -89,6 +109,8 @@ def _apply_calibration(calibrator, method, knots, raw):
         p = calibrator.predict(raw)
     else:
         p = calibrator.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
+    if offset:
+        p = _expit(_logit(p) - offset)
     # A claim line is never certain to be paid or denied: keep probabilities
     # off 0 and 1 (an isotonic step fitted on few lines can reach them).
     return np.clip(p, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)

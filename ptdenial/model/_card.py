@@ -82,7 +82,23 @@ def _make_card(model, claims, slices, p, *, profile, top_features) -> dict:
     if calib_mask.any():
         m = denial_metrics(slices.y[calib_mask], p[calib_mask])
         card["calibration_slice_metrics"] = {k: jsonable(v) for k, v in m.items()}
+    card["history_snapshot"] = history_snapshot_card(model.features_.history_encoder)
     card["model_id"] = "pending"
     card["reference_profile"] = profile
     card["top_features"] = top_features
     return card
+
+
+def history_snapshot_card(encoder, *, refreshed: bool = False) -> dict:
+    """The card's ``history_snapshot`` entry: what the history features know.
+
+    ``last_outcome_date`` is the newest adjudication date in the snapshot:
+    on a scoring night, the snapshot's age is the night minus that date.
+    """
+    return {
+        "last_outcome_date": encoder.last_outcome_date_,
+        "adjudicated_lines": int(encoder.n_history_),
+        "lag": encoder.lag,
+        "max_lag_days": int(encoder.max_lag_days),
+        "refreshed": bool(refreshed),
+    }

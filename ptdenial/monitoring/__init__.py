@@ -54,7 +54,12 @@ from ptdenial.monitoring._advice import (
     recommend_retraining,
     retraining_verdict,
 )
-from ptdenial.monitoring._batch import history_as_of, model_profile, monitor_batch
+from ptdenial.monitoring._batch import (
+    batch_kind,
+    history_as_of,
+    model_profile,
+    monitor_batch,
+)
 from ptdenial.monitoring._realized import RealizedPerformance, realized_performance
 
 __all__ = [
@@ -81,4 +86,5 @@ __all__ = [
     "model_profile",
     "monitor_batch",
     "history_as_of",
+    "batch_kind",
 ]

@@ -24,9 +24,11 @@ AUC_DROP_LIMIT = 0.05
 
 
 class Severity(StrEnum):
-    """How strongly a reason speaks: ``retrain`` now, or ``watch``."""
+    """How strongly a reason speaks: ``retrain`` now, ``refresh`` the history
+    snapshot, or ``watch``."""
 
     RETRAIN = "retrain"
+    REFRESH = "refresh"
     WATCH = "watch"
 
 
@@ -43,6 +45,16 @@ class Trigger(StrEnum):
     NEW_KX_YEAR = "new_kx_year"
     MODEL_AGE = "model_age"
     NEW_NCCI_QUARTER = "new_ncci_quarter"
+    SNAPSHOT_AGE = "snapshot_age"
+
+
+#: Retrain reasons a stale history snapshot can cause: with a stale snapshot
+#: the advice is to refresh first (``ptdenial refresh``) and look again.
+_REFRESH_FIRST = frozenset(
+    {Trigger.SCORE_DRIFT, Trigger.FEATURE_DRIFT, Trigger.CALIBRATION}
+)
+#: Default age (days) above which the history snapshot should be refreshed.
+MAX_SNAPSHOT_AGE_DAYS = 45
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,9 +90,13 @@ class RetrainingAdvice:
 
     Attributes
     ----------
-    action : {"retrain", "watch", "keep"}
-        ``"retrain"`` when any reason says so; ``"watch"`` when there are
-        only watch reasons; ``"keep"`` when nothing fired.
+    action : {"retrain", "refresh", "watch", "keep"}
+        ``"retrain"`` when a reason says so and a refresh cannot explain it;
+        ``"refresh"`` when the model's history snapshot is stale (refresh it
+        with ``ptdenial refresh`` or ``ptdenial score --history``, then look
+        again: drift of the score or features and a poor calibration are
+        what a stale snapshot causes); ``"watch"`` when there are only watch
+        reasons; ``"keep"`` when nothing fired.
     reasons : tuple of RetrainingReason
         In the order the triggers run: drift of the score, of segments, of
         features, batch size, realized performance, calendar.
@@ -110,9 +126,11 @@ class RetrainingAdvice:
         return self.action == "retrain"
 
     def to_dict(self) -> dict:
-        """``retrain`` (bool), ``reasons`` (list of dicts), ``checks``, ``as_of``."""
+        """``retrain`` (bool), ``action``, ``reasons`` (list of dicts), ``checks``,
+        ``as_of``."""
         return {
             "retrain": self.retrain,
+            "action": self.action,
             "reasons": [r.to_dict() for r in self.reasons],
             "checks": dict(self.figures),
             "as_of": self.as_of,
@@ -123,7 +141,8 @@ class RetrainingAdvice:
 
 
 def retraining_verdict(advice) -> str:
-    """The recommendation in words: ``"RETRAIN"`` or ``"no retraining needed"``.
+    """The recommendation in words: ``"RETRAIN"``, ``"REFRESH ..."`` or
+    ``"no retraining needed"``.
 
     The one wording of the verdict, for the CLI, the monitoring page and
     notebooks.
@@ -142,8 +161,16 @@ def retraining_verdict(advice) -> str:
     >>> from ptdenial.monitoring import retraining_verdict
     >>> retraining_verdict({"retrain": False, "reasons": []})
     'no retraining needed'
+    >>> retraining_verdict({"retrain": False, "action": "refresh", "reasons": []})
+    'REFRESH the history snapshot (ptdenial refresh), no retraining yet'
     """
-    return "RETRAIN" if advice["retrain"] else "no retraining needed"
+    if hasattr(advice, "to_dict"):
+        advice = advice.to_dict()
+    if advice["retrain"]:
+        return "RETRAIN"
+    if advice.get("action") == "refresh":
+        return "REFRESH the history snapshot (ptdenial refresh), no retraining yet"
+    return "no retraining needed"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +187,7 @@ class _Evidence:
     min_evaluable: int
     max_age_days: int
     share_drifted: float
+    max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS
 
 
 @dataclasses.dataclass
@@ -362,6 +390,28 @@ def _calendar(ev: _Evidence) -> _Finding:
     return found
 
 
+def _snapshot(ev: _Evidence) -> _Finding:
+    """A history snapshot older than ``max_snapshot_age_days``: refresh."""
+    found = _Finding()
+    snap = (ev.card or {}).get("history_snapshot") or {}
+    last = snap.get("last_outcome_date")
+    if last is None:
+        return found
+    age = int((ev.as_of - pd.Timestamp(last)).days)
+    found.figures.update(snapshot_last_outcome=last, snapshot_age_days=age)
+    if age > ev.max_snapshot_age_days:
+        found.add(
+            Trigger.SNAPSHOT_AGE,
+            Severity.REFRESH,
+            f"the model's history snapshot knows outcomes up to {last}, {age} days "
+            f"ago (> {ev.max_snapshot_age_days}): refresh it with the latest "
+            "outcomes (`ptdenial refresh MODEL --history OUTCOMES --out NEW`, or "
+            "`ptdenial score ... --history OUTCOMES`), then monitor again; "
+            "retrain only if drift or calibration persist.",
+        )
+    return found
+
+
 #: The triggers, in the order their reasons and figures are reported.
 _TRIGGERS = (
     _score_drift,
@@ -370,7 +420,22 @@ _TRIGGERS = (
     _small_batch,
     _realized,
     _calendar,
+    _snapshot,
 )
+
+
+def _action(reasons) -> str:
+    """retrain > refresh > watch > keep; a stale snapshot comes first when it
+    can explain every retrain reason."""
+    severities = {r.severity for r in reasons}
+    retrain = {r.trigger for r in reasons if r.severity == Severity.RETRAIN}
+    if Severity.REFRESH in severities and retrain <= _REFRESH_FIRST:
+        return "refresh"
+    if retrain:
+        return "retrain"
+    if severities:
+        return "watch"
+    return "keep"
 
 
 def _card_validation_auc(card: dict | None):
@@ -407,6 +472,7 @@ def recommend_retraining(
     min_evaluable: int = 200,
     max_age_days: int = 365,
     share_drifted: float = 0.25,
+    max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS,
 ) -> RetrainingAdvice:
     """Turn drift, realized performance and the billing calendar into a decision.
 
@@ -421,6 +487,13 @@ def recommend_retraining(
     * a new calendar year since the training data ended (new KX threshold;
       yearly fee schedule and code changes);
     * a model older than ``max_age_days``.
+
+    ``refresh`` (the action when it explains every retrain reason): the
+    card's history snapshot (``history_snapshot.last_outcome_date``) is more
+    than ``max_snapshot_age_days`` old on ``as_of``. A stale snapshot
+    thins the recent history rates and leaves new patients without
+    history, which moves the score and the calibration: refresh first
+    (no retraining), then look again.
 
     ``watch`` reasons (reported, no retrain on their own): moderate PSI on the
     score, significant PSI on the score of one segment (e.g. a payer class:
@@ -445,6 +518,7 @@ def recommend_retraining(
     min_evaluable : int
     max_age_days : int
     share_drifted : float
+    max_snapshot_age_days : int
 
     Returns
     -------
@@ -485,6 +559,7 @@ def recommend_retraining(
         min_evaluable=min_evaluable,
         max_age_days=max_age_days,
         share_drifted=share_drifted,
+        max_snapshot_age_days=max_snapshot_age_days,
     )
     reasons: list[RetrainingReason] = []
     figures: dict = {}
@@ -492,14 +567,8 @@ def recommend_retraining(
         found = trigger(evidence)
         reasons += found.reasons
         figures.update(found.figures)
-    severities = {r.severity for r in reasons}
-    action = "keep"
-    if Severity.RETRAIN in severities:
-        action = "retrain"
-    elif severities:
-        action = "watch"
     return RetrainingAdvice(
-        action=action,
+        action=_action(reasons),
         reasons=tuple(reasons),
         figures=figures,
         as_of=str(evidence.as_of.date()),

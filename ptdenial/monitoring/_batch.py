@@ -92,6 +92,41 @@ def history_as_of(claims: pd.DataFrame, when, *, reference=None) -> pd.DataFrame
     return out
 
 
+#: A batch sent over at most this many submission dates is judged as one night.
+NIGHT_MAX_DATES = 3
+
+
+def batch_kind(claims: pd.DataFrame) -> str:
+    """``"night"`` for a batch sent on at most :data:`NIGHT_MAX_DATES` dates.
+
+    One night's claims differ from months of lines by construction (see
+    :func:`ptdenial.evaluation.drift_table`); a longer batch is a window.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        With ``submission_date`` (``date_of_service`` where it is empty).
+
+    Returns
+    -------
+    str
+        ``"night"`` or ``"window"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.monitoring import batch_kind
+    >>> batch_kind(pd.DataFrame({"submission_date": pd.to_datetime(
+    ...     ["2026-01-02"] * 3), "date_of_service": pd.to_datetime(
+    ...     ["2025-12-30"] * 3)}))
+    'night'
+    """
+    sent = claims[S.DATE_OF_SERVICE]
+    if S.SUBMISSION_DATE in claims.columns:
+        sent = claims[S.SUBMISSION_DATE].fillna(sent)
+    return "night" if sent.nunique() <= NIGHT_MAX_DATES else "window"
+
+
 def model_profile(model) -> dict:
     """The reference profile stored in a model's card.
 
@@ -185,7 +220,14 @@ def monitor_batch(
     p = np.asarray(model.predict_proba_features(Xf), dtype=float)
     segment_by = profile.get("segment_by")
     segments = batch[segment_by] if segment_by in batch.columns else None
-    drift = drift_table(profile, Xf, p, segments=segments, min_rows=min_rows)
+    drift = drift_table(
+        profile,
+        Xf,
+        p,
+        segments=segments,
+        min_rows=min_rows,
+        batch=batch_kind(batch),
+    )
     scores = batch[[*S.LINE_KEYS, S.DATE_OF_SERVICE]].copy()
     scores[S.DENIAL_PROBABILITY] = p
     realized = None

@@ -68,7 +68,11 @@ def scoring_report(run, model, *, cut_points=None) -> str:
     bands = pd.DataFrame(
         [{"risk band": k, "lines": v} for k, v in m["risk_bands"].items()]
     )
-    sections = [("Run", _run_summary(m)), ("Risk bands", bands)]
+    sections = [("Run", _run_summary(m))]
+    snapshot = m.get("history_snapshot") or {}
+    if snapshot.get("stale"):
+        sections.append(("Warning: the history snapshot is old", snapshot["message"]))
+    sections.append(("Risk bands", bands))
     if len(run.scores):
         sections.append(
             (
@@ -106,7 +110,27 @@ def _run_summary(manifest: dict) -> dict:
         "97112 lines with a probability": counts["scored_97112"],
         "rows quarantined": counts["quarantined"],
         "worklist lines": counts["worklist"],
+        **_snapshot_summary(manifest.get("history_snapshot")),
         "seconds": manifest["timings_s"].get("total"),
+    }
+
+
+def _snapshot_summary(snapshot) -> dict:
+    """The history snapshot's rows of the run summary (none without one)."""
+    if not snapshot:
+        return {}
+    age = snapshot.get("age_days")
+    source = snapshot.get("source") or {}
+    how = (
+        f"refreshed for this run from {source.get('path') or 'a table'}"
+        if source
+        else ("refreshed (ptdenial refresh)" if snapshot.get("refreshed") else
+              "as trained")
+    )  # fmt: skip
+    return {
+        "history snapshot: newest outcome": snapshot.get("last_outcome_date"),
+        "history snapshot: age (days)": "unknown" if age is None else age,
+        "history snapshot": f"{how}; warn above {snapshot.get('max_age_days')} days",
     }
 
 
@@ -118,8 +142,18 @@ def _drift_section(run, model) -> tuple:
     try:
         profile = model_profile(model)
         segments = run.score_segments if len(run.score_segments) else None
-        drift = drift_table(profile, run.drift_features, run.scores, segments=segments)
-        return heading, [plot_drift(drift), drift]
+        # a nightly run: each feature is judged against what single nights
+        # of the training months showed (ptdenial monitor judges windows)
+        drift = drift_table(
+            profile, run.drift_features, run.scores, segments=segments, batch="night"
+        )
+        note = (
+            "One night of claims is compared with the training months as a "
+            "night: a feature's status counts only the shift beyond what "
+            "single nights of those months showed (column allowance). Run "
+            "`ptdenial monitor` on a month of nights for the window view."
+        )
+        return heading, [note, plot_drift(drift), drift]
     except PtdenialError as exc:
         return heading, str(exc)
 

@@ -10,6 +10,19 @@ from ptdenial.reports._style import _BLUE, _GREEN, _GREY, _RED, _figure, _short
 
 _MONEY_UNITS = ("USD", "USD per unit")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# calendar features never get a bar of their own: a date is no reason a
+# biller can act on (they are pooled with the other features). The names
+# cover models of earlier feature sets; the specs' "calendar" group the rest.
+_CALENDAR_FEATURES = frozenset({"day_of_week", "month_of_year", "month_index"})
+
+
+def _is_calendar(name: str) -> bool:
+    if name in _CALENDAR_FEATURES:
+        return True
+    try:
+        return feature_spec(name).group == "calendar"
+    except KeyError:
+        return False
 
 
 def _category_vocabularies(source) -> dict:
@@ -84,9 +97,6 @@ def _feature_value_text(name: str, value, categories: dict | None = None) -> str
             if k == len(labels):
                 return "other (rare or new)"
         return f"code {v:g}"
-    if unit == "months since 2000-01" and whole:
-        years, month = divmod(int(v), 12)
-        return f"{2000 + years}-{month + 1:02d}"
     if unit == "weekday (0 = Monday)" and whole and 0 <= v < 7:
         return _WEEKDAYS[int(v)]
     if kind == "flag" and v in (0.0, 1.0):
@@ -198,11 +208,19 @@ def plot_waterfall(
 
 
 def _waterfall_steps(contributions, top: int) -> tuple[float, list]:
-    """The base value and the ``(feature, log-odds)`` steps, the rest pooled."""
+    """The base value and the ``(feature, log-odds)`` steps, the rest pooled.
+
+    Calendar features are always pooled with the rest.
+    """
     c = pd.Series(contributions, dtype=float)
     bias = float(c.get("bias", 0.0))
     feats = c.drop(labels=["bias"], errors="ignore")
     order = feats.abs().sort_values(ascending=False).index
+    calendar = {n for n in order if _is_calendar(n)}
+    order = [n for n in order if n not in calendar] + [
+        n for n in order if n in calendar
+    ]
+    top = min(top, len(order) - len(calendar))
     shown = feats.loc[order[:top]]
     rest = float(feats.loc[order[top:]].sum())
     steps = list(shown.items())

@@ -41,7 +41,8 @@ Layout
 ``_parse`` (code lists and code formats), ``_arrow`` (typed columns in the
 form their kind reads in bulk), ``_coerce`` (raw columns to their kinds),
 ``_checks`` (declared value checks), ``_validate`` (valid rows and
-quarantine), ``_outcomes`` (labels).
+quarantine), ``_outcomes`` (labels), ``_dated`` (dated documentation as it
+stood when a line was sent, :func:`documents_as_sent`).
 """
 
 from ptdenial.schema._arrow import arrow_to_raw
@@ -75,6 +76,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     CREDENTIAL_DTYPE,
     DATE_COLUMNS,
     DATE_OF_SERVICE,
+    DATED_FIELDS,
     DEFAULT_MAX_UNITS,
     DEFICITS,
     DEFICITS_DOCUMENTED,
@@ -144,6 +146,7 @@ from ptdenial.schema._columns import (  # noqa: F401 - public names of the contr
     Check,
     ColumnSpec,
 )
+from ptdenial.schema._dated import dated_after_submission, documents_as_sent
 from ptdenial.schema._descriptions import COLUMN_DESCRIPTIONS
 from ptdenial.schema._outcomes import derive_outcomes
 from ptdenial.schema._parse import (
@@ -188,6 +191,9 @@ __all__ = [
     "arrow_to_raw",
     "join_lists",
     "derive_outcomes",
+    "DATED_FIELDS",
+    "documents_as_sent",
+    "dated_after_submission",
     "normalize_icd10",
     "ValueCheck",
     "VALUE_CHECKS",

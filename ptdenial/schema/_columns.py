@@ -132,7 +132,11 @@ class ColumnSpec:
 
     ``kind`` is one of ``str``, ``int``, ``decimal``, ``date``, ``bool``,
     ``category`` or ``list``; ``role`` is ``required``, ``optional`` or
-    ``outcome``.
+    ``outcome``. ``dated_by`` names the date column of a dated documentation
+    field: the field describes a document that exists from that date on, so
+    a history line sent before that date went out without it (SCHEMA.md,
+    "Dated documentation describes a state from its date on"; see
+    :func:`documents_as_sent`).
     """
 
     name: str
@@ -140,10 +144,11 @@ class ColumnSpec:
     role: str
     nullable: bool = True
     categories: tuple[str, ...] | None = None
+    dated_by: str | None = None
 
 
-def _spec(name, kind, role, nullable=True, categories=None):
-    return ColumnSpec(name, kind, role, nullable, categories)
+def _spec(name, kind, role, nullable=True, categories=None, *, dated_by=None):
+    return ColumnSpec(name, kind, role, nullable, categories, dated_by)
 
 
 COLUMNS: dict[str, ColumnSpec] = {
@@ -173,14 +178,24 @@ COLUMNS: dict[str, ColumnSpec] = {
         _spec(AUTH_VISITS_USED, "int", "optional"),
         _spec(EPISODE_START_DATE, "date", "optional"),
         _spec(VISIT_NUMBER, "int", "optional"),
-        _spec(POC_CERTIFIED_DATE, "date", "optional"),
-        _spec(CERT_THROUGH_DATE, "date", "optional"),
-        _spec(LAST_PROGRESS_REPORT_DATE, "date", "optional"),
-        _spec(VISITS_SINCE_PROGRESS_REPORT, "int", "optional"),
+        _spec(POC_CERTIFIED_DATE, "date", "optional", dated_by=POC_CERTIFIED_DATE),
+        _spec(CERT_THROUGH_DATE, "date", "optional", dated_by=POC_CERTIFIED_DATE),
+        _spec(
+            LAST_PROGRESS_REPORT_DATE,
+            "date",
+            "optional",
+            dated_by=LAST_PROGRESS_REPORT_DATE,
+        ),
+        _spec(
+            VISITS_SINCE_PROGRESS_REPORT,
+            "int",
+            "optional",
+            dated_by=LAST_PROGRESS_REPORT_DATE,
+        ),
         _spec(DEFICITS_DOCUMENTED, "list", "optional"),
         _spec(INTERVENTIONS_DOCUMENTED, "list", "optional"),
         _spec(OBJECTIVE_MEASURES_DOCUMENTED, "bool", "optional"),
-        _spec(NOTE_SIGNED_DATE, "date", "optional"),
+        _spec(NOTE_SIGNED_DATE, "date", "optional", dated_by=NOTE_SIGNED_DATE),
         _spec(NOTE_TEXT, "str", "optional"),
         _spec(YTD_THERAPY_ALLOWED, "decimal", "optional"),
         _spec(ADJUDICATION_DATE, "date", "outcome"),
@@ -198,6 +213,8 @@ OUTCOME_COLUMNS = tuple(n for n, s in COLUMNS.items() if s.role == "outcome")
 LABEL_COLUMNS = (DENIED, PARTIALLY_DENIED, PENDING)
 LIST_COLUMNS = tuple(n for n, s in COLUMNS.items() if s.kind == "list")
 DATE_COLUMNS = tuple(n for n, s in COLUMNS.items() if s.kind == "date")
+#: Dated documentation field -> the date column it is dated by (from the specs).
+DATED_FIELDS = {n: s.dated_by for n, s in COLUMNS.items() if s.dated_by is not None}
 LINE_KEYS = (CLAIM_ID, LINE_NUMBER)
 VISIT_KEYS = (PATIENT_ID, RENDERING_PROVIDER_ID, DATE_OF_SERVICE)
 

@@ -40,6 +40,7 @@ from ptdenial.scoring._output import (
     _write_tables,
 )
 from ptdenial.scoring._scratch import scratch, signals_end_run
+from ptdenial.scoring._snapshot import read_history, refresh_snapshot, snapshot_status
 from ptdenial.scoring._stream import (
     _file_columns,
     _parquet_rows,
@@ -346,8 +347,15 @@ def score_file(
     as_of=None,
     scored_at=None,
     model_path=None,
+    history=None,
+    history_quarantine=None,
 ) -> ScoreRun:
     """The nightly job: stream a claims file, write scores, quarantine, worklist.
+
+    The manifest's ``history_snapshot`` gives the age of the history the
+    model scores with (days from its newest outcome to ``as_of``); above
+    ``config.max_snapshot_age_days`` the job logs a warning (stderr) and the
+    report shows it. ``history`` refreshes the snapshot for this run.
 
     Parameters
     ----------
@@ -369,6 +377,15 @@ def score_file(
         Default: midnight UTC of ``as_of`` when given, else now.
     model_path : str or Path, optional
         Recorded (with its SHA-256) in the manifest.
+    history : str, Path or pandas.DataFrame, optional
+        The latest outcomes export (Parquet file or folder, or CSV; or a
+        frame): validated like any input (failing rows quarantined), then
+        the model's history snapshot is replaced by its adjudicated lines
+        for this run (:func:`ptdenial.model.DenialRiskModel.with_history`;
+        the trees and calibrator are unchanged).
+    history_quarantine : str or Path, optional
+        Where the outcomes' failing rows go (default when rows fail:
+        ``<out stem>.history-quarantine.<suffix>``).
 
     Returns
     -------
@@ -389,6 +406,12 @@ def score_file(
     files = claim_files(claims)
     for f in files:
         S.check_required_columns(_file_columns(f), source=str(f))
+    model, source = _with_history(model, history, as_of_ts, out, history_quarantine)
+    snapshot = snapshot_status(
+        model, as_of_ts, max_age_days=config.max_snapshot_age_days, source=source
+    )
+    if snapshot["stale"]:
+        logger.warning(snapshot["message"])
     with timer.stage("hash_inputs"):
         inputs = [{"path": str(f), "sha256": file_sha256(f), "bytes": f.stat().st_size}
                   for f in files]  # fmt: skip
@@ -419,11 +442,37 @@ def score_file(
         tally=run.tally, plan=plan, config=config, as_of=as_of_ts, stamp=stamp,
         timings=timer.seconds,
     )  # fmt: skip
+    manifest["history_snapshot"] = snapshot
     manifest["outputs"]["manifest"] = str(_manifest_path(out))
+    if source is not None and source["quarantine"] is not None:
+        manifest["outputs"]["history_quarantine"] = source["quarantine"]
     write_json(manifest, _manifest_path(out))
     logger.info(
         "scored %d lines (%d 97112), quarantined %d, in %.2f s -> %s",
         run.tally.counts["valid"], run.tally.counts["scored_97112"],
         run.tally.counts["quarantined"], timer.seconds["total"], out,
     )  # fmt: skip
-    return run.result(manifest, wl)
+    result = run.result(manifest, wl)
+    if source is not None and source["quarantined"]:
+        result.exit_code = 3
+    return result
+
+
+def _with_history(model, history, as_of, out: Path, quarantine):
+    """The model with its snapshot refreshed from ``history`` (or as it is)."""
+    if history is None:
+        return model, None
+    if isinstance(history, pd.DataFrame):
+        valid, quar = S.validate_claims(history, source="<history>", run_date=as_of)
+        source = {"path": None, "sha256": None, "rows": len(history),
+                  "quarantined": len(quar), "quarantine": None}  # fmt: skip
+        if len(quar) and quarantine is not None:
+            from ptdenial.io import write_table
+
+            write_table(quar, Path(quarantine))
+            source["quarantine"] = str(quarantine)
+    else:
+        valid, source = read_history(
+            history, as_of=as_of, quarantine=quarantine, default_like=out
+        )
+    return refresh_snapshot(model, valid), source

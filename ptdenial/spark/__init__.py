@@ -57,7 +57,10 @@ Layout (private submodules; import from ``ptdenial.spark``):
 * ``_worker``: executor side, the per-process model cache and the function
   ``mapInArrow`` runs;
 * ``_driver``: :func:`score_spark`, model shipping, the worklist;
-* ``_job``: :func:`score_to_parquet` (the CLI job), outputs and manifest.
+* ``_job``: :func:`score_to_parquet` (the CLI job), outputs and manifest;
+* ``_history``: :func:`history_snapshot`, the as-of history snapshot and the
+  training lines' history features in Spark SQL (equal to the pandas encoder);
+* ``_train``: :func:`train_spark` (``ptdenial train --engine spark``).
 """
 
 from ptdenial.spark._base import (
@@ -71,14 +74,20 @@ from ptdenial.spark._base import (
     spark_scored_schema,
 )
 from ptdenial.spark._driver import SparkScoreResult, score_spark
+from ptdenial.spark._history import HistorySnapshot, history_snapshot
 from ptdenial.spark._job import score_to_parquet
 from ptdenial.spark._session import local_session, read_claims_spark
+from ptdenial.spark._train import SparkTrainResult, train_spark
 
 __all__ = [
     "SparkScoreResult",
     "SparkUnavailableError",
     "SparkJobError",
     "score_spark",
+    "history_snapshot",
+    "HistorySnapshot",
+    "train_spark",
+    "SparkTrainResult",
     "score_to_parquet",
     "read_claims_spark",
     "local_session",

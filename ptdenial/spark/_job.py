@@ -53,6 +53,50 @@ def _side_path(out: str, name: str) -> str:
     return f"{stem}.{name}"
 
 
+def _refreshed_model(model_path, history, as_of, out: str):
+    """``--history`` on Spark: the refreshed model written beside the output.
+
+    The outcomes are read and validated on the driver (pandas), the model's
+    history snapshot replaced, and the refreshed model saved as
+    ``<out>.refreshed-model.skops`` (a local ``out``) or in a temporary
+    folder, then scored like any model file. Returns the path and the
+    history source of the manifest.
+    """
+    import tempfile
+
+    import pandas as pd
+
+    from ptdenial.model import load_model, save_model
+    from ptdenial.scoring._snapshot import read_history, refresh_snapshot
+
+    night = pd.Timestamp(as_of).normalize() if as_of else pd.Timestamp.today()
+    local_out = _is_local(out)
+    q_default = _side_path(out, "history-quarantine.parquet") if local_out else None
+    valid, source = read_history(history, as_of=night.normalize(), quarantine=q_default)
+    model = refresh_snapshot(load_model(model_path), valid)
+    if local_out:
+        path = Path(_local(_side_path(out, "refreshed-model.skops")))
+    else:
+        path = Path(tempfile.mkdtemp(prefix="ptdenial-refresh-")) / "model.skops"
+    return save_model(model, path), source
+
+
+def _snapshot(model_path, result, config, source) -> dict:
+    """The manifest's ``history_snapshot``; its warning logged when stale."""
+    from ptdenial.model import load_model
+    from ptdenial.scoring._snapshot import snapshot_status
+
+    status = snapshot_status(
+        load_model(model_path),
+        result.as_of,
+        max_age_days=config.max_snapshot_age_days,
+        source=source,
+    )
+    if status["stale"]:
+        logger.warning(status["message"])
+    return status
+
+
 def score_to_parquet(
     claims,
     model_path,
@@ -67,6 +111,7 @@ def score_to_parquet(
     ship_model: bool = True,
     spark=None,
     spark_conf=None,
+    history=None,
 ):
     """``ptdenial score --engine spark``: Parquet folder in, partitioned Parquet out.
 
@@ -104,6 +149,12 @@ def score_to_parquet(
     spark_conf : mapping, optional
         Spark settings for a new session (``spark.master``,
         ``spark.sql.shuffle.partitions``, ...).
+    history : str or Path, optional
+        Latest outcomes export (local Parquet or CSV), read on the driver:
+        the model's history snapshot is refreshed with it for this run and
+        the refreshed model written beside the output
+        (``<out>.refreshed-model.skops``); see ``ptdenial score --history``.
+        The manifest's ``history_snapshot`` gives the snapshot's age.
 
     Returns
     -------
@@ -126,6 +177,9 @@ def score_to_parquet(
     t_start = time.perf_counter()
     config = config if config is not None else ScoringConfig()
     claims, out = str(claims), str(out)
+    source = None
+    if history is not None:
+        model_path, source = _refreshed_model(model_path, history, as_of, out)
     created = False
     if spark is None:
         spark, created = _session(spark_conf)
@@ -147,8 +201,12 @@ def score_to_parquet(
             model_path=model_path, ship_model=ship_model, config=config,
             timings=timings,
         )  # fmt: skip
+        manifest["history_snapshot"] = _snapshot(model_path, result, config, source)
         _write_manifest(spark, manifest, outputs["manifest"])
-        code = 3 if summary["counts"]["quarantined"] else 0
+        quarantined = summary["counts"]["quarantined"] or (source or {}).get(
+            "quarantined"
+        )
+        code = 3 if quarantined else 0
         logger.info(
             "spark: scored %d lines (%d 97112), quarantined %d, in %.1f s -> %s",
             summary["counts"]["valid"], summary["counts"]["scored_97112"],
