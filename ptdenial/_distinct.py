@@ -125,7 +125,7 @@ def distinct(s: pd.Series, *, categorical: bool = False):
     return codes, pd.Series(uniques)
 
 
-def on_distinct(fn: Callable, s: pd.Series, *, categorical: bool = False):
+def on_distinct(fn: Callable, s: pd.Series, *, categorical: bool = False, found=None):
     """``fn(s)``, computed on the distinct values of ``s`` only.
 
     ``fn`` must work row by row (no row's result depends on another row) and
@@ -140,6 +140,10 @@ def on_distinct(fn: Callable, s: pd.Series, *, categorical: bool = False):
     s : pandas.Series
     categorical : bool, default=False
         Also for categoricals (``fn`` then sees every category, used or not).
+    found : tuple of (numpy.ndarray, pandas.Series), optional
+        The ``(codes, uniques)`` of ``s`` when the caller already has them
+        (a factorization :func:`distinct` does not know); by default
+        :func:`distinct`'s.
 
     Returns
     -------
@@ -157,7 +161,8 @@ def on_distinct(fn: Callable, s: pd.Series, *, categorical: bool = False):
     >>> calls  # the function saw the 2 distinct values, not the 3 rows
     [2]
     """
-    found = distinct(s, categorical=categorical)
+    if found is None:
+        found = distinct(s, categorical=categorical)
     if found is None:
         return fn(s)
     codes, uniques = found

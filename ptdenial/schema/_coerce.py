@@ -373,17 +373,7 @@ def _on_values(fn, s: pd.Series, *, categorical: bool):
         found = _typed_distinct(s)
         if found is None:
             found = _object_distinct(s)
-    if found is None:
-        return on_distinct(fn, s, categorical=categorical)
-    codes, uniques = found
-    res = fn(uniques)
-
-    def back(r):
-        if isinstance(r, pd.Series):
-            return r.take(codes).set_axis(s.index).rename(s.name)
-        return np.asarray(r)[codes]
-
-    return tuple(back(r) for r in res) if isinstance(res, tuple) else back(res)
+    return on_distinct(fn, s, categorical=categorical, found=found)
 
 
 def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
