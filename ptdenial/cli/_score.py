@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ptdenial.cli._common import EXIT_UNUSABLE, _err
+from ptdenial.cli._common import (
+    EXIT_UNUSABLE,
+    _err,
+    add_model_trust,
+    load_checked_model,
+)
 
 
 def add(sub):
@@ -22,6 +27,7 @@ def _add_files(p):
     """What is read and what is written."""
     p.add_argument("claims", type=Path, help="Parquet file/folder or CSV of new claims")
     p.add_argument("--model", required=True, type=Path, help="model file (.skops)")
+    add_model_trust(p)
     p.add_argument(
         "--out",
         required=True,
@@ -236,7 +242,6 @@ def _print_snapshot(snapshot) -> None:
 
 
 def run(args) -> int:
-    from ptdenial.model import load_model
     from ptdenial.scoring import score_file
 
     if not (
@@ -247,7 +252,7 @@ def run(args) -> int:
     config = _scoring_config(args)
     if getattr(args, "engine", "local") == "spark":
         return _run_score_spark(args, config)
-    model = load_model(args.model)
+    model = load_checked_model(args)
     score_run = score_file(
         model,
         args.claims,
