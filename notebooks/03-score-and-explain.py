@@ -122,11 +122,16 @@ reports.plot_score_distribution(
 # ## The worklist
 # The lines worth a biller's time tonight: 97112 lines in the medium or high
 # band and any line with a **hard** rule hit (a line a payer's edit will
-# reject), ranked by expected dollars at risk (denial probability x expected
-# payment; a hard-rule line of another code counts its whole expected payment).
-# `score_batch`, the pure function behind `score_claims`, keeps what the
-# worklist and the explanations need (rule hits, model inputs);
-# `build_worklist` ranks the lines and gives them exact reasons.
+# reject), the ones with the most expected dollars at risk (denial
+# probability x expected payment; a hard-rule line of another code counts its
+# whole expected payment). `score_batch`, the pure function behind
+# `score_claims`, keeps what the worklist and the explanations need (rule
+# hits, model inputs); `build_worklist` gives the lines exact reasons and
+# re-scores each claim edit (add a modifier, bill fewer units) with the same
+# as-of: `dollars_saved` and `p_after_fix`. By default the lines whose claim
+# edit saves dollars come first, then the rest by dollars at risk
+# (`ScoringConfig(worklist_rank="expected_loss")` orders by dollars at risk
+# only; notebook 05 says what each figure rests on).
 
 # %%
 result = scoring.score_batch(model, new_claims, as_of=AS_OF, config=config)
@@ -154,6 +159,8 @@ worklist.head(15)[
         "denial_probability",
         "expected_payment",
         "dollars_at_risk",
+        "dollars_saved",
+        "fix_kind",
         "rule_hits",
     ]
 ]

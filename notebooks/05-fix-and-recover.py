@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -27,8 +29,9 @@
 #   (corrected claim, appeal, patient responsibility, write-off, no action),
 #   its deadline, and a rank by recoverable dollars times a recovery
 #   likelihood whose source is shown;
-# * `rescore_fixes`: what tonight's worklist fixes are worth, re-scored with
-#   the same as-of snapshot (`p_after_fix`, `dollars_saved`).
+# * what tonight's worklist fixes are worth, re-scored with the same as-of
+#   snapshot (`p_after_fix`, `dollars_saved`): in the nightly worklist itself,
+#   and for any frame with `rescore_fixes`.
 #
 # Which figures are payer facts and which are defaults is said at each step.
 # The same tables come from the command line: `ptdenial plan-kx` and
@@ -40,7 +43,6 @@ import pandas as pd
 from ptdenial.datasets import load_sample_claims
 from ptdenial.model import DenialRiskModel
 from ptdenial.recovery import (
-    add_fix_value,
     appeal_limits,
     carc_actions,
     denial_queue,
@@ -50,6 +52,7 @@ from ptdenial.recovery import (
 )
 from ptdenial.reference import load_reference
 from ptdenial.rules import apply_rules
+from ptdenial.scoring import build_worklist, score_batch
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 160)
@@ -212,12 +215,35 @@ edits.sort_values("dollars_saved", ascending=False)[
 ].head(10)
 
 # %% [markdown]
-# `add_fix_value` puts the two columns into a worklist and ranks the lines
-# whose fix saves dollars first (`make demo` writes this as
-# `out/worklist_fix_value.html`, beside the nightly worklist).
+# The nightly worklist carries the same figures: the job re-scores, batch by
+# batch, the claim edits of the lines it offers to the worklist (a batch holds
+# every line of a patient, so the re-score needs nothing else) and shows
+# `dollars_saved`, `p_after_fix` and `fix_kind` (`claim edit`, `documentation
+# needed`, or empty when only model reasons apply). By default
+# (`worklist_rank = "dollars_saved"`) the lines whose claim edit saves dollars
+# come first, most saved first, then the rest by dollars at risk; the lines
+# on the worklist are the same in either order. `build_worklist` does the
+# same for one batch in memory; `make demo` writes it to `out/worklist.html`.
 
 # %%
-ranked = add_fix_value(
-    edits[["claim_id", "line_number"]].assign(rank=range(1, len(edits) + 1)), fixes
+night = score_batch(model, new_claims, as_of="2026-01-01")
+worklist = build_worklist(night, model=model)
+worklist[
+    [
+        "rank",
+        "claim_id",
+        "cpt_code",
+        "denial_probability",
+        "dollars_at_risk",
+        "dollars_saved",
+        "p_after_fix",
+        "fix_kind",
+    ]
+].head(12)
+
+# %%
+worklist.groupby("fix_kind").agg(
+    lines=("rank", "size"),
+    dollars_at_risk=("dollars_at_risk", "sum"),
+    dollars_saved=("dollars_saved", "sum"),
 )
-ranked.head(10)

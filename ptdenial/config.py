@@ -23,10 +23,19 @@ from pathlib import Path
 
 from ptdenial.exceptions import ConfigError
 
-__all__ = ["ScoringConfig", "ConfigError", "EXPLAIN_MODES", "BANDS", "ENV_PREFIX"]
+__all__ = [
+    "ScoringConfig",
+    "ConfigError",
+    "EXPLAIN_MODES",
+    "BANDS",
+    "ENV_PREFIX",
+    "WORKLIST_RANKS",
+]
 
 #: How exact (TreeSHAP) contributions are used; path attribution elsewhere.
 EXPLAIN_MODES = ("worklist", "high", "all", "none")
+#: How the worklist's lines are ordered (:attr:`ScoringConfig.worklist_rank`).
+WORKLIST_RANKS = ("dollars_saved", "expected_loss")
 #: Risk bands from lowest to highest.
 BANDS = ("low", "medium", "high")
 #: Prefix of the environment variables read by :meth:`ScoringConfig.from_sources`.
@@ -51,6 +60,12 @@ class ScoringConfig:
     worklist_min_band : {"low", "medium", "high"}, default="medium"
         97112 lines below this band enter the worklist only with a hard-rule
         hit.
+    worklist_rank : {"dollars_saved", "expected_loss"}, default="dollars_saved"
+        Order of the worklist's lines (which lines it holds does not change:
+        the ``worklist_top`` with the most dollars at risk). ``dollars_saved``:
+        lines whose claim edit (modifier, units) saves dollars come first,
+        most saved first, then every other line by dollars at risk;
+        ``expected_loss``: by dollars at risk only.
     max_model_reasons : int, default=3
         Model drivers (in plain words) added after the rule hits.
     min_contribution : float, default=0.05
@@ -101,6 +116,7 @@ class ScoringConfig:
     batch_rows: int = 100_000
     worklist_top: int = 200
     worklist_min_band: str = "medium"
+    worklist_rank: str = "dollars_saved"
     max_model_reasons: int = 3
     min_contribution: float = 0.05
     explain: str = "worklist"
@@ -258,6 +274,11 @@ def _check(cfg: ScoringConfig) -> None:
     for name in ("worklist_min_band", "drivers_min_band"):
         if getattr(cfg, name) not in BANDS:
             _fail(name, f"must be one of {list(BANDS)}; got {getattr(cfg, name)!r}.")
+    if cfg.worklist_rank not in WORKLIST_RANKS:
+        _fail(
+            "worklist_rank",
+            f"must be one of {list(WORKLIST_RANKS)}; got {cfg.worklist_rank!r}.",
+        )
     if cfg.explain not in EXPLAIN_MODES:
         _fail("explain", f"must be one of {list(EXPLAIN_MODES)}; got {cfg.explain!r}.")
     if cfg.progress not in ("auto", "on", "off"):

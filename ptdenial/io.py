@@ -20,11 +20,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial.exceptions import InputFileError
-from ptdenial.schema import COLUMNS, arrow_to_raw, join_lists
+from ptdenial.schema import (
+    COLUMNS,
+    READ_ERROR,
+    READ_ERROR_TEXT,
+    arrow_to_raw,
+    join_lists,
+)
 
 __all__ = [
     "read_claims",
@@ -35,6 +42,13 @@ __all__ = [
     "atomic_path",
     "file_sha256",
     "table_format",
+    "csv_safe",
+    "csv_safe_arrow",
+    "csv_columns",
+    "iter_csv_tables",
+    "READ_ERROR",
+    "READ_ERROR_TEXT",
+    "as_type",
 ]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -73,7 +87,12 @@ def table_format(path) -> str:
 
 
 def claim_files(path) -> list[Path]:
-    """List the files behind a claims path (one file, or a folder's Parquet files).
+    """List the files behind a claims path (one file, or a folder's table files).
+
+    A folder holds Parquet files or CSV files (``.csv``, ``.csv.gz``), read
+    recursively in name order; hidden files and files starting with ``_``
+    (``_SUCCESS``) are ignored. A folder mixing both kinds is refused: the
+    two would be typed differently and one of them silently left out.
 
     Parameters
     ----------
@@ -94,41 +113,328 @@ def claim_files(path) -> list[Path]:
     if not p.exists():
         raise InputFileError(f"{path}: no such file or folder.")
     if p.is_dir():
-        files = sorted(
-            f for f in p.rglob("*") if f.is_file() and f.name.endswith(".parquet")
-        )
-        if not files:
+        files = [
+            f
+            for f in sorted(p.rglob("*"))
+            if f.is_file()
+            and not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)
+        ]
+        parquet = [f for f in files if f.name.lower().endswith(_PARQUET_SUFFIXES)]
+        csv = [f for f in files if f.name.lower().endswith(_CSV_SUFFIXES)]
+        if parquet and csv:
             raise InputFileError(
-                f"{path}: folder holds no .parquet files. Point at a Parquet "
-                "file, a folder of Parquet files or a CSV."
+                f"{path}: the folder holds {len(parquet)} Parquet and {len(csv)} "
+                f"CSV files (e.g. {csv[0].name}); a claims folder holds one kind. "
+                "Move the CSV files to their own folder (or convert them), and "
+                "read each folder on its own."
             )
-        return files
+        if not (parquet or csv):
+            raise InputFileError(
+                f"{path}: folder holds no .parquet files (and no .csv files). "
+                "Point at a Parquet file, a CSV, or a folder of either."
+            )
+        return parquet or csv
     table_format(p)
     return [p]
 
 
-def _csv_convert_options():
-    # Read every column as text: validation coerces and reports bad values
-    # with their original text, instead of pyarrow failing the whole file.
-    return pacsv.ConvertOptions(
-        column_types=None,
-        strings_can_be_null=True,
-        null_values=[""],
-        auto_dict_encode=False,
+_BLOCK = 1 << 22  # 4 MiB: pyarrow's parse block
+_MAX_BLOCK = 1 << 28  # rows longer than 256 MiB are refused
+_SNIFF = 1 << 16
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a CSV (decompressed when it is .gz)."""
+    import gzip
+
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                return fh.read(_SNIFF)
+        with open(path, "rb") as fh:
+            return fh.read(_SNIFF)
+    except (OSError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).split(":")[0]
+        raise InputFileError(f"{path}: cannot read as CSV ({reason}).") from exc
+
+
+def _not_csv(path: Path, head: bytes) -> str | None:
+    """Why the bytes cannot be a UTF-8 CSV, or None."""
+    if head.startswith(b"PAR1"):
+        return "it is a Parquet file; give it a .parquet name"
+    if head.startswith(b"\x1f\x8b"):
+        return "it is gzip-compressed; give it a .csv.gz name"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:200].count(b"\x00") > 20:
+        return (
+            "it is UTF-16 encoded (or has NUL bytes); export it again as UTF-8 "
+            "CSV (Excel: 'CSV UTF-8 (Comma delimited)')"
+        )
+    if b"\x00" in head:
+        return "it holds NUL bytes: a binary file, not CSV text"
+    return None
+
+
+def csv_columns(path) -> list[str]:
+    """The header of a CSV file, checked: UTF-8 text, no column named twice.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputFileError
+        Naming the file and the fix: not a CSV (binary, UTF-16, Parquet,
+        gzip without ``.gz``), an empty file, a header that is not UTF-8, or
+        duplicate column names.
+
+    Examples
+    --------
+    >>> from ptdenial.io import csv_columns
+    >>> csv_columns("data/sample/new_claims.csv")[:3]
+    ['claim_id', 'line_number', 'patient_id']
+    """
+    import csv
+    import io
+
+    path = Path(path)
+    head = _head(path)
+    why = _not_csv(path, head)
+    if why:
+        raise InputFileError(f"{path}: cannot read as CSV: {why}.")
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    line = head.split(b"\n", 1)[0]
+    if len(line) >= _SNIFF - 3:
+        raise InputFileError(
+            f"{path}: cannot read as CSV: no line break in the first "
+            f"{_SNIFF >> 10} KiB (not a CSV, or a header that long)."
+        )
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(
+            f"{path}: cannot read as CSV: the header is not UTF-8 text; "
+            "export it again as UTF-8 CSV."
+        ) from None
+    names = next(csv.reader(io.StringIO(text)), None)
+    if not names:
+        raise InputFileError(f"{path}: the CSV file is empty (no header row).")
+    seen, twice = set(), []
+    for n in names:
+        if n in seen and n not in twice:
+            twice.append(n)
+        seen.add(n)
+    if twice:
+        raise InputFileError(
+            f"{path}: columns {twice} appear more than once in the header; "
+            "rename or remove the copies so each column has one name."
+        )
+    return names
+
+
+def _csv_error(path, exc) -> InputFileError:
+    """pyarrow's reason without the row text it quotes (PHI)."""
+    import re
+
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    msg = re.sub(r"(got \d+)\s*:.*", r"\1", msg)
+    msg = re.sub(r"'[^']*'|\"[^\"]*\"", "(...)", msg)
+    if "straddling" in msg or "block size" in msg:
+        msg = f"a row is longer than {_MAX_BLOCK >> 20} MiB"
+    return InputFileError(f"{path}: cannot read as CSV ({msg[:200]}).")
+
+
+def _decode(col: pa.Array, bad: np.ndarray, column: str, why: list) -> pa.Array:
+    """Binary cells as UTF-8 text; invalid cells decoded with U+FFFD and flagged."""
+    try:
+        return col.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    values = col.to_pylist()
+    out = []
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            out.append(v.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(v.decode("utf-8", errors="replace"))
+            if not bad[i]:
+                bad[i] = True
+                why[i] = f"column {column} is not UTF-8 text"
+    return pa.array(out, type=pa.string())
+
+
+def _text_table(rb: pa.RecordBatch) -> pa.Table:
+    """One parsed slice as text columns plus the two unreadable-row columns."""
+    n = rb.num_rows
+    bad = np.zeros(n, dtype=bool)
+    why = [None] * n
+    cols = [
+        _decode(rb.column(i), bad, name, why) for i, name in enumerate(rb.schema.names)
+    ]
+    raw = [None] * n
+    for i in np.flatnonzero(bad):
+        raw[i] = ",".join("" if c[i].as_py() is None else c[i].as_py() for c in cols)
+    names = [*rb.schema.names, READ_ERROR, READ_ERROR_TEXT]
+    cols += [pa.array(why, pa.string()), pa.array(raw, pa.string())]
+    return pa.Table.from_arrays(cols, names=names)
+
+
+def _placeholders(rows, names) -> pa.Table:
+    """Rows the parser rejected: every column empty, the reason and the raw text."""
+    n = len(rows)
+    cols = [pa.nulls(n, pa.string()) for _ in names]
+    cols.append(pa.array([r[2] for r in rows], pa.string()))
+    cols.append(pa.array([r[1] for r in rows], pa.string()))
+    return pa.Table.from_arrays(cols, names=[*names, READ_ERROR, READ_ERROR_TEXT])
+
+
+def _csv_pass(path, names, include, block, skip):
+    """One pass over a CSV; yields text tables, rejected rows in their place."""
+    import collections
+
+    rejects = collections.deque()
+
+    def on_invalid(row):
+        idx = row.number - 2 if row.number is not None else -1
+        why = (
+            f"row has {row.actual_columns} fields, the header has "
+            f"{row.expected_columns}"
+        )
+        rejects.append((idx, row.text, why))
+        return "skip"
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            use_threads=False, block_size=block, column_names=names, skip_rows=1
+        ),
+        parse_options=pacsv.ParseOptions(
+            invalid_row_handler=on_invalid, newlines_in_values=True
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.binary() for n in names},
+            include_columns=include,
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
     )
+    pos = 0
+    for rb in reader:
+        parts, i, g = [], 0, rb.num_rows
+        while i < g:
+            if rejects and rejects[0][0] <= pos:
+                parts.append(_placeholders([rejects.popleft()], include))
+                pos += 1
+                continue
+            take = g - i if not rejects else max(1, min(g - i, rejects[0][0] - pos))
+            parts.append(_text_table(rb.slice(i, take)))
+            i, pos = i + take, pos + take
+        yield from _skip(parts, skip)
+        skip = max(0, skip - sum(t.num_rows for t in parts))
+    if rejects:
+        yield from _skip([_placeholders(list(rejects), include)], skip)
+
+
+def _skip(parts, skip):
+    """The tables of ``parts`` without their first ``skip`` rows."""
+    for t in parts:
+        if skip >= t.num_rows:
+            skip -= t.num_rows
+            continue
+        yield t.slice(skip) if skip else t
+        skip = 0
+
+
+def iter_csv_tables(path, *, columns=None) -> Iterator[pa.Table]:
+    """Stream a CSV as Arrow tables of text, every row in file order.
+
+    Every column is read as text (validation coerces and reports values).
+    Rows the parser cannot split into the header's columns, and rows with
+    text that is not UTF-8, stay in their place with empty columns and two
+    extra columns, :data:`READ_ERROR` (why) and :data:`READ_ERROR_TEXT` (the
+    row as read), so that validation quarantines them instead of the whole
+    file failing. A row longer than the parse block is read again with a
+    larger block (up to 256 MiB). Messages never quote row text.
+
+    Parameters
+    ----------
+    path : str or Path
+    columns : list of str, optional
+        Read only these columns (those that exist).
+
+    Yields
+    ------
+    pyarrow.Table
+
+    Raises
+    ------
+    InputFileError
+        The file is not a UTF-8 CSV (see :func:`csv_columns`) or cannot be read.
+    """
+    path = Path(path)
+    names = csv_columns(path)
+    include = names if columns is None else [c for c in columns if c in names]
+    block, done = _BLOCK, 0
+    while True:
+        try:
+            for t in _csv_pass(path, names, include, block, done):
+                done += t.num_rows
+                yield t
+            return
+        except (pa.ArrowInvalid, OSError) as exc:
+            if "straddl" in str(exc) and block < _MAX_BLOCK:
+                block *= 4  # a row longer than the block: read on with a larger one
+                continue
+            raise _csv_error(path, exc) from None
 
 
 def _read_csv_text(path: Path) -> pa.Table:
+    tables = list(iter_csv_tables(path))
+    if not tables:
+        names = csv_columns(path)
+        return pa.table({n: pa.array([], pa.string()) for n in names})
+    table = pa.concat_tables(tables)
+    return _drop_unused_read_error(table)
+
+
+def _drop_unused_read_error(table: pa.Table) -> pa.Table:
+    """Without the unreadable-row columns when every row was read."""
+    if READ_ERROR in table.column_names and table.column(READ_ERROR).null_count == len(
+        table
+    ):
+        table = table.drop_columns([READ_ERROR, READ_ERROR_TEXT])
+    return table
+
+
+def as_type(col, t: pa.DataType):
+    """``col`` cast to ``t``; to text by value when Arrow has no such cast.
+
+    Parameters
+    ----------
+    col : pyarrow.Array or pyarrow.ChunkedArray
+    t : pyarrow.DataType
+
+    Returns
+    -------
+    pyarrow.Array or pyarrow.ChunkedArray
+    """
+    if col.type == t:
+        return col
     try:
-        names = pacsv.open_csv(path).schema.names
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFileError(f"{path}: cannot read as CSV ({exc}).") from exc
-    convert = _csv_convert_options()
-    convert.column_types = {n: pa.string() for n in names}
-    try:
-        return pacsv.read_csv(path, convert_options=convert)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFileError(f"{path}: cannot read as CSV ({exc}).") from exc
+        return col.cast(t)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        if t != pa.string():
+            raise
+    values = col.to_pylist()
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 def _check_nested(schema: pa.Schema, source) -> None:
@@ -143,12 +449,16 @@ def _check_nested(schema: pa.Schema, source) -> None:
         t = field.type
         if spec is None or not pa.types.is_nested(t):
             continue
-        if spec.kind == "list" and (
-            pa.types.is_list(t) or pa.types.is_large_list(t)
-        ) and not pa.types.is_nested(t.value_type):
+        if (
+            spec.kind == "list"
+            and (pa.types.is_list(t) or pa.types.is_large_list(t))
+            and not pa.types.is_nested(t.value_type)
+        ):
             continue
-        what = "a list of codes or delimited text" if spec.kind == "list" else (
-            "one plain value per row"
+        what = (
+            "a list of codes or delimited text"
+            if spec.kind == "list"
+            else ("one plain value per row")
         )
         raise InputFileError(
             f"{source}: column {field.name!r} holds nested values ({t}); "
@@ -156,11 +466,45 @@ def _check_nested(schema: pa.Schema, source) -> None:
         )
 
 
+def _readable_type(t: pa.DataType) -> pa.DataType:
+    """``t`` when validation reads it typed, else text.
+
+    Text (plain, large, dictionary), booleans, floats, integers up to
+    ``int64`` and ``uint32``, dates, timestamps, decimals, nulls and lists
+    stay (:func:`ptdenial.schema.arrow_to_raw` reads them in bulk).
+    ``uint64`` (NumPy's int64 cannot hold all of it), binary, time, duration
+    and the like are read as text, which validation parses like CSV: a bad
+    value is quarantined instead of failing the night. Nested columns are
+    refused before (``_check_nested``).
+    """
+    if pa.types.is_dictionary(t):
+        return t if _readable_type(t.value_type) == t.value_type else pa.string()
+    plain = (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_date(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_null(t)
+        or pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or (pa.types.is_integer(t) and t != pa.uint64())
+    )
+    return t if plain else pa.string()
+
+
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     # List columns (Parquet list<string>) become one "|"-joined string per row,
     # computed in Arrow: the same text form as CSV input, parsed once per unique
     # value by validation instead of once per row. Dates, decimals, integers
-    # and booleans keep types validation reads in bulk (schema.arrow_to_raw).
+    # and booleans keep types validation reads in bulk (schema.arrow_to_raw);
+    # types it cannot read (uint64, binary ...) come as text.
+    for i, field in enumerate(table.schema):
+        t = _readable_type(field.type)
+        if t != field.type:
+            table = table.set_column(i, field.name, as_type(table.column(i), t))
     return arrow_to_raw(table)
 
 
@@ -194,7 +538,8 @@ def read_claims(path, *, columns=None) -> pd.DataFrame:
         if table_format(f) == "csv":
             table = _read_csv_text(f)
             if columns is not None:
-                table = table.select([c for c in columns if c in table.schema.names])
+                keep = [*columns, READ_ERROR, READ_ERROR_TEXT]
+                table = table.select([c for c in table.schema.names if c in keep])
         else:
             try:
                 pf = pq.ParquetFile(f)
@@ -243,35 +588,21 @@ def iter_claim_batches(
     offset = 0
     for f in claim_files(path):
         if table_format(f) == "csv":
-            try:
-                names = pacsv.open_csv(f).schema.names
-                convert = _csv_convert_options()
-                convert.column_types = {n: pa.string() for n in names}
-                if columns is not None:
-                    convert.include_columns = [c for c in columns if c in names]
-                reader = pacsv.open_csv(
-                    f,
-                    read_options=pacsv.ReadOptions(block_size=1 << 22),
-                    convert_options=convert,
-                )
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise InputFileError(f"{f}: cannot read as CSV ({exc}).") from exc
-            pending: list[pa.RecordBatch] = []
+            pending: list[pa.Table] = []
             pending_rows = 0
-            for rb in reader:
-                pending.append(rb)
-                pending_rows += rb.num_rows
+            for table in iter_csv_tables(f, columns=columns):
+                pending.append(table)
+                pending_rows += table.num_rows
                 while pending_rows >= batch_rows:
-                    table = pa.Table.from_batches(pending)
+                    table = pa.concat_tables(pending)
                     out, rest = table.slice(0, batch_rows), table.slice(batch_rows)
-                    df = _to_pandas(out)
+                    df = _to_pandas(_drop_unused_read_error(out))
                     df.index = pd.RangeIndex(offset, offset + len(df))
                     offset += len(df)
                     yield df
-                    pending = rest.to_batches()
-                    pending_rows = rest.num_rows
+                    pending, pending_rows = [rest], rest.num_rows
             if pending_rows:
-                df = _to_pandas(pa.Table.from_batches(pending))
+                df = _to_pandas(_drop_unused_read_error(pa.concat_tables(pending)))
                 df.index = pd.RangeIndex(offset, offset + len(df))
                 offset += len(df)
                 yield df
@@ -308,8 +639,76 @@ def _arrow_ready(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# CSV formula injection (OWASP): a text cell starting with one of these is run
+# as a formula by Excel, LibreOffice and Sheets. Such cells get a leading "'"
+# unless the whole cell is a plain number ("-12.50" stays a number).
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def csv_safe(values: pd.Series) -> pd.Series:
+    """Text cells a spreadsheet would run as formulas, neutralised with ``'``.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return gets a leading apostrophe (OWASP's advice against CSV injection),
+    unless the cell is a plain number, which stays a number. Non-text
+    values pass through.
+
+    Parameters
+    ----------
+    values : pandas.Series
+
+    Returns
+    -------
+    pandas.Series
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ptdenial.io import csv_safe
+    >>> cells = pd.Series(["=HYPERLINK(1)", "@SUM(A1)", "-12.5", "97112", "-2+3"])
+    >>> csv_safe(cells).tolist()
+    ["'=HYPERLINK(1)", "'@SUM(A1)", '-12.5', '97112', "'-2+3"]
+    """
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+        return values
+    text = values.astype("string")
+    risky = text.str.contains(_FORMULA_START, regex=True, na=False) & ~text.str.match(
+        _PLAIN_NUMBER, na=False
+    )
+    if not risky.any():
+        return values
+    out = values.astype(object).copy()
+    out[risky.to_numpy()] = ("'" + text[risky]).to_numpy(dtype=object)
+    return out
+
+
+def csv_safe_arrow(col):
+    """:func:`csv_safe` for a pyarrow string array or chunked array.
+
+    Parameters
+    ----------
+    col : pyarrow.Array or pyarrow.ChunkedArray
+
+    Returns
+    -------
+    pyarrow.Array or pyarrow.ChunkedArray
+        Non-text columns unchanged.
+    """
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return col
+    risky = pc.and_(
+        pc.match_substring_regex(col, _FORMULA_START),
+        pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)),
+    )
+    if not pc.any(risky).as_py():
+        return col
+    quoted = pc.binary_join_element_wise(pa.scalar("'", col.type), col, "")
+    return pc.if_else(risky, quoted, col)
+
+
 def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
-    """Lists become ``|``-joined text, dates ISO text, for CSV."""
+    """Lists become ``|``-joined text, dates ISO text, formulas neutralised, for CSV."""
     out = df.copy()
     for name in out.columns:
         col = out[name]
@@ -320,6 +719,9 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
             first = sample.iloc[0] if len(sample) else None
             if isinstance(first, tuple | list | np.ndarray):
                 out[name] = join_lists(col)
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name].dtype):
+            out[name] = csv_safe(out[name])
     return out
 
 

@@ -286,7 +286,17 @@ def test_set_output(case, how, data, fitted):
     out = est.fit(X).transform(X)
     assert isinstance(out, pd.DataFrame)
     pd.testing.assert_frame_equal(out, fitted[case.cls.__name__][1])
-    pd.testing.assert_frame_equal(case.make().fit_transform(X), out)
+    trained = case.make().fit_transform(X)
+    lag = {"lag": "none"} if hasattr(est, "lag") else {"history_lag": "none"}
+    if getattr(est, next(iter(lag)), None) == "deployment":
+        # documented exception (AsOfHistoryEncoder, and ClaimFeatureSet that
+        # holds one): training lines draw the staleness a nightly snapshot
+        # has, so fit_transform differs from fit().transform() in values,
+        # never in shape, columns or index; without the lag the two agree
+        assert trained.columns.equals(out.columns) and trained.index.equals(out.index)
+        est = case.make().set_params(**lag).set_output(transform=how)
+        trained, out = est.fit_transform(X), est.fit(X).transform(X)
+    pd.testing.assert_frame_equal(trained, out)
 
 
 @cases

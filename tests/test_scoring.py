@@ -383,7 +383,7 @@ def test_manifest_timings_are_the_named_stages(model, files, tmp_path):
     assert list(timings) == [
         "hash_inputs", "key_pass", "spill", "read_batches", "validate", "rules",
         "features", "predict", "explain", "assemble", "bookkeeping",
-        "worklist_exact", "write_outputs", "total",
+        "fix_value", "worklist_exact", "write_outputs", "total",
     ]  # fmt: skip
     assert all(v >= 0 for v in timings.values())
     stages = sum(v for k, v in timings.items() if k != "total")
@@ -398,7 +398,8 @@ def test_empty_input_scores_nothing(model, new, tmp_path):
 
 # --- worklist -----------------------------------------------------------------------
 def test_worklist_ranks_by_dollars_and_respects_capacity(model, files, tmp_path):
-    cfg = ScoringConfig(worklist_top=25)
+    # by dollars at risk; the default order (dollars a fix saves): test_fix_value
+    cfg = ScoringConfig(worklist_top=25, worklist_rank="expected_loss")
     run = score_file(model, files["parquet"], tmp_path / "s.parquet", as_of=AS_OF,
                      worklist=tmp_path / "wl.csv", config=cfg)  # fmt: skip
     wl = run.worklist

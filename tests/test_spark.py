@@ -199,13 +199,15 @@ def test_spark_worklist_equals_the_one_machine_worklist(one_file_run, reference)
     wl = one_file_run["result"].worklist
     ref = reference["worklist"]
     assert len(wl) == len(ref) > 0
-    cols = ["rank", S.CLAIM_ID, S.LINE_NUMBER, S.REASONS, S.SUGGESTED_FIXES]
+    cols = ["rank", S.CLAIM_ID, S.LINE_NUMBER, S.REASONS, S.SUGGESTED_FIXES,
+            "fix_kind"]  # fmt: skip
     for c in cols:
         assert wl[c].tolist() == ref[c].tolist(), c
-    np.testing.assert_allclose(
-        wl["dollars_at_risk"].to_numpy(float), ref["dollars_at_risk"].to_numpy(float),
-        rtol=0, atol=1e-9,
-    )  # fmt: skip
+    for c in ("dollars_at_risk", "dollars_saved", "p_after_fix"):  # fixes re-scored
+        np.testing.assert_allclose(
+            wl[c].to_numpy(float), ref[c].to_numpy(float), rtol=0, atol=1e-9
+        )
+    assert (wl["fix_kind"] == "claim edit").any()
 
 
 @pytest.mark.spark

@@ -17,6 +17,31 @@ def _err(message: str) -> None:
     print(f"ptdenial: {message}", file=sys.stderr)
 
 
+def add_model_trust(p) -> None:
+    """``--trust-unverified-model`` for a command that loads a model."""
+    p.add_argument(
+        "--trust-unverified-model",
+        dest="trust_unverified_model",
+        action="store_true",
+        help="load a model whose card or integrity record is missing (a model "
+        "proven changed is refused all the same); see docs/security.md",
+    )
+
+
+def load_checked_model(args):
+    """``load_model(args.model)`` honouring ``--trust-unverified-model``."""
+    from ptdenial.model import load_model
+
+    if getattr(args, "trust_unverified_model", False):
+        model = load_model(args.model, trust_unverified=True)
+    else:
+        model = load_model(args.model)
+    verified = str(getattr(model, "integrity_", {}).get("verified", ""))
+    if "trusted" in verified:
+        _err(f"warning: {args.model}: loaded without full verification ({verified}).")
+    return model
+
+
 def _read_valid(path, *, as_of=None, quarantine=None):
     """Read and validate a claims table; write the quarantine if asked.
 

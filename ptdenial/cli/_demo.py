@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ptdenial.cli._common import EXIT_QUARANTINED
-from ptdenial.cli._score import _print_score_run, _score_report
+from ptdenial.cli._score import _print_score_run, _score_report, fix_value_summary
 
 
 def add(sub):
@@ -63,13 +63,10 @@ def _print_history_summary(valid) -> None:
     print(hits[cols].head(12).to_string(index=False, float_format="{:.3f}".format))
 
 
-def _fix_value(out: Path, model, new, score_run) -> None:
-    """Step 4: the worklist again, with what each claim-edit fix is worth."""
-    from ptdenial.cli._fix_value import write_fix_value
-
-    print("4/6 re-scoring the worklist's claim-edit fixes (same as-of) ...")
-    path, summary = write_fix_value(score_run, model, new, out / "worklist.csv")
-    print(f"    {summary} -> {path}")
+def _fix_value(out: Path, score_run) -> None:
+    """Step 4: what the worklist's claim-edit fixes are worth (re-scored in step 2)."""
+    print("4/6 what the worklist's fixes are worth (re-scored in step 2, same as-of):")
+    print(f"    {fix_value_summary(score_run.worklist)} -> {out / 'worklist.html'}")
 
 
 def _fix_and_recover(out: Path, history, new, as_of: str) -> None:
@@ -162,7 +159,7 @@ def run(args) -> int:
     print("3/6 writing the report ...")
     report_path = _score_report(score_run, model, out / "report", config)
     _print_score_run(score_run, report_path)
-    _fix_value(out, model, new, score_run)
+    _fix_value(out, score_run)
     _fix_and_recover(out, valid, new, as_of)
     print(
         f"\nOpen {out / 'worklist.html'} (the billing team's worklist) and "

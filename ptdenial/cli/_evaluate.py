@@ -11,6 +11,8 @@ from ptdenial.cli._common import (
     _err,
     _print_metrics,
     _read_valid,
+    add_model_trust,
+    load_checked_model,
 )
 
 
@@ -20,6 +22,7 @@ def add(sub):
     )
     p.add_argument("claims", type=Path, help="claims with outcomes")
     p.add_argument("--model", required=True, type=Path, help="model file")
+    add_model_trust(p)
     p.add_argument("--out", type=Path, help="write the metrics table (.csv/.parquet)")
     p.add_argument("--as-of", dest="as_of", help="run date for date checks")
     p.add_argument("--quarantine", type=Path, help="write quarantined rows here")
@@ -30,9 +33,9 @@ def run(args) -> int:
     from ptdenial import schema as S
     from ptdenial.evaluation import metrics_by_group
     from ptdenial.io import write_table
-    from ptdenial.model import SCORED_CODE, load_model, prepare_history
+    from ptdenial.model import SCORED_CODE, prepare_history
 
-    model = load_model(args.model)
+    model = load_checked_model(args)
     valid, n_bad = _read_valid(
         args.claims, as_of=args.as_of, quarantine=args.quarantine
     )

@@ -47,7 +47,11 @@ def add(sub):
         "PTDENIAL_PSEUDONYM_KEY environment variable)",
     )
     p.add_argument("--out", required=True, type=Path, help="output table")
-    p.add_argument("--quarantine", type=Path, help="write quarantined rows here")
+    p.add_argument(
+        "--quarantine",
+        type=Path,
+        help="quarantined rows (default when rows fail: <out>.quarantine.<suffix>)",
+    )
     p.add_argument(
         "--as-of", dest="as_of", help="run date for date checks (YYYY-MM-DD)"
     )
@@ -125,9 +129,13 @@ def _write_outputs(args, result):
         if len(frame):
             target = args.out.with_name(f"{stem}.{name}{suffix}")
             extra[name] = write_table(frame, target)
-    if args.quarantine is not None:
-        write_table(result.quarantine, args.quarantine)
-        extra["quarantine"] = args.quarantine
+    quarantine = args.quarantine
+    if quarantine is None and len(result.quarantine):
+        # never count rows as quarantined without writing them somewhere
+        quarantine = args.out.with_name(f"{stem}.quarantine{suffix}")
+    if quarantine is not None:
+        write_table(result.quarantine, quarantine)
+        extra["quarantine"] = quarantine
     manifest = dict(result.manifest)
     outputs = {k: str(v) for k, v in extra.items()}
     manifest["outputs"] = {"table": str(args.out)} | outputs

@@ -24,6 +24,7 @@ from ptdenial.cli import (
     _validate,
 )
 from ptdenial.cli._common import EXIT_TOO_LARGE, EXIT_UNUSABLE, _err, logger
+from ptdenial.cli._paths import check_args, user_path
 from ptdenial.exceptions import MemoryLimitError, PtdenialError
 
 # One module per command, in the order of ``ptdenial --help``; each has
@@ -108,6 +109,7 @@ def main(argv=None) -> int:
         )
     start = time.perf_counter()
     try:
+        check_args(args)
         code = args.func(args)
     except MemoryLimitError as exc:
         _err(str(exc))
@@ -116,7 +118,17 @@ def main(argv=None) -> int:
         _err(str(exc))
         return EXIT_UNUSABLE
     except FileNotFoundError as exc:
-        _err(f"{exc.filename}: no such file. Check the path.")
+        _err(f"{user_path(exc.filename)}: no such file or folder. Check the path.")
+        return EXIT_UNUSABLE
+    except PermissionError as exc:
+        _err(
+            f"{user_path(exc.filename)}: permission denied. Check the folder's "
+            "owner and permissions, or choose another path."
+        )
+        return EXIT_UNUSABLE
+    except OSError as exc:  # disk full, read-only file system ...
+        where = user_path(exc.filename) if exc.filename else args.command
+        _err(f"{where}: {exc.strerror or type(exc).__name__}.")
         return EXIT_UNUSABLE
     logger.info("%s finished in %.2f s", args.command, time.perf_counter() - start)
     return code

@@ -10,6 +10,8 @@ from ptdenial.cli._common import (
     EXIT_UNUSABLE,
     _err,
     _read_valid,
+    add_model_trust,
+    load_checked_model,
 )
 
 
@@ -21,6 +23,7 @@ def add(sub):
     )
     p.add_argument("claims", type=Path, help="the batch of claims to compare")
     p.add_argument("--model", required=True, type=Path, help="model file (.skops)")
+    add_model_trust(p)
     p.add_argument(
         "--outcomes",
         type=Path,
@@ -55,10 +58,9 @@ def add(sub):
 
 def run(args) -> int:
     from ptdenial import schema as S
-    from ptdenial.model import load_model
     from ptdenial.monitoring import monitor_batch
 
-    model = load_model(args.model)
+    model = load_checked_model(args)
     if getattr(args, "history", None) is not None:
         import pandas as pd
 

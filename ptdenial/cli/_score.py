@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ptdenial.cli._common import EXIT_UNUSABLE, _err
+from ptdenial.cli._common import (
+    EXIT_UNUSABLE,
+    _err,
+    add_model_trust,
+    load_checked_model,
+)
 
 
 def add(sub):
@@ -22,6 +27,7 @@ def _add_files(p):
     """What is read and what is written."""
     p.add_argument("claims", type=Path, help="Parquet file/folder or CSV of new claims")
     p.add_argument("--model", required=True, type=Path, help="model file (.skops)")
+    add_model_trust(p)
     p.add_argument(
         "--out",
         required=True,
@@ -56,14 +62,6 @@ def _add_files(p):
         "<out>.history-quarantine.<suffix>; with --engine spark always "
         "<out>.history-quarantine.parquet)",
     )
-    p.add_argument(
-        "--fix-value",
-        dest="fix_value",
-        action="store_true",
-        help="also re-score the claim-edit fixes (same as-of) and write "
-        "WORKLIST_fix_value.csv/.html: p_after_fix, dollars_saved, ranked by "
-        "dollars a fix saves (reads the claims whole; needs --worklist)",
-    )
 
 
 def _add_settings(p):
@@ -90,6 +88,14 @@ def _add_settings(p):
         dest="worklist_top",
         type=int,
         help="worklist capacity: lines kept by dollars at risk (default 200)",
+    )
+    p.add_argument(
+        "--rank",
+        dest="worklist_rank",
+        choices=["dollars_saved", "expected_loss"],
+        help="worklist order (default dollars_saved: lines whose claim edit "
+        "saves dollars first, most first, then the rest by dollars at risk; "
+        "expected_loss: by dollars at risk only)",
     )
     p.add_argument(
         "--medium-cut",
@@ -169,6 +175,7 @@ def _scoring_config(args):
     names = (
         "batch_rows",
         "worklist_top",
+        "worklist_rank",
         "medium_cut",
         "high_cut",
         "explain",
@@ -235,7 +242,6 @@ def _print_snapshot(snapshot) -> None:
 
 
 def run(args) -> int:
-    from ptdenial.model import load_model
     from ptdenial.scoring import score_file
 
     if not (
@@ -243,15 +249,10 @@ def run(args) -> int:
         and _check_date(args.scored_at, "--scored-at")
     ):
         return EXIT_UNUSABLE
-    if getattr(args, "fix_value", False) and (
-        args.worklist is None or getattr(args, "engine", "local") == "spark"
-    ):
-        _err("--fix-value needs --worklist and the local engine")
-        return EXIT_UNUSABLE
     config = _scoring_config(args)
     if getattr(args, "engine", "local") == "spark":
         return _run_score_spark(args, config)
-    model = load_model(args.model)
+    model = load_checked_model(args)
     score_run = score_file(
         model,
         args.claims,
@@ -269,12 +270,22 @@ def run(args) -> int:
     if args.report is not None:
         report_path = _score_report(score_run, model, args.report, config)
     _print_score_run(score_run, report_path)
-    if getattr(args, "fix_value", False):
-        from ptdenial.cli._fix_value import write_fix_value
-
-        path, summary = write_fix_value(score_run, model, args.claims, args.worklist)
-        print(f"fix value: {summary} -> {path}")
+    if args.worklist is not None:
+        print(f"  {fix_value_summary(score_run.worklist)}")
     return score_run.exit_code
+
+
+def fix_value_summary(worklist) -> str:
+    """One line: what the worklist's claim edits are worth, and what needs papers."""
+    import pandas as pd
+
+    saved = pd.to_numeric(worklist["dollars_saved"], errors="coerce")
+    docs = int((worklist["fix_kind"] == "documentation needed").sum())
+    return (
+        f"worklist fixes: {int(saved.notna().sum())} lines with a claim edit save "
+        f"${saved.clip(lower=0).sum():,.2f} in expected payment (re-scored, same "
+        f"as-of); {docs} need documentation and are not re-scored"
+    )
 
 
 def _run_score_spark(args, config) -> int:

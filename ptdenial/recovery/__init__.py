@@ -9,18 +9,20 @@
   action), its deadline, and a rank by recoverable dollars times the recovery
   likelihood of the action (:func:`recovery_likelihoods`, a table whose every
   row says where its figure comes from).
-* :func:`rescore_fixes`: applies each worklist line's claim-edit fix (add
-  KX/GP/CQ, bill the supported units) to a copy, re-scores it with the same
-  as-of snapshot and reports ``p_after_fix`` and ``dollars_saved``;
-  :func:`add_fix_value` puts them in a worklist ranked by dollars saved.
+* :func:`rescore_fixes`: applies each line's claim-edit fix (add KX/GP/CQ,
+  bill the supported units) to a copy, re-scores it with the same as-of
+  snapshot and reports ``p_after_fix`` and ``dollars_saved``. It lives in
+  :mod:`ptdenial.scoring` (the nightly job calls it per batch for the
+  worklist's lines, and scoring sits below recovery) and is re-exported
+  here.
 * :func:`csv_safe` neutralises spreadsheet formulas in text cells before a
   table is written as CSV; the queue and the plan render as one
   self-contained page in the worklist's style (:func:`recovery_html`,
   :func:`write_recovery`).
 
 Layout: ``_kx_plan`` (the planner), ``_actions`` (CARC/RARC/rule to action,
-likelihoods, deadlines), ``_queue`` (the queue), ``_rescore`` (fix value),
-``_output`` (CSV and HTML).
+likelihoods, deadlines), ``_queue`` (the queue), ``_output`` (CSV and
+HTML).
 """
 
 from ptdenial.recovery._actions import (
@@ -32,18 +34,12 @@ from ptdenial.recovery._actions import (
 from ptdenial.recovery._kx_plan import OT, PLAN_COLUMNS, PT_SLP, plan_kx, therapy_bucket
 from ptdenial.recovery._output import csv_safe, recovery_html, write_recovery
 from ptdenial.recovery._queue import QUEUE_COLUMNS, denial_queue
-from ptdenial.recovery._rescore import (
-    CLAIM_EDIT_RULES,
-    FIX_COLUMNS,
-    add_fix_value,
-    rescore_fixes,
-)
+from ptdenial.scoring import CLAIM_EDIT_RULES, FIX_COLUMNS, rescore_fixes
 
 __all__ = [
     "plan_kx",
     "denial_queue",
     "rescore_fixes",
-    "add_fix_value",
     "FIX_COLUMNS",
     "CLAIM_EDIT_RULES",
     "recovery_likelihoods",

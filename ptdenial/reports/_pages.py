@@ -29,6 +29,8 @@ _WORKLIST_COLUMNS = [
     "denial_probability",
     "risk_band",
     "dollars_at_risk",
+    "dollars_saved",
+    "fix_kind",
 ]
 
 
@@ -158,7 +160,7 @@ def _drift_section(run, model) -> tuple:
 
 def _worklist_section(wl: pd.DataFrame) -> tuple:
     """The worklist's first 25 lines and its dollars at risk per payer."""
-    shown = wl[_WORKLIST_COLUMNS].head(25)
+    shown = wl[[c for c in _WORKLIST_COLUMNS if c in wl.columns]].head(25)
     by_payer = (
         wl.groupby("payer_id", observed=True)["dollars_at_risk"]
         .agg(["size", "sum"])

@@ -87,6 +87,13 @@ Q_VALUE = "value"
 Q_REASON = "reason"
 Q_N_FAILURES = "n_failures"
 Q_SOURCE = "source"
+#: Columns a file reader adds for a row it could not read (too many or too few
+#: fields, text that is not UTF-8): why, and the row as read. Validation
+#: quarantines such rows (check ``unreadable_row``) and drops the columns.
+READ_ERROR = "_ptdenial_unreadable"
+READ_ERROR_TEXT = "_ptdenial_unreadable_text"
+#: The quarantine's ``check`` for such a row (a reader's verdict, not a value check).
+UNREADABLE_ROW = "unreadable_row"
 
 # --- vocabularies -------------------------------------------------------------
 PAYER_CLASSES = (

@@ -29,8 +29,11 @@ from ptdenial.schema._columns import (
     Q_SOURCE,
     Q_VALUE,
     QUARANTINE_COLUMNS,
+    READ_ERROR,
+    READ_ERROR_TEXT,
     REQUIRED_COLUMNS,
     SOURCE_ROW,
+    UNREADABLE_ROW,
     Check,
 )
 
@@ -195,6 +198,7 @@ def validate_claims(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"validate_claims expects a pandas DataFrame; got {type(df)}")
     check_required_columns(df.columns, source=source)
+    df, unreadable = _split_unreadable(df)
     fails = _Failures(len(df))
     out, lists = _coerce_columns(df, fails, run_date=run_date)
     canon = pd.DataFrame(out, index=df.index)
@@ -208,12 +212,40 @@ def validate_claims(
         if isinstance(vc.rule, EachItem) and vc.column in lists:
             canon[vc.column] = vc.rule.forms(*lists[vc.column], index=df.index)
     f = fails.frame()
+    if unreadable is not None:  # an unreadable row fails for that reason alone
+        f = pd.concat([unreadable, f[~f["_pos"].isin(unreadable["_pos"])]])
     is_bad = np.zeros(len(df), dtype=bool)
     is_bad[f["_pos"].to_numpy()] = True
     # no .copy(): under Copy-on-Write the selection already behaves as one
     valid = canon.loc[~is_bad]
     quarantine = _build_quarantine(df, f, source=source, first_row=first_row)
     return ValidationResult(valid, quarantine)
+
+
+def _split_unreadable(df: pd.DataFrame):
+    """The frame without the reader's columns, and failures of unreadable rows."""
+    if READ_ERROR not in df.columns:
+        return df, None
+    why = df[READ_ERROR]
+    text = df[READ_ERROR_TEXT] if READ_ERROR_TEXT in df.columns else None
+    df = df.drop(columns=[c for c in (READ_ERROR, READ_ERROR_TEXT) if c in df])
+    bad = why.notna().to_numpy()
+    if not bad.any():
+        return df, None
+    pos = np.flatnonzero(bad)
+    values = text.iloc[pos].map(_show).to_numpy() if text is not None else ""
+    failures = pd.DataFrame(
+        {
+            "_pos": pos,
+            Q_COLUMN: "(row)",
+            Q_CHECK: UNREADABLE_ROW,
+            Q_VALUE: values,
+            Q_REASON: (
+                "the row could not be read: " + why.iloc[pos].astype(str)
+            ).to_numpy(),
+        }
+    )
+    return df, failures
 
 
 def _outside_range(fails: _Failures, coerced, name: str, raw, run_date) -> None:

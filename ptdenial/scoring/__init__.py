@@ -26,6 +26,10 @@ How :func:`score_file` streams with bounded memory and never splits a visit
 4. bucket by bucket: rows are ordered by (slot, input row), scored with
    :func:`score_batch`, and the scored part is spilled again; the worklist
    keeps its best candidates so far (bounded by its capacity);
+   the lines a batch offers to the worklist have their claim-edit fixes
+   applied to a copy of their patients' lines and re-scored with the same
+   ``as_of`` (:func:`rescore_fixes`), so the worklist shows ``p_after_fix``
+   and ``dollars_saved`` and can rank by dollars a fix saves;
 5. the worklist's lines get exact TreeSHAP reasons, the parts are written
    to one Parquet (or CSV) file under a temporary name, patched with those
    reasons, and renamed into place atomically; so are the quarantine, the
@@ -42,7 +46,8 @@ empty and ``risk_band`` is ``not_scored`` on lines that are not 97112, and
 rules run on every line. Rows in = rows scored + rows quarantined, always.
 
 Layout: ``_batch`` (the pure batch function and its steps), ``_worklist``
-(pool, ranking, formatting, HTML, writer), ``_stream`` (key pass, slots and
+(pool, ranking, formatting, HTML, writer), ``_fixes`` (what a claim-edit
+fix is worth), ``_stream`` (key pass, slots and
 buckets, spill, reading back), ``_output`` (atomic table writers,
 quarantine), ``_manifest``, ``_job`` (:func:`score_file`), ``_in_memory``
 (:func:`score_claims`) and ``_timing`` (the one stage timer behind the
@@ -55,6 +60,7 @@ from ptdenial.scoring._batch import (
     score_batch,
     scored_arrow_schema,
 )
+from ptdenial.scoring._fixes import CLAIM_EDIT_RULES, FIX_COLUMNS, rescore_fixes
 from ptdenial.scoring._in_memory import score_claims
 from ptdenial.scoring._job import ScoreRun, score_file
 from ptdenial.scoring._stream import N_SLOTS
@@ -79,4 +85,7 @@ __all__ = [
     "scored_arrow_schema",
     "N_SLOTS",
     "WORKLIST_COLUMNS",
+    "rescore_fixes",
+    "CLAIM_EDIT_RULES",
+    "FIX_COLUMNS",
 ]

@@ -102,6 +102,9 @@ class BatchResult(NamedTuple):
         Seconds per step.
     arrow : pyarrow.Table
         ``scored`` as an Arrow table (:func:`scored_arrow_schema`).
+    as_of : pandas.Timestamp
+        The run date the batch was scored with (a re-score of its fixes,
+        :func:`~ptdenial.scoring.rescore_fixes`, uses it again).
     """
 
     scored: pd.DataFrame
@@ -112,6 +115,7 @@ class BatchResult(NamedTuple):
     features: pd.DataFrame
     timings: dict
     arrow: pa.Table | None = None
+    as_of: pd.Timestamp | None = None
 
 
 def _arrow_to_scored(table: pa.Table) -> pd.DataFrame:
@@ -592,5 +596,5 @@ def score_batch(
             valid, hits, is_code, band, loss, payment, explanation, config
         )
     return BatchResult(
-        scored, quarantine, hits, context, valid, Xf, timer.seconds, table
+        scored, quarantine, hits, context, valid, Xf, timer.seconds, table, as_of_ts
     )

@@ -7,7 +7,8 @@ keeps the worklist's best lines and the counts, gives the worklist exact
 reasons and writes the scored output, the quarantine and the worklist,
 each atomically; last, the manifest. One :class:`StageTimer` records
 ``hash_inputs``, ``key_pass``, ``spill``, ``read_batches``, the batch
-stages, ``bookkeeping``, ``worklist_exact``, ``write_outputs`` and
+stages, ``bookkeeping``, ``fix_value`` (the worklist candidates' fixes
+re-scored, per batch), ``worklist_exact``, ``write_outputs`` and
 ``total``.
 """
 
@@ -267,6 +268,7 @@ class _Run:
                     subtitle=f"model {self.model.model_id}; "
                     f"{self.tally.counts['valid']:,} lines scored; "
                     f"top {self.config.worklist_top} by dollars at risk",
+                    rank=self.config.worklist_rank,
                 )
         return _outputs(out, q_path, wl_paths)
 

@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ptdenial import schema as S
-from ptdenial.io import atomic_path, table_format
+from ptdenial.io import atomic_path, csv_safe_arrow, table_format
 from ptdenial.scoring._scratch import temp_tag
 from ptdenial.scoring._stream import _read_ipc
 
@@ -30,7 +30,7 @@ def _csv_ready(table: pa.Table) -> pa.Table:
             col = pc.strftime(col, format="%Y-%m-%d")
         elif pa.types.is_timestamp(field.type):
             col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%SZ")
-        cols.append(col)
+        cols.append(csv_safe_arrow(col))  # no formulas for spreadsheets (OWASP)
         names.append(field.name)
     return pa.Table.from_arrays(cols, names=names)
 

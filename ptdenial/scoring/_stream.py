@@ -26,13 +26,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ptdenial import schema as S
 from ptdenial.exceptions import InputFileError
-from ptdenial.io import _check_nested, table_format
+from ptdenial.io import (
+    _check_nested,
+    _readable_type,
+    as_type,
+    csv_columns,
+    iter_csv_tables,
+    table_format,
+)
 from ptdenial.scoring._batch import BatchResult
 from ptdenial.scoring._scratch import private_file
 
@@ -44,71 +50,91 @@ _KEY_COLUMNS = (S.PATIENT_ID, S.CLAIM_ID, S.LINE_NUMBER)
 
 
 # --- reading the input --------------------------------------------------------------
+# CSV goes through ptdenial.io's reader: every column as text, and a row it
+# cannot read (ragged, not UTF-8) kept in place with the two unreadable-row
+# columns, so validation quarantines it instead of the night failing.
 def _file_columns(path: Path) -> list[str]:
+    if table_format(path) == "csv":
+        return [*csv_columns(path), S.READ_ERROR, S.READ_ERROR_TEXT]
     try:
-        if table_format(path) == "csv":
-            return pacsv.open_csv(path).schema.names
         return pq.ParquetFile(path).schema_arrow.names
     except (pa.ArrowInvalid, OSError) as exc:
-        kind = table_format(path)
-        raise InputFileError(f"{path}: cannot read as {kind.upper()} ({exc}).") from exc
+        raise InputFileError(
+            f"{path}: cannot read as Parquet ({type(exc).__name__}: not a Parquet "
+            "file, or damaged)."
+        ) from exc
 
 
 def _iter_arrow(path: Path, batch_rows: int, columns=None):
     """Arrow record batches of one file (CSV: every column as text)."""
     if table_format(path) == "csv":
-        names = pacsv.open_csv(path).schema.names
-        convert = pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in names},
-            strings_can_be_null=True,
-            null_values=[""],
-            include_columns=None
-            if columns is None
-            else [c for c in columns if c in names],
-        )
-        reader = pacsv.open_csv(
-            path, read_options=pacsv.ReadOptions(block_size=1 << 22),
-            convert_options=convert,
-        )  # fmt: skip
-        yield from reader
-    else:
+        for table in iter_csv_tables(path, columns=columns):
+            yield from table.to_batches()
+        return
+    try:
         pf = pq.ParquetFile(path, pre_buffer=False)
         cols = None
         if columns is not None:
             cols = [c for c in columns if c in pf.schema_arrow.names]
         yield from pf.iter_batches(batch_size=batch_rows, columns=cols)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFileError(
+            f"{path}: cannot read as Parquet ({type(exc).__name__}: damaged or "
+            "truncated file)."
+        ) from exc
 
 
 def _parquet_rows(files):
     """Total rows from Parquet metadata, or None when an input is CSV."""
     if any(table_format(f) == "csv" for f in files):
         return None
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    try:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFileError(
+            f"cannot read the Parquet input ({type(exc).__name__}: not a Parquet "
+            "file, or damaged)."
+        ) from exc
+
+
+def _file_schema(f) -> pa.Schema:
+    if table_format(f) == "csv":
+        return pa.schema([(n, pa.string()) for n in _file_columns(f)])
+    try:
+        return pq.ParquetFile(f).schema_arrow
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFileError(
+            f"{f}: cannot read as Parquet ({type(exc).__name__}: not a Parquet "
+            "file, or damaged)."
+        ) from exc
 
 
 def _unified_schema(files) -> pa.Schema:
+    """One schema for every input file.
+
+    A nested contract column (struct, map, list of lists) is refused, naming
+    file, column and type. A column whose type differs between files
+    (``units`` int64 in one file, text in another) is read as text, which
+    validation parses like CSV, rather than refused: ``validate`` reads the
+    same folder the same way. List columns travel as ``|``-joined text
+    (joined in ``_conform``).
+    """
     schemas = []
     for f in files:
-        if table_format(f) == "csv":
-            names = pacsv.open_csv(f).schema.names
-            schemas.append(pa.schema([(n, pa.string()) for n in names]))
-        else:
-            schemas.append(pq.ParquetFile(f).schema_arrow)
+        schemas.append(_file_schema(f))
+        if table_format(f) != "csv":
             _check_nested(schemas[-1], f)
     try:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise InputFileError(
-            f"the input files disagree on column types ({exc}); write them with the "
-            "same schema or score them one by one."
-        ) from exc
-    # list columns travel as "|"-joined text (joined in _conform)
-    fields = [
-        pa.field(f.name, pa.string())
-        if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
-        else f
-        for f in unified
-    ]
+        fields = [
+            pa.field(f.name, pa.string())
+            if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+            else pa.field(f.name, _readable_type(f.type))
+            for f in unified
+        ]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, NotImplementedError):
+        names = list(dict.fromkeys(n for sch in schemas for n in sch.names))
+        fields = [pa.field(n, pa.string()) for n in names]
     return pa.schema(fields).append(pa.field(_SRC, pa.int64()))
 
 
@@ -122,7 +148,7 @@ def _conform(rb, schema: pa.Schema, first: int) -> pa.Table:
             col = table.column(field.name)
             if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
                 col = S.arrow_join_lists(col)
-            cols.append(col.cast(field.type))
+            cols.append(as_type(col, field.type))
         else:
             cols.append(pa.nulls(rb.num_rows, field.type))
     return pa.Table.from_arrays(cols, schema=schema)
@@ -164,7 +190,10 @@ def _line_hash(claim, line) -> np.ndarray:
         enc = pc.dictionary_encode(pc.utf8_trim_whitespace(pc.cast(line, pa.string())))
         text = pd.Series(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
         num = pd.to_numeric(text, errors="coerce")
-        as_int = num.where(num == np.round(num)).astype("Int64").astype("string")
+        # whole numbers a float holds exactly; larger ones (beyond int64 too)
+        # keep their text, which validation quarantines
+        whole = (num == np.round(num)) & (num.abs() < 2**53)
+        as_int = num.where(whole).astype("Int64").astype("string")
         norm = as_int.fillna(text).astype(object).to_numpy()
         hashes = pd.util.hash_array(np.append(norm, ""), categorize=False)
         h = hashes[enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)]

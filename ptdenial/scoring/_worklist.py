@@ -1,11 +1,15 @@
 """The worklist: a bounded pool of candidates, ranking, exact reasons, CSV and HTML.
 
 A worklist line is a 97112 line at or above ``config.worklist_min_band`` or
-a line with a hard-rule hit, ranked by expected dollars at risk. The job
-feeds every batch to one :class:`_Worklist` pool, which keeps the best
-``worklist_top`` lines so far with what their exact reasons need (claims,
-features, hits); :meth:`_Worklist.finish` recomputes those reasons with exact
-TreeSHAP and returns the *patches* that put them into the scored output.
+a line with a hard-rule hit; the worklist holds the ``worklist_top`` lines
+with the most expected dollars at risk. The job feeds every batch to one
+:class:`_Worklist` pool, which keeps the best lines so far with what their
+exact reasons need (claims, features, hits) and, given the model, what
+their claim-edit fixes are worth (:func:`~ptdenial.scoring._fixes.fix_values`,
+computed in the batch, which holds every line of the patient);
+:meth:`_Worklist.finish` recomputes the reasons with exact TreeSHAP, returns
+the *patches* that put them into the scored output, and orders the lines by
+``config.worklist_rank`` (:func:`_rank_order`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
 from ptdenial.io import atomic_path, write_table
 from ptdenial.scoring._batch import BatchResult, _covered_rules, _hits_on
+from ptdenial.scoring._fixes import fix_values
+from ptdenial.scoring._timing import StageTimer
 
 #: Columns of the worklist (CSV and HTML), in order.
 WORKLIST_COLUMNS = (
@@ -38,6 +44,9 @@ WORKLIST_COLUMNS = (
     S.RISK_BAND,
     "expected_payment",
     "dollars_at_risk",
+    "dollars_saved",
+    "p_after_fix",
+    "fix_kind",
     "basis",
     S.RULE_HITS,
     S.REASONS,
@@ -45,18 +54,24 @@ WORKLIST_COLUMNS = (
     "explanation",
 )
 _LISTS = (S.RULE_HITS, S.REASONS, S.SUGGESTED_FIXES)
+#: ``fix_kind`` of the worklist, in a biller's words (rescore_fixes' codes ->).
+FIX_KIND_WORDS = {"claim_edit": "claim edit", "documentation": "documentation needed"}
+_FIX_COLUMNS = ("dollars_saved", "p_after_fix", "fix_kind")
 
 
 # --- the pool -----------------------------------------------------------------------
 class _Worklist:
     """The best ``top`` candidates seen so far, with what exact reasons need."""
 
-    def __init__(self, top: int):
+    def __init__(self, top: int, *, fix_model=None, config=None):
         self.top = top
         self.rows = None  # display + sort columns + part/row
         self.claims = None
         self.features = None
         self.hits = None
+        # with a model, candidates carry what their claim-edit fixes are worth
+        self.fix_model, self.config = fix_model, config
+        self.timer = StageTimer()
 
     def add(self, result: BatchResult, part: int):
         """Offer the candidates of one batch (``part`` names it in the patches)."""
@@ -88,6 +103,9 @@ class _Worklist:
                 rows[name] = ctx[name].iloc[cand].to_numpy()
         rows["_part"] = part
         rows["_row"] = cand
+        if self.fix_model is not None:
+            with self.timer.stage("fix_value"):
+                _add_fix_value(rows, self.fix_model, result, cand, self.config)
         claims = result.claims.iloc[cand].reset_index(drop=True)
         feats = result.features
         fpos = np.flatnonzero(np.isin(cand, feats.index.to_numpy()))
@@ -192,6 +210,32 @@ class _Worklist:
         return reasons, fixes
 
 
+def _add_fix_value(rows, model, result, cand, config) -> None:
+    """``dollars_saved``, ``p_after_fix``, ``fix_kind`` of a batch's candidates.
+
+    ``fix_kind`` is empty on lines without a rule-hit fix (model drivers
+    only); the other two are empty unless a claim edit was re-scored.
+    """
+    fixes = fix_values(model, result, cand, config=config)
+    keys = zip(
+        result.claims[S.CLAIM_ID].astype(str).to_numpy()[cand],
+        result.claims[S.LINE_NUMBER].to_numpy(np.int64)[cand],
+        strict=True,
+    )
+    where = {(c, int(n)): i for i, (c, n) in enumerate(keys)}
+    idx = np.asarray(
+        [where[(c, int(n))] for c, n in
+         zip(fixes[S.CLAIM_ID], fixes[S.LINE_NUMBER], strict=True)],
+        dtype=np.int64,
+    )  # fmt: skip
+    saved, p1 = np.full(len(cand), np.nan), np.full(len(cand), np.nan)
+    kind = np.full(len(cand), "", dtype=object)
+    saved[idx] = fixes["dollars_saved"].to_numpy(float)
+    p1[idx] = fixes["p_after_fix"].to_numpy(float)
+    kind[idx] = fixes["fix_kind"].map(FIX_KIND_WORDS).to_numpy(object)
+    rows["dollars_saved"], rows["p_after_fix"], rows["fix_kind"] = saved, p1, kind
+
+
 def _patches(rows, need, reasons, fixes) -> dict:
     """Per part (batch): its rows to patch and their new reasons and fixes."""
     patches = {}
@@ -249,6 +293,26 @@ def _worklist_order(rows: pd.DataFrame) -> np.ndarray:
     )
 
 
+def _rank_order(rows: pd.DataFrame, rank: str) -> np.ndarray:
+    """The worklist's order under ``config.worklist_rank``.
+
+    ``expected_loss``: most dollars at risk first, then the higher
+    probability, then claim id and line number. ``dollars_saved``: the
+    lines whose claim-edit fix saves dollars (``dollars_saved > 0``) first,
+    most saved first (ties in the expected-loss order); then every other
+    line (documentation needed, no fix, or a fix that pays less) in the
+    expected-loss order. Without any such fix the two orders are the same.
+    """
+    base = _worklist_order(rows)
+    if rank != "dollars_saved" or "dollars_saved" not in rows:
+        return base
+    saved = pd.to_numeric(rows["dollars_saved"], errors="coerce").to_numpy(float)
+    saved = saved[base]
+    first = np.nan_to_num(saved, nan=0.0) > 0
+    key = np.lexsort((np.arange(len(base)), -np.where(first, saved, 0.0), ~first))
+    return base[key]
+
+
 def _columns(config) -> list:
     cols = list(WORKLIST_COLUMNS)
     if config.worklist_patient_id:
@@ -261,8 +325,11 @@ def _empty_worklist(config) -> pd.DataFrame:
 
 
 def _format_worklist(rows: pd.DataFrame, config) -> pd.DataFrame:
-    out = rows.copy()
+    out = rows.iloc[_rank_order(rows, config.worklist_rank)].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
+    if "dollars_saved" not in out.columns:  # no model: nothing re-scored
+        out["dollars_saved"], out["p_after_fix"] = np.nan, np.nan
+        out["fix_kind"] = ""
     for name in (S.UNITS, S.MODIFIERS, S.RENDERING_PROVIDER_ID, S.PATIENT_ID):
         if name not in out.columns:
             out[name] = pd.NA
@@ -277,13 +344,19 @@ def _format_worklist(rows: pd.DataFrame, config) -> pd.DataFrame:
 
 
 def build_worklist(result: BatchResult, *, config=None, model=None, explainer=None):
-    """The worklist of one batch: candidates ranked by dollars at risk.
+    """The worklist of one batch: the candidates with the most dollars at risk.
 
     97112 lines at or above ``config.worklist_min_band`` and lines with a
-    hard-rule hit, ranked by expected dollars at risk (probability x
-    expected payment; for a line that is not 97112, its expected payment),
-    top ``config.worklist_top``. With ``model`` (and its explainer), the
-    lines' reasons are recomputed from exact contributions.
+    hard-rule hit; the ``config.worklist_top`` with the most expected
+    dollars at risk (probability x expected payment; for a line that is not
+    97112, its expected payment) are kept. With ``model``, the lines'
+    reasons are recomputed from exact contributions, and each line's
+    claim-edit fixes are applied to a copy of its patient's lines and
+    re-scored with the batch's own ``as_of`` (``p_after_fix``,
+    ``dollars_saved``; ``fix_kind`` says "claim edit" or "documentation
+    needed", the latter not re-scored). The lines are then ordered by
+    ``config.worklist_rank`` (by default dollars a fix saves first, see
+    :func:`_rank_order`; without a model, by dollars at risk).
 
     Parameters
     ----------
@@ -299,7 +372,7 @@ def build_worklist(result: BatchResult, *, config=None, model=None, explainer=No
         ``config.worklist_patient_id``).
     """
     config = config if config is not None else ScoringConfig()
-    pool = _Worklist(config.worklist_top)
+    pool = _Worklist(config.worklist_top, fix_model=model, config=config)
     pool.add(result, 0)
     if model is not None and explainer is None and config.explain != "none":
         explainer = Explainer(model)
@@ -324,6 +397,44 @@ def _isna(v) -> bool:
         return False
 
 
+def _dollars(v: float) -> str:
+    """``$1,234.50``, ``-$12.00``."""
+    return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+
+
+_HEADS = {
+    "dollars_saved": "dollars a fix saves",
+    "p_after_fix": "risk after the fix",
+    "fix_kind": "fix kind",
+}
+
+
+def _ranking_note(worklist: pd.DataFrame, rank: str) -> str:
+    """How the page is ordered, and what the claim edits are worth, in words."""
+    loss = (
+        "expected dollars at risk (denial probability x expected payment; "
+        "hard-rule lines that are not 97112 count their whole expected payment)"
+    )
+    if "dollars_saved" not in worklist:
+        return f"Ranked by {loss}."
+    saved = pd.to_numeric(worklist["dollars_saved"], errors="coerce")
+    n_edit = int(saved.notna().sum())
+    n_doc = int((worklist["fix_kind"] == FIX_KIND_WORDS["documentation"]).sum())
+    worth = (
+        f" {n_edit} lines have a claim edit (modifier or units) worth "
+        f"{_dollars(float(saved[saved > 0].sum()))} in expected payment, re-scored "
+        f"with the same as-of; {n_doc} need documentation and are not re-scored."
+    )
+    if rank == "dollars_saved":
+        order = (
+            "Ranked by dollars a fix saves: lines whose claim edit saves dollars "
+            f"first, most first; then the other lines by {loss}."
+        )
+    else:
+        order = f"Ranked by {loss}."
+    return order + worth
+
+
 def _html_cells(column: str, values: list) -> list:
     """Escaped cell texts of one worklist column."""
     esc = html.escape
@@ -334,25 +445,35 @@ def _html_cells(column: str, values: list) -> list:
         ]
     if column in (S.RULE_HITS, S.MODIFIERS):
         return [esc(", ".join(map(str, v or ()))) for v in values]
-    if column == S.DENIAL_PROBABILITY:
-        return ["" if pd.isna(v) else f"{float(v):.0%}" for v in values]
-    if column in ("dollars_at_risk", "expected_payment"):
-        return ["" if pd.isna(v) else f"${float(v):,.2f}" for v in values]
+    if column in (S.DENIAL_PROBABILITY, "p_after_fix"):
+        return ["" if _isna(v) else f"{float(v):.0%}" for v in values]
+    if column in ("dollars_at_risk", "expected_payment", "dollars_saved"):
+        return ["" if _isna(v) else _dollars(float(v)) for v in values]
     if column == S.DATE_OF_SERVICE:
         return ["" if pd.isna(v) else esc(str(pd.Timestamp(v).date())) for v in values]
     return ["" if _isna(v) else esc(str(v)) for v in values]
 
 
-def worklist_html(worklist: pd.DataFrame, *, title="ptdenial worklist", subtitle=""):
+def worklist_html(
+    worklist: pd.DataFrame,
+    *,
+    title="ptdenial worklist",
+    subtitle="",
+    rank="dollars_saved",
+):
     """A self-contained HTML page of the worklist (no external assets).
 
-    Every value is HTML-escaped; reasons and fixes are bullet lists.
+    Every value is HTML-escaped; reasons and fixes are bullet lists;
+    probabilities show as percentages and dollars as ``$1,234.50`` /
+    ``-$12.00``.
 
     Parameters
     ----------
     worklist : pandas.DataFrame
         Output of :func:`build_worklist` / the worklist of :func:`score_file`.
     title, subtitle : str
+    rank : {"dollars_saved", "expected_loss"}
+        How the worklist was ordered (``config.worklist_rank``), said on the page.
 
     Returns
     -------
@@ -374,7 +495,8 @@ def worklist_html(worklist: pd.DataFrame, *, title="ptdenial worklist", subtitle
         else 0.0
     )
     heads = "".join(
-        f"<th>{esc(str(c).replace('_', ' '))}</th>" for c in worklist.columns
+        f"<th>{esc(_HEADS.get(str(c), str(c).replace('_', ' ')))}</th>"
+        for c in worklist.columns
     )
     # cell text column by column (vectorized over rows), then joined by row
     cells = [_html_cells(c, worklist[c].tolist()) for c in worklist.columns]
@@ -390,9 +512,7 @@ def worklist_html(worklist: pd.DataFrame, *, title="ptdenial worklist", subtitle
             f"<h1>{esc(title)}</h1>",
             f'<p class="meta">{esc(subtitle)}</p>' if subtitle else "",
             f'<p class="meta">{len(worklist):,} lines, ${total:,.2f} expected at '
-            "risk. Ranked by expected dollars at risk (denial probability x "
-            "expected payment); hard-rule lines that are not 97112 count their "
-            "whole expected payment.</p>",
+            f"risk. {esc(_ranking_note(worklist, rank))}</p>",
             f"<table><thead><tr>{heads}</tr></thead><tbody>",
             "\n".join(body),
             "</tbody></table></body></html>",
@@ -408,7 +528,9 @@ def worklist_paths(path) -> tuple[Path, Path]:
     return p, p.with_suffix(".html") if p.suffix else p.with_name(p.name + ".html")
 
 
-def write_worklist(worklist: pd.DataFrame, path, *, title, subtitle):
+def write_worklist(
+    worklist: pd.DataFrame, path, *, title, subtitle, rank="dollars_saved"
+):
     """Write a worklist as CSV and as a self-contained HTML page, atomically.
 
     Parameters
@@ -420,6 +542,8 @@ def write_worklist(worklist: pd.DataFrame, path, *, title, subtitle):
         (:func:`worklist_paths`).
     title, subtitle : str
         Heading of the HTML page.
+    rank : {"dollars_saved", "expected_loss"}
+        How the worklist was ordered (said on the page).
 
     Returns
     -------
@@ -428,7 +552,7 @@ def write_worklist(worklist: pd.DataFrame, path, *, title, subtitle):
     """
     csv_path, html_path = worklist_paths(path)
     write_table(worklist, csv_path)
-    page = worklist_html(worklist, title=title, subtitle=subtitle)
+    page = worklist_html(worklist, title=title, subtitle=subtitle, rank=rank)
     with atomic_path(html_path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return csv_path, html_path

@@ -38,8 +38,11 @@ How :func:`score_spark` distributes the nightly job:
 6. **The worklist.** The best ``config.worklist_top`` candidates by dollars
    at risk are found in Spark; the rows of their patients (a few thousand
    lines) are scored again on the driver with exact TreeSHAP reasons, which
-   replace the path-attribution reasons of those lines in the scored output:
-   the same lines and the same reasons as ``ptdenial score``.
+   replace the path-attribution reasons of those lines in the scored output,
+   and their claim-edit fixes are re-scored there with the same ``as_of``
+   (``dollars_saved``, ``p_after_fix``, ``fix_kind``, and the order of
+   ``config.worklist_rank``): the same lines, reasons and fix values as
+   ``ptdenial score``.
 
 ``mapInArrow`` rather than ``mapInPandas``: it is the same mechanism (Arrow
 batches to a Python function, partition by partition), but the function

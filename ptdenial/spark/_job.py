@@ -277,6 +277,7 @@ def _write_spark_worklist(result, summary, worklist, config) -> dict:
         subtitle=f"model {result.model_id}; "
         f"{summary['counts']['valid']:,} lines scored on Spark; "
         f"top {config.worklist_top} by dollars at risk",
+        rank=config.worklist_rank,
     )
     return {"worklist_csv": str(csv_path), "worklist_html": str(html_path)}
 

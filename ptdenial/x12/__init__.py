@@ -31,9 +31,11 @@ from ptdenial.x12._flatten import (
     PAYER_NAME,
     REMIT_CLAIM_INDEX,
     SOURCE_FILE,
+    SOURCE_SEGMENT,
+    X12_PROBLEMS,
     X12_VERSION,
 )
-from ptdenial.x12._ingest import Ingest, apply_payer_classes, ingest
+from ptdenial.x12._ingest import Ingest, apply_payer_classes, ingest, x12_quarantine
 from ptdenial.x12._join import (
     MATCH_METHOD,
     UNMATCHED_REASON,
@@ -63,6 +65,7 @@ __all__ = [
     "ingest",
     "Ingest",
     "apply_payer_classes",
+    "x12_quarantine",
     "join_remits",
     "latest_remits",
     "RemitJoin",
@@ -109,4 +112,6 @@ __all__ = [
     "ICD9_DIAGNOSIS_CODES",
     "CLAIM_FREQUENCY",
     "X12_VERSION",
+    "X12_PROBLEMS",
+    "SOURCE_SEGMENT",
 ]

@@ -29,6 +29,8 @@ __all__ = [
     "ICD9_DIAGNOSIS_CODES",
     "CLAIM_FREQUENCY",
     "X12_VERSION",
+    "X12_PROBLEMS",
+    "SOURCE_SEGMENT",
 ]
 
 # Extra columns (kept beside the contract columns; extras pass through).
@@ -46,6 +48,15 @@ PAYER_NAME = "payer_name"
 ICD9_DIAGNOSIS_CODES = "icd9_diagnosis_codes"
 CLAIM_FREQUENCY = "claim_frequency"
 X12_VERSION = "x12_version"
+# Structure problems of a line's segments, as ``(column, value, reason)``
+# tuples (ingest quarantines these lines), and the position of the segment
+# the line comes from (SV1/SVC, else LX/CLP).
+X12_PROBLEMS = "x12_problems"
+SOURCE_SEGMENT = "source_segment"
+# 835 claim-header segments that never occur inside a service line (2110):
+# seen after an SVC, they start a claim whose CLP is missing.
+_835_HEADER_SEGS = {"NM1", "MIA", "MOA"}
+_835_HEADER_DTM = {"232", "233", "050", "036"}
 
 PROFESSIONAL = ("X098", "X222")
 INSTITUTIONAL = ("X096", "X223")
@@ -77,7 +88,7 @@ def _procedure(seg: Segment, i: int, path):
             seg.pos,
             seg.id,
             seg.line,
-            f"{seg.id}{i:02d} {seg.get(i)!r} uses {qual[2]!r} between its parts, "
+            f"{seg.id}{i:02d} uses {qual[2]!r} between its parts, "
             f"but ISA16 declares {seg.comp!r} as the component separator",
             "the file's separators are inconsistent; export it again",
         )
@@ -93,6 +104,18 @@ def _icd9_dotted(code: str) -> str:
     return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
+def _problem(column, value, reason, seg: Segment) -> tuple:
+    """One structure problem: (column, value, reason naming the segment)."""
+    return (column, value, f"segment {seg.pos} ({seg.id}): {reason}")
+
+
+def _to_float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("nan")
+
+
 class Flat835:
     """Collect one row per SVC (or per CLP without SVC) of 835 transactions."""
 
@@ -104,6 +127,7 @@ class Flat835:
         self.n_claims = 0
         self.n_svc = 0
         self.claim_index = claim_index_start
+        self.notes: list[str] = []
         self.version = ""
         self._claim = None
         self._line = None
@@ -156,6 +180,8 @@ class Flat835:
 
     def _seg_DTM(self, seg):
         q, value = seg.get(1), seg.get(2)
+        if self._line is not None and q in _835_HEADER_DTM:
+            self._headless(seg, f"claim date DTM*{q} after a service line")
         if self._line is not None:
             if q == "472" or (q == "150" and not self._line["dos"]):
                 self._line["dos"] = value
@@ -167,25 +193,29 @@ class Flat835:
 
     def _seg_CLP(self, seg):
         self._close_claim()
+        problem = None
         if not seg.get(1) or len(seg.el) < 5:
-            raise _fail(
-                self.path,
-                seg.pos,
-                "CLP",
-                seg.line,
-                f"truncated CLP segment {'*'.join(seg.el)[:40]!r}: CLP01-CLP04 "
-                "(claim id, status, charge, paid) are required",
-                "the segment was cut; export the file again",
+            problem = _problem(
+                S.CLAIM_ID,
+                seg.get(1),
+                "the CLP segment is cut: CLP01-CLP04 (claim id, status, charge, "
+                "paid) are required; export the file again",
+                seg,
             )
+        self._open_claim(seg, problem)
+
+    def _open_claim(self, seg, problem=None):
+        """Start a claim at ``seg`` (a CLP, or the first segment of a headless one)."""
+        clp = seg.id == "CLP"
         self.n_claims += 1
         self.claim_index += 1
         self._claim = {
-            "claim_id": seg.get(1),
-            "status": seg.get(2),
-            "charge": seg.get(3),
-            "paid": seg.get(4),
-            "filing": seg.get(6),
-            "icn": seg.get(7),
+            "claim_id": seg.get(1) if clp else "",
+            "status": seg.get(2) if clp else "",
+            "charge": seg.get(3) if clp else "",
+            "paid": seg.get(4) if clp else "",
+            "filing": seg.get(6) if clp else "",
+            "icn": seg.get(7) if clp else "",
             "cas": [],
             "remarks": [],
             "member": "",
@@ -196,8 +226,25 @@ class Flat835:
             "stmt_from": "",
             "lines": [],
             "index": self.claim_index,
+            "pos": seg.pos,
+            "problem": problem,
         }
         self._line = None
+
+    def _headless(self, seg, what):
+        """A claim whose CLP is missing starts at ``seg``: keep its lines apart."""
+        self._close_claim()
+        self._open_claim(
+            seg,
+            _problem(
+                S.CLAIM_ID,
+                "",
+                f"{what} without a CLP segment before it: the claim's CLP is "
+                "missing, so its lines cannot be credited to a claim; export the "
+                "file again",
+                seg,
+            ),
+        )
 
     def _seg_CAS(self, seg):
         if self._line is not None:
@@ -205,7 +252,13 @@ class Flat835:
         elif self._claim is not None:
             self._claim["cas"].extend(_cas_codes(seg))
 
+    def feed_header(self, seg):
+        """NM1/MIA/MOA after an SVC: a claim header whose CLP went missing."""
+        if self._line is not None and seg.id in _835_HEADER_SEGS:
+            self._headless(seg, f"claim header segment {seg.id} after a service line")
+
     def _seg_NM1(self, seg):
+        self.feed_header(seg)
         c = self._claim
         if c is None or self._line is not None:
             return
@@ -218,12 +271,14 @@ class Flat835:
             c["rendering"] = seg.get(9)
 
     def _seg_MOA(self, seg):
+        self.feed_header(seg)
         if self._claim is not None:
             self._claim["remarks"].extend(
                 seg.get(i).upper() for i in (3, 4, 5, 6, 7) if seg.get(i)
             )
 
     def _seg_MIA(self, seg):
+        self.feed_header(seg)
         if self._claim is not None:
             self._claim["remarks"].extend(
                 seg.get(i).upper() for i in (5, 20, 21, 22, 23) if seg.get(i)
@@ -231,22 +286,15 @@ class Flat835:
 
     def _seg_SVC(self, seg):
         if self._claim is None:
-            raise _fail(
-                self.path,
-                seg.pos,
-                "SVC",
-                seg.line,
-                "SVC segment outside a claim (no CLP before it)",
-                "the transaction set is damaged; export it again",
-            )
+            self._headless(seg, "service line SVC")
+        problem = None
         if not seg.get(1):
-            raise _fail(
-                self.path,
-                seg.pos,
-                "SVC",
-                seg.line,
-                "truncated SVC segment: SVC01 (procedure) is missing",
-                "the segment was cut; export the file again",
+            problem = _problem(
+                S.CPT_CODE,
+                "",
+                "SVC01 (procedure) is missing: the segment was cut; export the "
+                "file again",
+                seg,
             )
         self.n_svc += 1
         qual, code, mods = _procedure(seg, 1, self.path)
@@ -265,6 +313,8 @@ class Flat835:
             "allowed": "",
             "cas": [],
             "remarks": [],
+            "pos": seg.pos,
+            "problem": problem,
         }
         self._claim["lines"].append(self._line)
 
@@ -283,6 +333,14 @@ class Flat835:
         self._close_claim()
 
     # -- rows ---------------------------------------------------------------------
+    def _patient(self, member, last, first) -> str:
+        ck = (member, last, first)
+        pid = self.cache.get(ck)
+        if pid is None:
+            pid = pseudonymize_patient(*ck, key=self.key)
+            self.cache[ck] = pid
+        return pid
+
     def _close_claim(self):
         c = self._claim
         self._claim = None
@@ -290,12 +348,7 @@ class Flat835:
         if c is None:
             return
         h = self._header
-        member = c["insured"] or c["member"]
-        ck = (member, c["last"], c["first"])
-        pid = self.cache.get(ck)
-        if pid is None:
-            pid = pseudonymize_patient(*ck, key=self.key)
-            self.cache[ck] = pid
+        pid = self._patient(c["insured"] or c["member"], c["last"], c["first"])
         base = {
             S.CLAIM_ID: c["claim_id"],
             S.PATIENT_ID: pid,
@@ -313,33 +366,16 @@ class Flat835:
             X12_VERSION: self.version,
         }
         if not c["lines"]:
-            row = dict(base)
-            row.update(
-                {
-                    S.LINE_NUMBER: None,
-                    LINE_CONTROL_NUMBER: "",
-                    S.DATE_OF_SERVICE: c["stmt_from"],
-                    S.CPT_CODE: "",
-                    S.MODIFIERS: (),
-                    S.UNITS: "",
-                    S.CHARGE_AMOUNT: c["charge"],
-                    S.ALLOWED_AMOUNT: "",
-                    S.PAID_AMOUNT: c["paid"],
-                    S.ADJUSTMENT_CODES: tuple(c["cas"]),
-                    S.REMARK_CODES: tuple(c["remarks"]),
-                    PAID_UNITS: "",
-                    ADJUDICATED_CPT_CODE: "",
-                    CLAIM_LEVEL: True,
-                }
-            )
-            self.rows.append(row)
+            self.rows.append(base | self._claim_level(c))
             return
+        self._check_balance(c)
         denied_claim = c["status"] == "4"
         for n, ln in enumerate(c["lines"], 1):
-            row = dict(base)
             cas = ln["cas"] or (c["cas"] if denied_claim else [])
-            row.update(
-                {
+            problems = tuple(p for p in (c["problem"], ln["problem"]) if p)
+            self.rows.append(
+                base
+                | {
                     S.LINE_NUMBER: n,
                     LINE_CONTROL_NUMBER: ln["lcn"],
                     S.DATE_OF_SERVICE: ln["dos"] or c["stmt_from"],
@@ -354,9 +390,43 @@ class Flat835:
                     PAID_UNITS: ln["paid_units"],
                     ADJUDICATED_CPT_CODE: ln["adj_code"],
                     CLAIM_LEVEL: False,
+                    X12_PROBLEMS: problems,
+                    SOURCE_SEGMENT: ln["pos"],
                 }
             )
-            self.rows.append(row)
+
+    @staticmethod
+    def _claim_level(c) -> dict:
+        """The one row of a claim without SVC lines."""
+        return {
+            S.LINE_NUMBER: None,
+            LINE_CONTROL_NUMBER: "",
+            S.DATE_OF_SERVICE: c["stmt_from"],
+            S.CPT_CODE: "",
+            S.MODIFIERS: (),
+            S.UNITS: "",
+            S.CHARGE_AMOUNT: c["charge"],
+            S.ALLOWED_AMOUNT: "",
+            S.PAID_AMOUNT: c["paid"],
+            S.ADJUSTMENT_CODES: tuple(c["cas"]),
+            S.REMARK_CODES: tuple(c["remarks"]),
+            PAID_UNITS: "",
+            ADJUDICATED_CPT_CODE: "",
+            CLAIM_LEVEL: True,
+            X12_PROBLEMS: (c["problem"],) if c["problem"] else (),
+            SOURCE_SEGMENT: c["pos"],
+        }
+
+    def _check_balance(self, c):
+        """Note a claim whose lines charge more than CLP03 (lines of another claim?)."""
+        total = sum(_to_float(ln["charge"] or "0") for ln in c["lines"])
+        charge = _to_float(c["charge"] or "nan")
+        if charge == charge and total > charge + 0.005:
+            self.notes.append(
+                f"{self.path}: segment {c['pos']} (CLP): the service lines charge "
+                f"{total:.2f}, more than the claim's CLP03 {charge:.2f}; check that "
+                "no CLP segment is missing"
+            )
 
 
 class Flat837P:
@@ -454,20 +524,24 @@ class Flat837P:
 
     def _seg_CLM(self, seg):
         self._close_claim()
+        problem = None
         if not seg.get(1) or len(seg.el) < 3:
-            raise _fail(
-                self.path,
-                seg.pos,
-                "CLM",
-                seg.line,
-                f"truncated CLM segment {'*'.join(seg.el)[:40]!r}: CLM01 and "
-                "CLM02 (claim id, total charge) are required",
-                "the segment was cut; export the file again",
+            problem = _problem(
+                S.CLAIM_ID,
+                seg.get(1),
+                "the CLM segment is cut: CLM01 and CLM02 (claim id, total "
+                "charge) are required; export the file again",
+                seg,
             )
+        self._open_claim(seg, problem)
+
+    def _open_claim(self, seg, problem=None):
+        """Start a claim at ``seg`` (a CLM, or the first segment of a headless one)."""
+        clm = seg.id == "CLM"
         self.n_claims += 1
-        pos_parts = seg.parts(5)
+        pos_parts = seg.parts(5) if clm else [""]
         self._claim = {
-            "claim_id": seg.get(1),
+            "claim_id": seg.get(1) if clm else "",
             "pos": pos_parts[0],
             "freq": pos_parts[2] if len(pos_parts) > 2 else "",
             "dx": [],
@@ -480,8 +554,25 @@ class Flat837P:
             "cob": False,
             "nm1": "",
             "lines": [],
+            "seg": seg.pos,
+            "problem": problem,
+            "last_lx": None,
         }
         self._line = None
+
+    def _headless(self, seg, what):
+        """Lines whose CLM is missing start at ``seg``: keep them apart."""
+        self._close_claim()
+        self._open_claim(
+            seg,
+            _problem(
+                S.CLAIM_ID,
+                "",
+                f"{what}: the claim's CLM segment is missing, so the line cannot "
+                "be credited to a claim; export the file again",
+                seg,
+            ),
+        )
 
     def _seg_DTP(self, seg):
         q, value = seg.get(1), seg.get(3)
@@ -506,6 +597,8 @@ class Flat837P:
             self._claim["auth"] = seg.get(2)
 
     def _seg_HI(self, seg):
+        if self._line is not None:  # HI is claim-level (2300): a CLM went missing
+            self._headless(seg, "diagnosis segment HI after a service line")
         if self._claim is None or self._claim["cob"]:
             return
         for i in range(1, len(seg.el)):
@@ -515,10 +608,22 @@ class Flat837P:
                 self._claim["dx"].append((qual, parts[1].upper()))
 
     def _seg_LX(self, seg):
-        if self._claim is None:
-            return
+        c = self._claim
+        if c is None:
+            self._headless(seg, "service line LX outside a claim")
+        else:
+            number = _to_float(seg.get(1))
+            if c["last_lx"] is not None and number <= c["last_lx"]:
+                self._headless(
+                    seg, f"LX numbering restarts after line {c['last_lx']:g}"
+                )
+            if number == number:
+                self._claim["last_lx"] = number
+        self._new_line(seg, seg.get(1))
+
+    def _new_line(self, seg, lx, problem=None):
         self._line = {
-            "lx": seg.get(1),
+            "lx": lx,
             "sv1": False,
             "dos": "",
             "lcn": "",
@@ -527,33 +632,43 @@ class Flat837P:
             "referring": "",
             "taxonomy": "",
             "nm1": "",
+            "seg": seg.pos,
+            "problem": problem,
         }
         self._claim["lines"].append(self._line)
         self.n_lines += 1
+        return self._line
 
     def _seg_SV1(self, seg):
+        if self._claim is None:
+            self._headless(seg, "service line SV1 outside a claim")
         ln = self._line
-        if ln is None:
-            raise _fail(
-                self.path,
-                seg.pos,
-                "SV1",
-                seg.line,
-                "SV1 segment outside a service line (no LX before it)",
-                "the transaction set is damaged; export it again",
+        if ln is None or ln["sv1"]:
+            what = (
+                "SV1 without an LX segment before it"
+                if ln is None
+                else f"a second SV1 under LX {ln['lx']}"
+            )
+            ln = self._new_line(seg, "")
+            ln["problem"] = _problem(
+                S.LINE_NUMBER,
+                "",
+                f"{what}: the line's LX segment is missing, so it has no line "
+                "number; export the file again",
+                seg,
             )
         if not seg.get(1):
-            raise _fail(
-                self.path,
-                seg.pos,
-                "SV1",
-                seg.line,
-                "truncated SV1 segment: SV101 (procedure) is missing",
-                "the segment was cut; export the file again",
+            ln["problem"] = ln["problem"] or _problem(
+                S.CPT_CODE,
+                "",
+                "SV101 (procedure) is missing: the segment was cut; export the "
+                "file again",
+                seg,
             )
         qual, code, mods = _procedure(seg, 1, self.path)
         ln.update(
             sv1=True,
+            seg=seg.pos,
             code=code,
             mods=mods,
             charge=seg.get(2),
@@ -581,18 +696,8 @@ class Flat837P:
         if pid is None:
             pid = pseudonymize_patient(*ck, key=self.key)
             self.cache[ck] = pid
-        dx = c["dx"]
         for ln in c["lines"]:
-            icd10, icd9 = [], []
-            for p in ln.get("ptr", []):
-                try:
-                    qual, code = dx[int(p) - 1]
-                except (ValueError, IndexError):
-                    continue
-                if qual in ("BK", "BF"):
-                    icd9.append(_icd9_dotted(code))
-                else:
-                    icd10.append(S.normalize_icd10(code) or code)
+            icd10, icd9 = _line_diagnoses(ln, c["dx"])
             rendering = ln["rendering"] or c["rendering"]
             if ln["rendering"]:
                 taxonomy = ln["taxonomy"]
@@ -627,5 +732,36 @@ class Flat837P:
                     CLAIM_FREQUENCY: c["freq"],
                     SOURCE_FILE: str(self.path),
                     X12_VERSION: self.version,
+                    X12_PROBLEMS: _line_problems(c, ln),
+                    SOURCE_SEGMENT: ln["seg"],
                 }
             )
+
+
+def _line_diagnoses(ln, dx) -> tuple[list, list]:
+    """ICD-10 and ICD-9 codes an SV1's pointers (SV107) pick from the claim's HI."""
+    icd10, icd9 = [], []
+    for p in ln.get("ptr", []):
+        try:
+            qual, code = dx[int(p) - 1]
+        except (ValueError, IndexError):
+            continue
+        if qual in ("BK", "BF"):
+            icd9.append(_icd9_dotted(code))
+        else:
+            icd10.append(S.normalize_icd10(code) or code)
+    return icd10, icd9
+
+
+def _line_problems(c, ln) -> tuple:
+    problems = [p for p in (c["problem"], ln["problem"]) if p]
+    if not ln["sv1"]:
+        problems.append(
+            (
+                S.CPT_CODE,
+                "",
+                f"segment {ln['seg']} (LX): service line {ln['lx']} has no SV1 "
+                "segment (procedure, charge, units); export the file again",
+            )
+        )
+    return tuple(problems)

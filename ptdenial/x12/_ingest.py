@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
 from ptdenial._utils import library_versions
 from ptdenial.exceptions import InputFileError
-from ptdenial.x12._flatten import LINE_CONTROL_NUMBER
+from ptdenial.x12._flatten import LINE_CONTROL_NUMBER, SOURCE_FILE, X12_PROBLEMS
 from ptdenial.x12._join import (
     UNMATCHED_REASON,
     Mapping,
@@ -21,7 +22,7 @@ from ptdenial.x12._join import (
 )
 from ptdenial.x12._read import read_x12
 
-__all__ = ["Ingest", "ingest", "apply_payer_classes"]
+__all__ = ["Ingest", "ingest", "apply_payer_classes", "x12_quarantine"]
 
 _MANIFEST_LIST_LIMIT = 1000
 
@@ -35,7 +36,9 @@ class Ingest:
     table : pandas.DataFrame
         Valid claim lines (canonical dtypes, labels when outcomes exist).
     quarantine : pandas.DataFrame
-        Rows that failed validation, with reasons.
+        Rows that failed validation, and lines whose X12 segments are broken
+        (a missing CLP, CLM or LX, a second SV1 under one LX, a date or amount
+        that does not parse), with reasons; see :func:`x12_quarantine`.
     unmatched_claims, unmatched_remits, unmatched_docs, reversed : DataFrame
         What could not be matched (claims stay in ``table`` as pending) and
         remit lines cancelled by reversals.
@@ -174,24 +177,11 @@ def ingest(
     if n_read == 0:
         detail = "; ".join(str(e) for e in errors) or "no X12 file found"
         raise InputFileError(f"ingest: no X12 file could be read ({detail}).")
-
-    empty = pd.DataFrame()
-    unmatched_claims, unmatched_remits = empty, empty
-    if claims_837 and remits_835:
-        joined = join_remits(r837.claims, r835.remits)
-        table = joined.joined
-        unmatched_claims, unmatched_remits = (
-            joined.unmatched_claims,
-            joined.unmatched_remits,
-        )
-    elif claims_837:
-        table = r837.claims  # no remittances given: nothing to match
-    else:
-        table, unmatched_remits = latest_remits(r835.remits)
-    if mapping is not None:
-        table = apply_payer_classes(table, mapping.payer_class)
-
-    unmatched_docs, doc_keys = empty, None
+    claims, q837 = x12_quarantine(r837.claims)
+    remits, q835 = x12_quarantine(r835.remits)
+    parts = _assemble(claims, remits, bool(claims_837), bool(remits_835), mapping)
+    table, unmatched_claims, unmatched_remits = parts
+    unmatched_docs, doc_keys = pd.DataFrame(), None
     if docs is not None:
         export = read_export(docs, mapping=mapping, key=raw_key)
         dj = join_docs(table, export)
@@ -205,10 +195,134 @@ def ingest(
             )
         )
     valid = valid.reset_index(drop=True)
+    quarantine = _stack([q837, q835, quarantine])
+    result = Ingest(
+        valid,
+        quarantine,
+        unmatched_claims,
+        unmatched_remits,
+        unmatched_docs,
+        r835.reversed,
+        errors,
+        problems,
+        {},
+    )
+    result.manifest = _manifest(
+        result,
+        r837,
+        r835,
+        table,
+        inputs=(claims_837, remits_835, docs, mapping),
+        key_source=key_source,
+        strict=strict,
+        doc_keys=doc_keys,
+    )
+    return result
+
+
+def _assemble(claims, remits, with_837, with_835, mapping):
+    """The claim-line table from 837P lines, 835 lines, or both joined."""
+    empty = pd.DataFrame()
+    unmatched_claims, unmatched_remits = empty, empty
+    if with_837 and with_835:
+        joined = join_remits(claims, remits)
+        table = joined.joined
+        unmatched_claims = joined.unmatched_claims
+        unmatched_remits = joined.unmatched_remits
+    elif with_837:
+        table = claims  # no remittances given: nothing to match
+    else:
+        table, unmatched_remits = latest_remits(remits)
+    if mapping is not None:
+        table = apply_payer_classes(table, mapping.payer_class)
+    return table, unmatched_claims, unmatched_remits
+
+
+def x12_quarantine(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split X12 lines with structure problems off, as quarantine rows.
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        Output of :func:`ptdenial.x12.read_x12` (``claims`` or ``remits``).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The lines without problems (``x12_problems`` dropped), and one
+        quarantine row per line with problems in the layout of
+        :func:`ptdenial.schema.validate_claims` (check ``x12_structure`` for a
+        missing or misplaced segment, ``x12_value`` for a value that does not
+        parse; ``source`` is the X12 file and ``source_segment`` the segment).
+    """
+    if X12_PROBLEMS not in lines:
+        return lines, _stack([])
+    probs = lines[X12_PROBLEMS].to_numpy(dtype=object)
+    bad = np.fromiter((bool(p) for p in probs), dtype=bool, count=len(probs))
+    good = lines.loc[~bad].drop(columns=[X12_PROBLEMS]).reset_index(drop=True)
+    if not bad.any():
+        return good, _stack([])
+    rows = lines.loc[bad].drop(columns=[X12_PROBLEMS])
+    first = [p[0] for p in probs[bad]]
+    reasons = ["; ".join(dict.fromkeys(r for _c, _v, r in p)) for p in probs[bad]]
+    q = pd.DataFrame(
+        {
+            S.SOURCE_ROW: np.flatnonzero(bad).astype("int64"),
+            S.CLAIM_ID: rows[S.CLAIM_ID].map(_text).to_numpy(),
+            S.LINE_NUMBER: rows[S.LINE_NUMBER].map(_text).to_numpy(),
+            S.Q_COLUMN: [c for c, _v, _r in first],
+            S.Q_CHECK: [
+                "x12_structure" if r.startswith("segment ") else "x12_value"
+                for _c, _v, r in first
+            ],
+            S.Q_VALUE: [v for _c, v, _r in first],
+            S.Q_REASON: reasons,
+            S.Q_N_FAILURES: [len(p) for p in probs[bad]],
+            S.Q_SOURCE: rows[SOURCE_FILE].map(_text).to_numpy(),
+        }
+    )
+    for name in rows.columns:
+        if name not in q.columns:
+            q[name] = rows[name].map(_text).to_numpy()
+    return good, q
+
+
+def _text(v) -> str:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, float) and np.isnan(v):
+        return ""
+    if isinstance(v, tuple | list | np.ndarray):
+        return "|".join(str(x) for x in v)
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    return str(v)
+
+
+def _stack(parts) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        empty = {c: pd.Series([], dtype=object) for c in S.QUARANTINE_COLUMNS}
+        empty[S.SOURCE_ROW] = pd.Series([], dtype="int64")
+        empty[S.Q_N_FAILURES] = pd.Series([], dtype="int64")
+        return pd.DataFrame(empty)
+    out = pd.concat(parts, ignore_index=True)
+    for name in out.columns:  # text columns from both sources: keep them text
+        if out[name].dtype == object:
+            out[name] = out[name].map(_text)
+    return out
+
+
+def _manifest(result, r837, r835, table, *, inputs, key_source, strict, doc_keys):
+    """The ingest manifest: inputs with SHA-256, counts, unmatched keys, versions."""
+    claims_837, remits_835, docs, mapping = inputs
+    files, errors, problems = r837.files + r835.files, result.errors, result.problems
     labels = {}
     for col in S.LABEL_COLUMNS:
-        if col in valid:
-            labels[col] = int(valid[col].fillna(False).to_numpy(dtype=bool).sum())
+        if col in result.table:
+            values = result.table[col].fillna(False).to_numpy(dtype=bool)
+            labels[col] = int(values.sum())
+    unmatched_remits = result.unmatched_remits
     reasons = (
         unmatched_remits[UNMATCHED_REASON].value_counts().to_dict()
         if UNMATCHED_REASON in unmatched_remits
@@ -231,23 +345,23 @@ def ingest(
         },
         "files": files,
         "counts": {
-            "files_read": n_read,
+            "files_read": sum(1 for f in files if f["status"] == "read"),
             "files_unreadable": len(errors),
             "files_with_problems": len({getattr(p, "path", None) for p in problems}),
             "claim_lines_837": len(r837.claims),
             "remit_lines_835": len(r835.remits),
             "remit_lines_reversed": len(r835.reversed),
             "rows": len(table),
-            "valid": len(valid),
-            "quarantined": len(quarantine),
-            "unmatched_claims": len(unmatched_claims),
+            "valid": len(result.table),
+            "quarantined": len(result.quarantine),
+            "unmatched_claims": len(result.unmatched_claims),
             "unmatched_remits": len(unmatched_remits),
             "unmatched_remit_reasons": reasons,
-            "docs_rows_unmatched": len(unmatched_docs),
+            "docs_rows_unmatched": len(result.unmatched_docs),
             **labels,
         },
         "docs_join_keys": None if doc_keys is None else list(doc_keys),
-        "unmatched_claims": _keys(unmatched_claims),
+        "unmatched_claims": _keys(result.unmatched_claims),
         "unmatched_remits": _keys(unmatched_remits, extra=(UNMATCHED_REASON,)),
         "errors": [str(e) for e in errors],
         "problems": [str(p) for p in problems],
@@ -260,14 +374,4 @@ def ingest(
             manifest["inputs"]["docs_sha256"] = file_sha256(docs)
         except OSError:  # pragma: no cover - read_export already read it
             pass
-    return Ingest(
-        valid,
-        quarantine,
-        unmatched_claims,
-        unmatched_remits,
-        unmatched_docs,
-        r835.reversed,
-        errors,
-        problems,
-        manifest,
-    )
+    return manifest

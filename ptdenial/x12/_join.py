@@ -203,84 +203,9 @@ def join_remits(
     claims = claims.reset_index(drop=True)
     remits = remits.reset_index(drop=True)
     nc, nr = len(claims), len(remits)
-    c_idx = pd.DataFrame({"_c": np.arange(nc)})
-    r_idx = pd.DataFrame({"_r": np.arange(nr)})
-    claim_level = (
-        remits[CLAIM_LEVEL].fillna(False).to_numpy(dtype=bool)
-        if CLAIM_LEVEL in remits
-        else np.zeros(nr, bool)
-    )
-    chosen, used = [], np.zeros(nr, bool)
-    matched = np.zeros(nc, bool)
-
-    # pass 1: line control number
-    if LINE_CONTROL_NUMBER in claims and LINE_CONTROL_NUMBER in remits:
-        ck = c_idx.assign(_k=_key(claims, [S.CLAIM_ID, LINE_CONTROL_NUMBER]).to_numpy())
-        ck = ck[claims[LINE_CONTROL_NUMBER].notna().to_numpy()]
-        rk = r_idx.assign(_k=_key(remits, [S.CLAIM_ID, LINE_CONTROL_NUMBER]).to_numpy())
-        rk = rk[remits[LINE_CONTROL_NUMBER].notna().to_numpy() & ~claim_level]
-        cands = ck.merge(rk, on="_k").assign(_how="line_control_number")
-        pick = _pick(cands, remits, claims)
-        chosen.append(pick)
-        used[cands["_r"].to_numpy()] = True
-        matched[pick["_c"].to_numpy()] = True
-
-    # pass 2: procedure + date of service + units, occurrence-aligned
-    fb = [S.CLAIM_ID, S.CPT_CODE, S.DATE_OF_SERVICE, S.UNITS]
-    ck = c_idx.assign(_k=_key(claims, fb).to_numpy())[~matched]
-    ck = ck.assign(_n=ck.groupby("_k").cumcount())
-    rk = r_idx.assign(
-        _k=_key(remits, fb).to_numpy(),
-        _g=(remits[REMIT_CLAIM_INDEX].to_numpy() if REMIT_CLAIM_INDEX in remits else 0),
-    )
-    rk = rk[~used & ~claim_level]
-    rk = rk.assign(_n=rk.groupby(["_g", "_k"]).cumcount()).drop(columns="_g")
-    cands = ck.merge(rk, on=["_k", "_n"]).assign(_how="procedure_dos_units")
-    pick = _pick(cands, remits, claims)
-    chosen.append(pick)
-    used[cands["_r"].to_numpy()] = True
-    matched[pick["_c"].to_numpy()] = True
-
-    # pass 3: claim-level remits
-    if claim_level.any():
-        ck = c_idx.assign(_k=claims[S.CLAIM_ID].astype("string").to_numpy())[~matched]
-        rk = r_idx.assign(_k=remits[S.CLAIM_ID].astype("string").to_numpy())[
-            claim_level
-        ]
-        cands = ck.merge(rk, on="_k").assign(_how="claim_level")
-        pick = _pick(cands, remits, claims)
-        chosen.append(pick)
-        used[cands["_r"].to_numpy()] = True
-        matched[pick["_c"].to_numpy()] = True
-
-    pick = (
-        pd.concat(chosen, ignore_index=True)
-        if chosen
-        else pd.DataFrame({"_c": [], "_r": [], "_how": []})
-    )
+    pick, used, matched = _match(claims, remits)
     pc, pr = pick["_c"].to_numpy(dtype=int), pick["_r"].to_numpy(dtype=int)
-    joined = claims.copy()
-    for col in _OUTCOMES:
-        if col not in remits:
-            continue
-        src = remits[col]
-        if col in (S.ADJUSTMENT_CODES, S.REMARK_CODES):
-            values = np.empty(nc, dtype=object)
-            values[:] = [()] * nc
-            if col in joined:
-                values[:] = joined[col].to_numpy(dtype=object)
-            values[pc] = src.to_numpy(dtype=object)[pr]
-            joined[col] = pd.Series(values, index=joined.index, dtype=object)
-        else:
-            base = (
-                joined[col].copy()
-                if col in joined
-                else pd.Series(index=joined.index, dtype=src.dtype)
-            )
-            if col in (S.ALLOWED_AMOUNT, S.PAID_AMOUNT):
-                base = base.astype("float64")
-            base.iloc[pc] = src.iloc[pr].to_numpy()
-            joined[col] = base
+    joined = _copy_outcomes(claims, remits, pc, pr)
     how = np.full(nc, None, dtype=object)
     how[pc] = pick["_how"].to_numpy(dtype=object)
     joined[MATCH_METHOD] = pd.Series(how, dtype="string")
@@ -307,6 +232,84 @@ def join_remits(
     unmatched_remits = remits.loc[~chosen_r].copy()
     unmatched_remits[UNMATCHED_REASON] = reason[~chosen_r]
     return RemitJoin(joined, unmatched_claims, unmatched_remits.reset_index(drop=True))
+
+
+def _match(claims, remits):
+    """The three matching passes: (picked pairs, remits used, claims matched)."""
+    nc, nr = len(claims), len(remits)
+    c_idx = pd.DataFrame({"_c": np.arange(nc)})
+    r_idx = pd.DataFrame({"_r": np.arange(nr)})
+    claim_level = (
+        remits[CLAIM_LEVEL].fillna(False).to_numpy(dtype=bool)
+        if CLAIM_LEVEL in remits
+        else np.zeros(nr, bool)
+    )
+    chosen, used = [], np.zeros(nr, bool)
+    matched = np.zeros(nc, bool)
+
+    def take(cands):
+        pick = _pick(cands, remits, claims)
+        chosen.append(pick)
+        used[cands["_r"].to_numpy()] = True
+        matched[pick["_c"].to_numpy()] = True
+
+    # pass 1: line control number
+    if LINE_CONTROL_NUMBER in claims and LINE_CONTROL_NUMBER in remits:
+        ck = c_idx.assign(_k=_key(claims, [S.CLAIM_ID, LINE_CONTROL_NUMBER]).to_numpy())
+        ck = ck[claims[LINE_CONTROL_NUMBER].notna().to_numpy()]
+        rk = r_idx.assign(_k=_key(remits, [S.CLAIM_ID, LINE_CONTROL_NUMBER]).to_numpy())
+        rk = rk[remits[LINE_CONTROL_NUMBER].notna().to_numpy() & ~claim_level]
+        take(ck.merge(rk, on="_k").assign(_how="line_control_number"))
+
+    # pass 2: procedure + date of service + units, occurrence-aligned
+    fb = [S.CLAIM_ID, S.CPT_CODE, S.DATE_OF_SERVICE, S.UNITS]
+    ck = c_idx.assign(_k=_key(claims, fb).to_numpy())[~matched]
+    ck = ck.assign(_n=ck.groupby("_k").cumcount())
+    rk = r_idx.assign(
+        _k=_key(remits, fb).to_numpy(),
+        _g=(remits[REMIT_CLAIM_INDEX].to_numpy() if REMIT_CLAIM_INDEX in remits else 0),
+    )
+    rk = rk[~used & ~claim_level]
+    rk = rk.assign(_n=rk.groupby(["_g", "_k"]).cumcount()).drop(columns="_g")
+    take(ck.merge(rk, on=["_k", "_n"]).assign(_how="procedure_dos_units"))
+
+    # pass 3: claim-level remits
+    if claim_level.any():
+        ck = c_idx.assign(_k=claims[S.CLAIM_ID].astype("string").to_numpy())[~matched]
+        rk = r_idx.assign(_k=remits[S.CLAIM_ID].astype("string").to_numpy())[
+            claim_level
+        ]
+        take(ck.merge(rk, on="_k").assign(_how="claim_level"))
+    pick = pd.concat(chosen, ignore_index=True)
+    return pick, used, matched
+
+
+def _copy_outcomes(claims, remits, pc, pr) -> pd.DataFrame:
+    """Claims with the outcome columns of their picked remits."""
+    nc = len(claims)
+    joined = claims.copy()
+    for col in _OUTCOMES:
+        if col not in remits:
+            continue
+        src = remits[col]
+        if col in (S.ADJUSTMENT_CODES, S.REMARK_CODES):
+            values = np.empty(nc, dtype=object)
+            values[:] = [()] * nc
+            if col in joined:
+                values[:] = joined[col].to_numpy(dtype=object)
+            values[pc] = src.to_numpy(dtype=object)[pr]
+            joined[col] = pd.Series(values, index=joined.index, dtype=object)
+        else:
+            base = (
+                joined[col].copy()
+                if col in joined
+                else pd.Series(index=joined.index, dtype=src.dtype)
+            )
+            if col in (S.ALLOWED_AMOUNT, S.PAID_AMOUNT):
+                base = base.astype("float64")
+            base.iloc[pc] = src.iloc[pr].to_numpy()
+            joined[col] = base
+    return joined
 
 
 def _split_claim_level(joined, claims, remits, pick):

@@ -11,20 +11,24 @@ in canonical form (fixed-width ISA, one segment per line) and walks it with
 :class:`pyx12.x12file.X12Reader`, which checks the envelope: SE/GE/IEA counts
 and control numbers, unterminated loops, invalid segment identifiers.
 
+Segments are cut and handed to pyx12 lazily, one read-ahead buffer at a time,
+so memory holds the file's text and a few segments, not one object per
+segment of the file.
+
 Anything that makes a file unusable raises :class:`X12FormatError` naming the
 file, the segment's position (1-based among the file's segments), its line and
-its identifier.
+its identifier. Messages never quote element values: a segment may carry a
+patient's name or member id (PHI), so they name the segment and the element.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pyx12.errors
 import pyx12.x12file
 
@@ -48,6 +52,23 @@ _COUNT_ERRORS = {
 }
 _SEG_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _MAX_ISA_CHARS = 400
+# What pyx12 raises (besides X12Error) when the envelope is broken: a GE
+# without GS, a second GE, an SE without ST ... (it indexes an empty stack).
+_PYX12_CRASHES = (IndexError, KeyError, AttributeError, TypeError, ValueError)
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'|\([^)]*\)")
+
+
+def _scrub(message: str) -> str:
+    """A pyx12 message without the segment text it may quote (PHI)."""
+    return _QUOTED.sub("(...)", str(message))
+
+
+def _seg_label(text: str) -> str:
+    """A segment identifier fit to print: 2-3 letters/digits, else a description."""
+    text = text.strip()
+    if re.fullmatch(r"[A-Za-z0-9]{1,3}", text):
+        return text
+    return f"<{len(text)} characters>"
 
 
 class Segment:
@@ -93,27 +114,48 @@ class _Raw:
     text: str
     start: int  # offset of the segment's first character in the file text
     synthetic: bool = False
+    pos: int | None = None  # 1-based position among the file's segments
+    line: int | None = None
+
+
+@dataclasses.dataclass
+class _Interchange:
+    """Delimiters of one interchange and a lazy stream of its raw segments."""
+
+    ele: str
+    comp: str
+    term: str
+    isa: _Raw
+    segments: Iterator[_Raw]
+    bare: bool
+    start: int  # offset of the first real segment (ISA, or ST when bare)
+    first_pos: int  # its position in the file
 
 
 class _Scanner:
-    """Cut a file's text into interchanges of raw segments."""
+    """Cut a file's text into interchanges of raw segments, lazily."""
 
     def __init__(self, text: str, path, notes):
         self.text = text
         self.path = path
         self.notes = notes
-        self.n = 0  # segments seen so far (file positions)
-        self._newlines = None
+        self.n = 0  # segments cut so far (file positions)
+        self._end = 0
+        self._line, self._line_at = 1, 0
 
     def line_of(self, offset: int) -> int:
-        if self._newlines is None:
-            raw = np.frombuffer(self.text.encode("latin-1"), dtype=np.uint8)
-            self._newlines = np.flatnonzero(raw == 10)
-        return int(np.searchsorted(self._newlines, offset)) + 1
+        """1-based line of a text offset (cheap for increasing offsets)."""
+        t = self.text
+        if offset >= self._line_at:
+            self._line += t.count("\n", self._line_at, offset)
+        else:
+            self._line -= t.count("\n", offset, self._line_at)
+        self._line_at = offset
+        return self._line
 
-    def lines_of(self, offsets) -> list[int]:
-        self.line_of(0)
-        return (np.searchsorted(self._newlines, np.asarray(offsets)) + 1).tolist()
+    def raw(self, text: str, start: int) -> _Raw:
+        self.n += 1
+        return _Raw(text, start, False, self.n, self.line_of(start))
 
     def skip_ws(self, i: int) -> int:
         t = self.text
@@ -121,17 +163,17 @@ class _Scanner:
             i += 1
         return i
 
-    def interchanges(self):
+    def fail(self, pos, seg_id, offset, problem, fix) -> X12FormatError:
+        line = self.line_of(offset) if offset is not None else None
+        return _fail(self.path, pos, seg_id, line, problem, fix)
+
+    def interchanges(self) -> Iterator[_Interchange]:
+        """Each interchange; consume its segments before asking for the next."""
         t = self.text
         i = self.skip_ws(0)
         if i >= len(t):
-            raise _fail(
-                self.path,
-                0,
-                None,
-                None,
-                "the file is empty",
-                "remove it or export the file again",
+            raise self.fail(
+                0, None, None, "the file is empty", "remove it or export the file again"
             )
         first = True
         while i < len(t):
@@ -142,72 +184,55 @@ class _Scanner:
                 yield self._bare(i)
                 i = len(t)
             else:
-                pos = self.n + 1
-                snippet = t[i : i + 20].replace("\n", " ")
-                raise _fail(
-                    self.path,
-                    pos,
-                    snippet[:3],
-                    self.line_of(i),
-                    f"expected an ISA segment, found {snippet!r}",
+                raise self.fail(
+                    self.n + 1,
+                    _seg_label(re.split(r"[^A-Za-z0-9]", t[i : i + 20])[0]),
+                    i,
+                    "expected an ISA segment here",
                     "an X12 file must start with ISA (or be a bare ST...SE "
                     "transaction); check that the file is X12 and not cut",
                 )
             first = False
 
     # -- delimiters -----------------------------------------------------------
-    def _isa_delims(self, i: int):
+    def _isa_separators(self, i: int):
+        """Element separator and the offsets of ISA's 16 element separators."""
         t = self.text
         pos = self.n + 1
-        line = self.line_of(i)
         if len(t) < i + 4:
-            raise _fail(
-                self.path,
-                pos,
-                "ISA",
-                line,
-                "the ISA segment is truncated",
-                "export the file again",
+            raise self.fail(
+                pos, "ISA", i, "the ISA segment is truncated", "export the file again"
             )
         ele = t[i + 3]
         if ele.isalnum() or ele.isspace():
-            raise _fail(
-                self.path,
+            raise self.fail(
                 pos,
                 "ISA",
-                line,
+                i,
                 f"bad element separator {ele!r} (ISA's 4th character must be a "
                 "symbol such as '*' or '|')",
                 "export the file again; the ISA segment is damaged",
             )
-        seps = []
-        j = i + 3
         limit = min(len(t), i + _MAX_ISA_CHARS)
-        while len(seps) < 16 and j < limit:
-            if t[j] == ele:
-                seps.append(j)
-            j += 1
-        if len(seps) < 16 or seps[-1] + 1 >= len(t):
-            raise _fail(
-                self.path,
+        seps = [j for j in range(i + 3, limit) if t[j] == ele][:16]
+        if len(seps) < 16 or seps[-1] + 2 >= len(t):
+            raise self.fail(
                 pos,
                 "ISA",
-                line,
+                i,
                 f"the ISA segment has fewer than 16 elements separated by {ele!r}",
                 "the ISA segment is truncated or uses mixed separators; export "
                 "the file again",
             )
+        return ele, seps
+
+    def _isa_delims(self, i: int):
+        """(element sep, component sep, terminator, ISA text, offset after ISA)."""
+        t = self.text
+        pos = self.n + 1
+        ele, seps = self._isa_separators(i)
         comp = t[seps[-1] + 1]
         k = seps[-1] + 2
-        if k >= len(t):
-            raise _fail(
-                self.path,
-                pos,
-                "ISA",
-                line,
-                "the file ends inside ISA",
-                "export the file again",
-            )
         term = t[k]
         if term in "\r\n":
             k2 = self.skip_ws(k)
@@ -217,109 +242,92 @@ class _Scanner:
             else:
                 term = "\n"
         if comp.isalnum() or comp.isspace() or comp == ele:
-            raise _fail(
-                self.path,
+            raise self.fail(
                 pos,
                 "ISA",
-                line,
+                i,
                 f"bad component separator {comp!r} in ISA16",
                 "ISA16 must be a symbol different from the element separator, "
                 "such as ':' or '>'",
             )
         if term.isalnum() or term in (ele, comp):
-            raise _fail(
-                self.path,
+            raise self.fail(
                 pos,
                 "ISA",
-                line,
+                i,
                 f"bad segment terminator {term!r} after ISA16",
                 "the segment terminator must be a symbol (such as '~') that "
                 "differs from the element and component separators",
             )
-        isa_text = t[i : seps[-1] + 2]
-        return ele, comp, term, isa_text, k + 1
+        return ele, comp, term, t[i : seps[-1] + 2], k + 1
 
-    def _split(self, start: int, term: str, stop_at_iea: bool):
+    def _split(self, start: int, term: str, stop_at_iea: bool) -> Iterator[_Raw]:
         """Raw segments from ``start`` up to and including IEA (or EOF)."""
         t = self.text
-        out = []
         j = start
         while True:
             k = t.find(term, j)
             if k < 0:
-                rest = t[j:]
-                frag = rest.strip(" \t\r\n\x00\x1a")
-                if (
-                    frag
-                    and stop_at_iea
-                    and re.fullmatch(
-                        r"IEA[^A-Za-z0-9\s][0-9]+[^A-Za-z0-9\s][0-9A-Za-z ]+", frag
-                    )
-                ):
-                    self.n += 1
-                    self.notes.append(
-                        f"{self.path}: segment {self.n} (IEA, line "
-                        f"{self.line_of(j)}): no segment terminator after the "
-                        "final IEA; read anyway"
-                    )
-                    out.append(_Raw(frag, j + len(rest) - len(rest.lstrip())))
-                    self._end = len(t)
-                    return out
-                if frag:
-                    j += len(rest) - len(rest.lstrip())
-                    pos = self.n + 1
-                    raise _fail(
-                        self.path,
-                        pos,
-                        frag[:3],
-                        self.line_of(j),
-                        f"truncated segment {frag[:40]!r}: no segment terminator "
-                        f"{term!r} before the end of the file",
-                        "the file was cut off; export or download it again",
-                    )
-                self._end = len(t)
-                return out
+                yield from self._last(j, stop_at_iea)
+                return
             body = t[j:k]
             stripped = body.strip(" \t\r\n")
             if stripped:
                 lead = len(body) - len(body.lstrip(" \t\r\n"))
-                self.n += 1
-                out.append(_Raw(stripped, j + lead))
+                yield self.raw(stripped, j + lead)
                 if (
                     stop_at_iea
                     and stripped[:3] == "IEA"
                     and (len(stripped) == 3 or not stripped[3].isalnum())
                 ):
                     self._end = k + 1
-                    return out
+                    return
             j = k + 1
 
-    def _isa_interchange(self, i: int):
-        ele, comp, term, isa_text, after = self._isa_delims(i)
-        self.n += 1
-        isa = _Raw(isa_text, i)
-        rest = self._split(after, term, stop_at_iea=True)
-        return ele, comp, term, [isa, *rest], False
+    def _last(self, j: int, stop_at_iea: bool) -> Iterator[_Raw]:
+        """What follows the last terminator: nothing, an unterminated IEA, or a cut."""
+        t = self.text
+        rest = t[j:]
+        frag = rest.strip(" \t\r\n\x00\x1a")
+        self._end = len(t)
+        if not frag:
+            return
+        at = j + len(rest) - len(rest.lstrip())
+        if stop_at_iea and re.fullmatch(
+            r"IEA[^A-Za-z0-9\s][0-9]+[^A-Za-z0-9\s][0-9A-Za-z ]+", frag
+        ):
+            seg = self.raw(frag, at)
+            self.notes.append(
+                f"{self.path}: segment {seg.pos} (IEA, line {seg.line}): no segment "
+                "terminator after the final IEA; read anyway"
+            )
+            yield seg
+            return
+        raise self.fail(
+            self.n + 1,
+            _seg_label(re.split(r"[^A-Za-z0-9]", frag)[0]),
+            at,
+            f"truncated segment of {len(frag)} characters: no segment terminator "
+            "before the end of the file",
+            "the file was cut off; export or download it again",
+        )
 
-    def _bare(self, i: int):
+    def _isa_interchange(self, i: int) -> _Interchange:
+        ele, comp, term, isa_text, after = self._isa_delims(i)
+        isa = self.raw(isa_text, i)
+        segs = self._split(after, term, stop_at_iea=True)
+        return _Interchange(ele, comp, term, isa, segs, False, i, isa.pos)
+
+    def _bare(self, i: int) -> _Interchange:
         t = self.text
         ele = t[i + 2]
-        m = re.match(
-            r"ST"
-            + re.escape(ele)
-            + r"[0-9A-Za-z]+"
-            + re.escape(ele)
-            + r"[0-9A-Za-z]+(?:"
-            + re.escape(ele)
-            + r"[0-9A-Za-z]*)?",
-            t[i:],
-        )
+        e = re.escape(ele)
+        m = re.match(rf"ST{e}[0-9A-Za-z]+{e}[0-9A-Za-z]+(?:{e}[0-9A-Za-z]*)?", t[i:])
         if m is None or i + m.end() >= len(t):
-            raise _fail(
-                self.path,
+            raise self.fail(
                 1,
                 "ST",
-                self.line_of(i),
+                i,
                 "cannot read the ST segment of this bare transaction set",
                 "add the ISA/GS envelope or export the file again",
             )
@@ -331,16 +339,20 @@ class _Scanner:
             term = nxt if nxt and not nxt.isalnum() else "\n"
         comp = ":"
         cm = re.search(
-            re.escape(term)
-            + r"\s*(?:SVC|SV1)"
-            + re.escape(ele)
-            + r"[A-Z]{2}([^A-Za-z0-9])",
-            t,
+            re.escape(term) + rf"\s*(?:SVC|SV1){e}[A-Z]{{2}}([^A-Za-z0-9])", t
         )
         if cm and cm.group(1) not in (ele, term):
             comp = cm.group(1)
-        segs = self._split(i, term, stop_at_iea=False)
-        return ele, comp, term, segs, True
+        st_id = m.group(0).split(ele)[1]
+        n_st = 1 + len(re.findall(re.escape(term) + rf"\s*ST{e}", t[i:]))
+        head, tail = _envelope(ele, comp, st_id, n_st)
+        segs = _chain(head[1:], self._split(i, term, stop_at_iea=False), tail)
+        return _Interchange(ele, comp, term, head[0], segs, True, i, self.n + 1)
+
+
+def _chain(*parts):
+    for part in parts:
+        yield from part
 
 
 def _fixed_isa(isa_text: str, ele: str, path, line: int) -> list[str]:
@@ -364,41 +376,36 @@ def _fixed_isa(isa_text: str, ele: str, path, line: int) -> list[str]:
     return ["ISA", *fields]
 
 
-def _envelope(segs, ele, comp, st_id):
-    """Synthetic ISA/GS/GE/IEA around a bare transaction set."""
+def _envelope(ele, comp, st_id, n_st):
+    """Synthetic ISA/GS (head) and GE/IEA (tail) around a bare transaction set."""
     fg = "HP" if st_id == "835" else "HC"
     ver = "005010X221A1" if st_id == "835" else "005010X222A1"
-    n_st = sum(1 for s in segs if s.text[:2] == "ST" and not s.text[2:3].isalnum())
-    head = [
-        ele.join(
-            [
-                "ISA",
-                "00",
-                " " * 10,
-                "00",
-                " " * 10,
-                "ZZ",
-                "UNKNOWN".ljust(15),
-                "ZZ",
-                "UNKNOWN".ljust(15),
-                "000101",
-                "0000",
-                "^",
-                "00501",
-                "000000001",
-                "0",
-                "P",
-                comp,
-            ]
-        ),
-        ele.join(["GS", fg, "UNKNOWN", "UNKNOWN", "20000101", "0000", "1", "X", ver]),
+    isa = [
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        "ZZ",
+        "UNKNOWN".ljust(15),
+        "ZZ",
+        "UNKNOWN".ljust(15),
+        "000101",
+        "0000",
+        "^",
+        "00501",
+        "000000001",
+        "0",
+        "P",
+        comp,
     ]
-    tail = [ele.join(["GE", str(n_st), "1"]), ele.join(["IEA", "1", "000000001"])]
-    return (
-        [_Raw(h, -1, True) for h in head]
-        + list(segs)
-        + [_Raw(x, -1, True) for x in tail]
-    )
+    gs = ["GS", fg, "UNKNOWN", "UNKNOWN", "20000101", "0000", "1", "X", ver]
+    head = [_Raw(ele.join(isa), -1, True), _Raw(ele.join(gs), -1, True)]
+    tail = [
+        _Raw(ele.join(["GE", str(n_st), "1"]), -1, True),
+        _Raw(ele.join(["IEA", "1", "000000001"]), -1, True),
+    ]
+    return head, tail
 
 
 def iter_segments(
@@ -428,8 +435,9 @@ def iter_segments(
     ------
     X12FormatError
         When the file cannot be used: bad separators, a truncated segment, a
-        missing trailer, an invalid segment identifier (and, with ``strict``,
-        wrong counts).
+        missing or repeated envelope segment, an invalid segment identifier
+        (and, with ``strict``, wrong counts). Segments before the fault may
+        already have been yielded.
 
     Examples
     --------
@@ -445,127 +453,166 @@ def iter_segments(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read the file ({exc}).") from exc
+        raise InputFileError(
+            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__})."
+        ) from exc
     text = raw.decode("latin-1")
+    del raw
     scanner = _Scanner(text, path, notes)
-    for ele, comp, term, segs, bare in scanner.interchanges():
-        if bare:
-            st = segs[0].text.split(ele)
-            segs = _envelope(segs, ele, comp, st[1] if len(st) > 1 else "")
-            isa_fields = segs[0].text.split(ele)
+    for ix in scanner.interchanges():
+        if ix.bare:
+            isa_fields = ix.isa.text.split(ix.ele)
             notes.append(
                 f"{path}: no ISA/GS envelope; read as a bare "
                 "transaction set (version assumed 5010)"
             )
         else:
-            isa_fields = _fixed_isa(
-                segs[0].text, ele, path, scanner.line_of(segs[0].start)
-            )
-        comp = _component_in_use(segs, ele, comp, path, strict, notes, scanner)
+            isa_fields = _fixed_isa(ix.isa.text, ix.ele, path, ix.isa.line)
+        comp = _component_in_use(scanner, ix, notes, strict)
         ctx = (path, strict, notes, problems)
-        yield from _walk(ctx, scanner, segs, isa_fields, ele, comp, term)
+        yield from _walk(ctx, ix, isa_fields, comp, "~" in text)
 
 
 _COMPOSITE_SEGS = ("SVC", "SV1", "SV2", "HI")
 
 
-def _component_in_use(segs, ele, comp, path, strict, notes, scanner):
-    """The component separator the composites really use (ISA16 normally)."""
-    pos = scanner.n - sum(1 for s in segs if not s.synthetic)
-    for s in segs:
-        if s.synthetic:
-            continue
-        pos += 1
-        if s.text[:3] not in _COMPOSITE_SEGS and s.text[:2] != "HI":
-            continue
-        parts = s.text.split(ele)
-        if len(parts) < 2 or len(parts[1]) < 3:
-            continue
-        value = parts[1]
-        if comp in value:
-            return comp
-        cand = value[2] if value[:2].isalpha() else value[3:4]
-        if cand and not cand.isalnum() and cand not in (ele, " "):
-            seg_id = parts[0]
-            problem = (
-                f"composite {value!r} uses {cand!r} between components, but "
-                f"ISA16 declares {comp!r}"
-            )
-            if strict:
-                raise _fail(
-                    path,
-                    pos,
-                    seg_id,
-                    scanner.line_of(s.start),
-                    problem,
-                    "the file's separators are inconsistent; export it again",
-                )
-            notes.append(
-                f"{path}: segment {pos} ({seg_id}): {problem}; read with {cand!r}"
-            )
-            return cand
+def _component_in_use(scanner, ix: _Interchange, notes, strict) -> str:
+    """The component separator the composites really use (ISA16 normally).
+
+    Looks at the first composite (SVC01, SV101, SV201, HI01) after the ISA.
+    """
+    e, comp = re.escape(ix.ele), ix.comp
+    term = "\n" if ix.term == "\n" else re.escape(ix.term)
+    m = re.compile(rf"(?:^|{term})\s*(SVC|SV1|SV2|HI){e}([^{term}{e}]*)").search(
+        scanner.text, ix.start
+    )
+    if m is None or len(m.group(2)) < 3:
         return comp
-    return comp
+    value = m.group(2)
+    if comp in value:
+        return comp
+    cand = value[2] if value[:2].isalpha() else value[3:4]
+    if not cand or cand.isalnum() or cand in (ix.ele, " "):
+        return comp
+    line = scanner.line_of(m.start(1))
+    pos = ix.first_pos + scanner.text.count(ix.term, ix.start, m.start(1))
+    problem = (
+        f"the composite {m.group(1)}01 uses {cand!r} between components, but "
+        f"ISA16 declares {comp!r}"
+    )
+    if strict:
+        raise _fail(
+            scanner.path,
+            pos,
+            m.group(1),
+            line,
+            problem,
+            "the file's separators are inconsistent; export it again",
+        )
+    notes.append(
+        f"{scanner.path}: segment {pos} ({m.group(1)}): {problem}; read with {cand!r}"
+    )
+    return cand
 
 
-def _walk(ctx, scanner, segs, isa_fields, ele, comp, term):
-    path, strict, notes, problems = ctx
-    out_term = "~" if term == "\n" else term
-    if term == "\n" and any("~" in s.text for s in segs):
-        out_term = "\x1c"
+class _Feed:
+    """A read-only text file over canonical segment lines, made on demand."""
+
+    closed = False
+
+    def __init__(self, lines: Iterator[str]):
+        self._lines = lines
+        self._buf = ""
+
+    def read(self, n: int = -1) -> str:
+        parts, size = [self._buf], len(self._buf)
+        while n < 0 or size < n:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            parts.append(line)
+            size += len(line)
+        buf = "".join(parts)
+        if n < 0:
+            self._buf = ""
+            return buf
+        self._buf = buf[n:]
+        return buf[:n]
+
+    def close(self):
+        self.closed = True
+
+
+def _canonical(ix: _Interchange, isa_fields, comp, out_term, pending):
+    """Canonical lines for pyx12; each segment's (raw, elements) goes to ``pending``."""
     isa_fields = list(isa_fields)
     isa_fields[16] = comp
-    lines = [ele.join(isa_fields)] + [s.text for s in segs[1:]]
-    doc = "".join(f"{x}{out_term}\n" for x in lines)
-    positions = []
-    file_pos = scanner.n - sum(1 for s in segs if not s.synthetic)
-    lines_no = scanner.lines_of([max(s.start, 0) for s in segs])
-    for s, line_no in zip(segs, lines_no, strict=True):
-        if s.synthetic:
-            positions.append((None, None))
-        else:
-            file_pos += 1
-            positions.append((file_pos, line_no))
+    isa_text = ix.ele.join(isa_fields)
+    pending.append((ix.isa, isa_text.split(ix.ele)))
+    yield f"{isa_text}{out_term}\n"
+    for s in ix.segments:
+        pending.append((s, s.text.split(ix.ele)))
+        yield f"{s.text}{out_term}\n"
+
+
+def _walk(ctx, ix: _Interchange, isa_fields, comp, has_tilde):
+    path = ctx[0]
+    out_term = "~" if ix.term == "\n" else ix.term
+    if ix.term == "\n" and has_tilde:
+        out_term = "\x1c"
+    pending: collections.deque = collections.deque()
+    feed = _Feed(_canonical(ix, isa_fields, comp, out_term, pending))
     try:
-        reader = pyx12.x12file.X12Reader(io.StringIO(doc))
+        reader = pyx12.x12file.X12Reader(feed)
     except pyx12.errors.X12Error as exc:
-        pos, line = positions[0]
         raise _fail(
             path,
-            pos or 1,
+            ix.isa.pos or 1,
             "ISA",
-            line,
-            f"pyx12 cannot read the ISA ({exc})",
+            ix.isa.line,
+            f"pyx12 cannot read the ISA ({_scrub(exc)})",
             "check the ISA segment (version 00401 or 00501)",
         ) from exc
-    n = 0
     last = (None, None, None)
     try:
         for _seg in reader:
-            if n >= len(segs):  # pragma: no cover - both sides split alike
+            if not pending:  # pragma: no cover - both sides split alike
                 break
-            pos, line = positions[n]
-            els = lines[n].split(ele)
+            raw, els = pending.popleft()
             seg_id = els[0].strip()
-            last = (pos, seg_id, line)
-            _check(reader.pop_errors(), ctx, pos, seg_id, line)
+            last = (raw.pos, seg_id, raw.line)
+            _check(reader.pop_errors(), ctx, raw.pos, seg_id, raw.line)
             if not _SEG_ID.match(seg_id):
                 raise _fail(
                     path,
-                    pos,
-                    seg_id[:8],
-                    line,
-                    f"invalid segment identifier {seg_id[:12]!r}",
-                    f"the element separator declared in ISA is {ele!r}; the "
+                    raw.pos,
+                    _seg_label(seg_id),
+                    raw.line,
+                    "invalid segment identifier",
+                    f"the element separator declared in ISA is {ix.ele!r}; the "
                     "file mixes separators or is damaged",
                 )
-            n += 1
-            if pos is not None:  # synthetic envelope segments stay internal
-                yield Segment(seg_id, els, pos, line or 0, comp)
+            if not raw.synthetic:  # synthetic envelope segments stay internal
+                yield Segment(seg_id, els, raw.pos, raw.line or 0, comp)
     except pyx12.errors.X12Error as exc:
-        pos, line = positions[min(n, len(positions) - 1)]
+        raw = pending[0][0] if pending else None
+        pos, line = (raw.pos, raw.line) if raw else last[::2]
         raise _fail(
-            path, pos, None, line, f"pyx12: {exc}", "export the file again"
+            path, pos, None, line, f"pyx12: {_scrub(exc)}", "export the file again"
+        ) from exc
+    except _PYX12_CRASHES as exc:
+        raw = pending[0][0] if pending else None
+        if raw is not None:
+            last = (raw.pos, _seg_label(raw.text.split(ix.ele)[0]), raw.line)
+        pos, seg_id, line = last
+        raise _fail(
+            path,
+            pos,
+            seg_id,
+            line,
+            "the envelope is broken here: a GS, GE, ST or SE segment is missing, "
+            f"repeated or out of place (pyx12 stopped with {type(exc).__name__})",
+            "the file lost or gained envelope segments; export it again",
         ) from exc
     reader.cleanup()
     _check(reader.pop_errors(), ctx, last[0], last[1], last[2])
@@ -575,8 +622,9 @@ def _check(errors, ctx, pos, seg_id, line):
     path, strict, notes, problems = ctx
     for kind, code, message, _value, _src in errors:
         if kind == "seg" and code in _SOFT_SEG_ERRORS:
-            notes.append(f"{path}: segment {pos} ({seg_id}): {message}")
+            notes.append(f"{path}: segment {pos} ({seg_id}): {_scrub(message)}")
             continue
+        message = _scrub(message)
         fix = {
             "st": "SE01 must count the segments from ST to SE and SE02 repeat ST02; "
             "the transaction set is damaged or was edited by hand",

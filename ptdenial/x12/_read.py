@@ -32,6 +32,8 @@ from ptdenial.x12._flatten import (
     PROFESSIONAL,
     REMIT_CLAIM_INDEX,
     SOURCE_FILE,
+    SOURCE_SEGMENT,
+    X12_PROBLEMS,
     X12_VERSION,
     Flat835,
     Flat837P,
@@ -77,6 +79,8 @@ CLAIM_COLUMNS_837P = (
     PAYER_NAME,
     SOURCE_FILE,
     X12_VERSION,
+    SOURCE_SEGMENT,
+    X12_PROBLEMS,
 )
 REMIT_COLUMNS_835 = (
     S.CLAIM_ID,
@@ -108,6 +112,8 @@ REMIT_COLUMNS_835 = (
     PAYER_NAME,
     SOURCE_FILE,
     X12_VERSION,
+    SOURCE_SEGMENT,
+    X12_PROBLEMS,
 )
 _DATES = {
     S.DATE_OF_SERVICE,
@@ -126,6 +132,10 @@ _LISTS = {
     CLAIM_REMARK_CODES,
     ICD9_DIAGNOSIS_CODES,
 }
+# Dates a pandas datetime64[ns] column can hold (YYYYMMDD text compares).
+_DATE_MIN, _DATE_MAX = "16770922", "22620411"
+# Rows kept as dicts before they are typed into a frame (bounds memory).
+_CHUNK_ROWS = 20_000
 _X12_START = re.compile(rb"^\s*(?:\xef\xbb\xbf)?(?:ISA|ST[^A-Za-z0-9\s])")
 
 
@@ -223,10 +233,50 @@ class _WrongKind(X12FormatError):
     """The file holds no transaction set of the expected kind."""
 
 
+def _transaction(seg, gs_version, path, kinds, versions, notes, flat):
+    """The flattener an ST starts (``None`` for a skipped kind), its version."""
+    st01 = seg.get(1)
+    version = seg.get(3) or gs_version
+    versions.add(version)
+    if st01 == "835":
+        kinds.add("835")
+        return flat["835"], version
+    if st01 != "837":
+        kinds.add(st01)
+        notes.append(
+            f"{path}: segment {seg.pos} (ST): transaction set "
+            f"{st01} is neither 835 nor 837; skipped"
+        )
+        return None, version
+    if any(t in version for t in INSTITUTIONAL + DENTAL):
+        kind = "837I" if any(t in version for t in INSTITUTIONAL) else "837D"
+        kinds.add(kind)
+        notes.append(
+            f"{path}: segment {seg.pos} (ST): {kind} ({version}) "
+            "is not professional; transaction skipped"
+        )
+        return None, version
+    if not any(t in version for t in PROFESSIONAL):
+        notes.append(
+            f"{path}: segment {seg.pos} (ST): 837 version "
+            f"{version!r} not recognized; read as 837P"
+        )
+    kinds.add("837P")
+    return flat["837P"], version
+
+
 def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
-    """Flatten one file; raises X12FormatError on malformed input."""
-    f835 = Flat835(path, key, cache, claim_index_start)
-    f837 = Flat837P(path, key, cache)
+    """Flatten one file; raises X12FormatError on malformed input.
+
+    Returns the 835 and 837P flatteners (their ``frames`` hold the typed rows),
+    the kinds and versions found and the notes.
+    """
+    flat = {
+        "835": Flat835(path, key, cache, claim_index_start),
+        "837P": Flat837P(path, key, cache),
+    }
+    frames = {"835": [], "837P": []}
+    columns = {"835": REMIT_COLUMNS_835, "837P": CLAIM_COLUMNS_837P}
     kinds, versions, notes = set(), set(), []
     gs_version = ""
     current = None
@@ -235,38 +285,11 @@ def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
         if sid == "GS":
             gs_version = seg.get(8)
         elif sid == "ST":
-            st01 = seg.get(1)
-            version = seg.get(3) or gs_version
-            versions.add(version)
-            if st01 == "835":
-                kinds.add("835")
-                current = f835
-            elif st01 == "837":
-                if any(t in version for t in INSTITUTIONAL + DENTAL):
-                    kind = (
-                        "837I" if any(t in version for t in INSTITUTIONAL) else "837D"
-                    )
-                    kinds.add(kind)
-                    notes.append(
-                        f"{path}: segment {seg.pos} (ST): {kind} ({version}) "
-                        "is not professional; transaction skipped"
-                    )
-                    current = None
-                else:
-                    if not any(t in version for t in PROFESSIONAL):
-                        notes.append(
-                            f"{path}: segment {seg.pos} (ST): 837 version "
-                            f"{version!r} not recognized; read as 837P"
-                        )
-                    kinds.add("837P")
-                    current = f837
-            else:
-                kinds.add(st01)
-                notes.append(
-                    f"{path}: segment {seg.pos} (ST): transaction set "
-                    f"{st01} is neither 835 nor 837; skipped"
-                )
-                current = None
+            if current is not None:  # the previous transaction lost its SE
+                current.end()
+            current, version = _transaction(
+                seg, gs_version, path, kinds, versions, notes, flat
+            )
             if current is not None:
                 current.start(version)
             continue
@@ -276,6 +299,12 @@ def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
         if sid == "SE":
             current.end()
             current = None
+        for kind, f in flat.items():  # type the rows now and then: bounded memory
+            if len(f.rows) >= _CHUNK_ROWS:
+                frames[kind].append(_frame(f.rows, columns[kind]))
+                f.rows = []
+    if current is not None:  # a transaction without SE: keep its last claim
+        current.end()
     if expect is not None and expect not in kinds:
         found = ", ".join(sorted(kinds)) or "no transaction set"
         raise _WrongKind(
@@ -283,7 +312,13 @@ def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
             "835 files with --remits-835 and 837P files with --claims-837.",
             path=str(path),
         )
-    return f835, f837, kinds, versions, notes
+    for kind, f in flat.items():
+        if f.rows:
+            frames[kind].append(_frame(f.rows, columns[kind]))
+        f.rows = []
+        f.frames = frames[kind]
+    notes.extend(flat["835"].notes)
+    return flat["835"], flat["837P"], kinds, versions, notes
 
 
 def read_x12(paths, *, key=None, key_file=None, expect=None, strict=False) -> X12Read:
@@ -319,7 +354,8 @@ def read_x12(paths, *, key=None, key_file=None, expect=None, strict=False) -> X1
     raw_key, key_source = resolve_key(key, key_file=key_file)
     files, skipped = x12_files(paths)
     cache: dict = {}
-    claim_rows, remit_rows, report, errors, problems = [], [], list(skipped), [], []
+    claim_frames, remit_frames = [], []
+    report, errors, problems = list(skipped), [], []
     claim_index = 0
     for path in files:
         entry = {"path": str(path), "status": "read", "error": None}
@@ -329,26 +365,21 @@ def read_x12(paths, *, key=None, key_file=None, expect=None, strict=False) -> X1
             f835, f837, kinds, versions, notes = _read_one(
                 path, raw_key, cache, claim_index, expect, strict, found
             )
-        except _WrongKind as exc:
-            if isinstance(path, _InFolder):
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
+            exc = _as_file_error(path, exc)
+            if isinstance(exc, _WrongKind) and isinstance(path, _InFolder):
                 entry.update(status="skipped", reason=str(exc))
-                report.append(entry)
-                continue
-            entry.update(status="error", error=str(exc))
-            errors.append(exc)
+            else:
+                entry.update(status="error", error=str(exc))
+                errors.append(exc)
+                logger.info("%s", exc)
             report.append(entry)
-            continue
-        except (X12FormatError, InputFileError) as exc:
-            entry.update(status="error", error=str(exc))
-            errors.append(exc)
-            report.append(entry)
-            logger.info("%s", exc)
             continue
         claim_index = f835.claim_index
         problems.extend(found)
         entry["problems"] = [str(p) for p in found]
-        claim_rows.extend(f837.rows)
-        remit_rows.extend(f835.rows)
+        claim_frames.extend(f837.frames)
+        remit_frames.extend(f835.frames)
         entry.update(
             kinds=sorted(kinds),
             versions=sorted(versions),
@@ -361,50 +392,102 @@ def read_x12(paths, *, key=None, key_file=None, expect=None, strict=False) -> X1
         if not (kinds & {"835", "837P"}):
             entry["status"] = "skipped"
         report.append(entry)
-    claims = _frame(claim_rows, CLAIM_COLUMNS_837P)
-    remits = _frame(remit_rows, REMIT_COLUMNS_835)
+    claims = _concat(claim_frames, CLAIM_COLUMNS_837P)
+    remits = _concat(remit_frames, REMIT_COLUMNS_835)
     remits, reversed_ = net_reversals(remits)
     return X12Read(claims, remits, reversed_, report, errors, problems, key_source)
 
 
+def _as_file_error(path, exc: Exception) -> Exception:
+    """Our error for a file that could not be read (never one quoting file content)."""
+    if isinstance(exc, X12FormatError | InputFileError):
+        return exc
+    if isinstance(exc, OSError):
+        return InputFileError(
+            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__})."
+        )
+    err = X12FormatError(
+        f"{path}: could not be read: unexpected {type(exc).__name__} in ptdenial's "
+        "X12 reader. The other files were read. Please report this (the file's "
+        "structure, not its content) to the ptdenial maintainers.",
+        path=str(path),
+    )
+    err.internal = True  # a reader bug, not a bad file: the fuzz tests look for it
+    logger.debug("reading %s failed", path, exc_info=exc)
+    return err
+
+
+def _concat(frames, columns) -> pd.DataFrame:
+    """One frame of the typed chunks; counts become Int64 when all are whole."""
+    frames = [f for f in frames if len(f)] or [_frame([], columns)]
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    for name in _COUNTS & set(out.columns):
+        num = out[name].astype("float64")
+        if bool(((num.dropna() % 1) == 0).all()):
+            out[name] = num.round().astype("Int64")
+    return out
+
+
 def _frame(rows, columns) -> pd.DataFrame:
+    """Type one chunk of row dicts; values that do not parse become problems.
+
+    A value that is present but cannot be read (a date that is not YYYYMMDD or
+    lies outside 1677-09-22..2262-04-11, an amount or count that is not a
+    number, a line number that is not whole) is left empty and the row gets a
+    problem in ``x12_problems`` naming the column, so ingest quarantines it
+    with the original text.
+    """
+    problems = [list(r.get(X12_PROBLEMS, ())) for r in rows]
     out = {}
     for name in columns:
         values = [r.get(name) for r in rows]
-        if name in _LISTS:
-            col = pd.Series(values, dtype=object)
-            if len(col):
-                col = col.map(lambda v: v if isinstance(v, tuple) else ())
-        elif name in _DATES:
-            text = pd.Series(values, dtype=object).replace("", None)
-            col = pd.to_datetime(text, format="%Y%m%d", errors="coerce").astype(
-                "datetime64[ns]"
-            )
-        elif name in _MONEY:
-            col = pd.to_numeric(
-                pd.Series(values, dtype=object).replace("", None), errors="coerce"
-            ).astype("float64")
-        elif name in _COUNTS:
-            num = pd.to_numeric(
-                pd.Series(values, dtype=object).replace("", None), errors="coerce"
-            ).astype("float64")
-            integral = bool(((num.dropna() % 1) == 0).all())
-            col = num.round().astype("Int64") if integral else num
-        elif name in (S.LINE_NUMBER, REMIT_CLAIM_INDEX):
-            col = pd.to_numeric(
-                pd.Series(values, dtype=object).replace("", None), errors="coerce"
-            ).astype("Int64")
-        elif name == S.PAYER_CLASS:
-            col = pd.Series(pd.Categorical(values, dtype=S.PAYER_CLASS_DTYPE))
-        elif name == S.PROVIDER_CREDENTIAL:
-            col = pd.Series(pd.Categorical(values, dtype=S.CREDENTIAL_DTYPE))
-        elif name == CLAIM_LEVEL:
-            col = pd.Series(values, dtype="boolean")
-        else:
-            col = pd.Series(values, dtype=object).astype("string").str.strip()
-            col = col.mask(col == "")
+        col, bad, what = _typed(name, values)
+        if bad is not None:
+            for i in np.flatnonzero(bad):
+                problems[i].append((name, str(values[i]), f"{name} {what}"))
         out[name] = col.reset_index(drop=True)
+    out[X12_PROBLEMS] = pd.Series([tuple(p) for p in problems], dtype=object)
     return pd.DataFrame(out, columns=list(columns))
+
+
+def _typed(name, values):
+    """(column, rows whose value did not parse or None, what is wrong)."""
+    if name == X12_PROBLEMS:
+        return pd.Series(values, dtype=object), None, ""
+    if name in _LISTS:
+        col = pd.Series(values, dtype=object)
+        if len(col):
+            col = col.map(lambda v: v if isinstance(v, tuple) else ())
+        return col, None, ""
+    text = pd.Series(values, dtype=object).replace("", None)
+    given = text.notna().to_numpy()
+    if name in _DATES:
+        eight = text.astype("string").str.fullmatch(r"\d{8}").fillna(False)
+        digits = text.where(eight.astype(bool))
+        in_range = digits.between(_DATE_MIN, _DATE_MAX).fillna(False).astype(bool)
+        parsed = pd.to_datetime(
+            digits.where(in_range), format="%Y%m%d", errors="coerce"
+        )
+        col = parsed.astype("datetime64[ns]")
+        bad = given & col.isna().to_numpy()
+        return col, bad, "is not a date YYYYMMDD between 1677-09-22 and 2262-04-11"
+    if name in _MONEY or name in _COUNTS or name in (S.LINE_NUMBER, REMIT_CLAIM_INDEX):
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+        num = num.where(np.isfinite(num))
+        bad = given & num.isna().to_numpy()
+        if name in _MONEY or name in _COUNTS:
+            return num, bad, "is not a number"
+        whole = num.notna() & ((num % 1) == 0)
+        bad = given & ~whole.to_numpy()
+        return num.where(whole).astype("Int64"), bad, "is not a whole number"
+    if name == S.PAYER_CLASS:
+        return pd.Series(pd.Categorical(values, dtype=S.PAYER_CLASS_DTYPE)), None, ""
+    if name == S.PROVIDER_CREDENTIAL:
+        return pd.Series(pd.Categorical(values, dtype=S.CREDENTIAL_DTYPE)), None, ""
+    if name == CLAIM_LEVEL:
+        return pd.Series(values, dtype="boolean"), None, ""
+    col = pd.Series(values, dtype=object).astype("string").str.strip()
+    return col.mask(col == ""), None, ""
 
 
 def net_reversals(remits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

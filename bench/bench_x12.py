@@ -1,0 +1,154 @@
+"""X12 ingest: time and peak memory of one large 835 and one large 837P.
+
+Issue #15 item 15: a 50 MB 835 took 84 s and 2.1 GB (43x the file). This
+benchmark writes one 835 and one 837P of ``--lines`` service lines (claim
+lines of :func:`ptdenial.datasets.make_claims`, tiled with fresh claim and
+patient ids until the count is reached), then reads each file alone with
+:func:`ptdenial.x12.read_x12` and ingests it with :func:`ptdenial.x12.ingest`,
+each in a fresh subprocess, so that the peak resident memory measured is that
+of one run. Reported per file and stage: size, lines, seconds, output rows,
+peak RSS, RSS after imports (the floor every run pays) and the ratio of peak
+RSS to the file's size.
+
+    python bench/bench_x12.py                 # 230,000 lines (an 835 of ~50 MB)
+    python bench/bench_x12.py --lines 50000   # quicker
+
+Writes bench/results/x12.md and x12.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RESULTS, machine_note, markdown_table, peak_rss_mib  # noqa: E402
+
+
+def _rss_now_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _worker(path: str, kind: str, stage: str = "ingest") -> dict:
+    """Read or ingest one file (run in its own process); time, rows, memory."""
+    from ptdenial.x12 import ingest, read_x12
+
+    floor = _rss_now_mib()
+    start = time.perf_counter()
+    if stage == "read":
+        res = read_x12([path], key="bench-key")
+        table = res.remits if kind == "835" else res.claims
+        quarantined = 0
+    else:
+        arg = {"claims_837": [path]} if kind == "837" else {"remits_835": [path]}
+        res = ingest(key="bench-key", **arg)
+        table, quarantined = res.table, len(res.quarantine)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "rows": len(table),
+        "quarantined": quarantined,
+        "errors": len(res.errors),
+        "rss_floor_mib": floor,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def _claims(lines: int):
+    """At least ``lines`` adjudicated claim lines with distinct claim ids."""
+    import pandas as pd
+
+    from ptdenial import schema as S
+    from ptdenial.datasets import make_claims
+
+    base = make_claims(min(2000, max(50, lines // 25)), random_state=15).claims
+    base = base.loc[base[S.ADJUDICATION_DATE].notna()].reset_index(drop=True)
+    parts, n, k = [], 0, 0
+    while n < lines:
+        part = base.head(lines - n).copy()
+        part[S.CLAIM_ID] = part[S.CLAIM_ID].astype(str) + f"T{k}"
+        part[S.PATIENT_ID] = part[S.PATIENT_ID].astype(str) + f"T{k}"
+        parts.append(part)
+        n += len(part)
+        k += 1
+    return pd.concat(parts, ignore_index=True)
+
+
+def _run(path: Path, kind: str, stage: str) -> dict:
+    cmd = [sys.executable, __file__, "--worker", str(path), kind, stage]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest of {path.name} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _row(kind: str, stage: str, mb: float, lines: int, res: dict) -> dict:
+    own = res["peak_rss_mib"] - res["rss_floor_mib"]
+    return {
+        "file": "837P" if kind == "837" else "835",
+        "stage": "read_x12" if stage == "read" else "ingest",
+        "MB": f"{mb:.1f}",
+        "service lines": lines,
+        "seconds": f"{res['seconds']:.1f}",
+        "output rows": res["rows"],
+        "quarantined": res["quarantined"],
+        "peak RSS MiB": round(res["peak_rss_mib"]),
+        "after imports MiB": round(res["rss_floor_mib"]),
+        "peak / file": f"{res['peak_rss_mib'] * 1.048576 / mb:.1f}x",
+        "(peak - imports) / file": f"{own * 1.048576 / mb:.1f}x",
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=230_000)
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_worker(*args.worker)))
+        return
+    from ptdenial.x12 import write_835, write_837p
+
+    note = machine_note()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ptdenial-bench-x12-") as tmp:
+        claims = _claims(args.lines)
+        for kind, writer in (("835", write_835), ("837", write_837p)):
+            path = Path(tmp) / f"big.{kind}"
+            writer(claims, path)
+            mb = path.stat().st_size / 1e6
+            for stage in ("read", "ingest"):
+                rows.append(_row(kind, stage, mb, len(claims), _run(path, kind, stage)))
+                print(json.dumps(rows[-1]), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "x12.json").write_text(json.dumps(rows, indent=2) + "\n")
+    text = [
+        "# X12 ingest: time and peak memory (issue #15 item 15)",
+        "",
+        f"`python bench/bench_x12.py --lines {args.lines}` - {note}. "
+        "PROVISIONAL unless the load average above is near 0.",
+        "",
+        "One file per run, each in a fresh process: `read_x12` (segments cut, "
+        "flattened and typed) and the whole `ingest` (read, outcomes, "
+        "validation, quarantine). Before issue #15 a 50 MB 835 took 84 s and "
+        "2.1 GB (43x the file). Memory grows with the file: the output table is "
+        "held whole (for the claim-remit join and validation), 27 to 31 columns "
+        "per service line.",
+        "",
+        markdown_table(rows),
+    ]
+    (RESULTS / "x12.md").write_text("\n".join(text))
+    print(f"wrote {RESULTS / 'x12.md'}")
+
+
+if __name__ == "__main__":
+    main()
