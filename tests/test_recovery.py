@@ -8,10 +8,10 @@ import pytest
 
 from ptdenial.cli import EXIT_OK, main
 from ptdenial.exceptions import ClaimsSchemaError, ConfigError, ReferenceDataError
+from ptdenial.io import csv_safe
 from ptdenial.recovery import (
     ACTIONS,
     QUEUE_COLUMNS,
-    csv_safe,
     denial_queue,
     plan_kx,
     recovery_html,
@@ -313,9 +313,12 @@ def test_csv_is_formula_safe_and_html_escaped(tmp_path):
     assert (back["expected_payment"] >= 0).all()  # numbers stay numbers
     page = html_path.read_text()
     assert "&lt;queue&gt;" in page and "<script" not in page
-    assert csv_safe(pd.DataFrame({"a": ["\tx", "+1", "@SUM(A1)", "a-b"]}))[
-        "a"
-    ].tolist() == ["'\tx", "'+1", "'@SUM(A1)", "a-b"]
+    assert csv_safe(pd.Series(["\tx", "+x", "@SUM(A1)", "a-b"])).tolist() == [
+        "'\tx",
+        "'+x",
+        "'@SUM(A1)",
+        "a-b",
+    ]
     assert "&amp;" in recovery_html(pd.DataFrame({"a": ["a & b"]}), title="t")
     page = recovery_html(
         pd.DataFrame({"p_after_fix": [0.25], "dollars_saved": [-3.5]}), title="t"

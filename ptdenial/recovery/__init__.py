@@ -15,9 +15,9 @@
   :mod:`ptdenial.scoring` (the nightly job calls it per batch for the
   worklist's lines, and scoring sits below recovery) and is re-exported
   here.
-* :func:`csv_safe` neutralises spreadsheet formulas in text cells before a
-  table is written as CSV; the queue and the plan render as one
-  self-contained page in the worklist's style (:func:`recovery_html`,
+* CSV output goes through :func:`ptdenial.io.write_table`, which
+  neutralises spreadsheet formulas in text cells; the queue and the plan
+  render as one self-contained page in the worklist's style (:func:`recovery_html`,
   :func:`write_recovery`).
 
 Layout: ``_kx_plan`` (the planner), ``_actions`` (CARC/RARC/rule to action,
@@ -32,7 +32,7 @@ from ptdenial.recovery._actions import (
     recovery_likelihoods,
 )
 from ptdenial.recovery._kx_plan import OT, PLAN_COLUMNS, PT_SLP, plan_kx, therapy_bucket
-from ptdenial.recovery._output import csv_safe, recovery_html, write_recovery
+from ptdenial.recovery._output import recovery_html, write_recovery
 from ptdenial.recovery._queue import QUEUE_COLUMNS, denial_queue
 from ptdenial.scoring import CLAIM_EDIT_RULES, FIX_COLUMNS, rescore_fixes
 
@@ -45,7 +45,6 @@ __all__ = [
     "recovery_likelihoods",
     "appeal_limits",
     "carc_actions",
-    "csv_safe",
     "recovery_html",
     "write_recovery",
     "ACTIONS",

@@ -1,4 +1,4 @@
-"""CSV that spreadsheets cannot execute, and the queue/plan as self-contained HTML."""
+"""The queue and the plan as files: CSV or Parquet, and self-contained HTML."""
 
 from __future__ import annotations
 
@@ -10,55 +10,7 @@ import pandas as pd
 from ptdenial.io import atomic_path, write_table
 from ptdenial.scoring._worklist import _CSS
 
-__all__ = ["csv_safe", "recovery_html", "write_recovery"]
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _neutral(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _text(value) -> str:
-    if isinstance(value, tuple | list | np.ndarray):
-        return "|".join(map(str, value))
-    return value
-
-
-def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells cannot run as spreadsheet formulas.
-
-    A text cell (list cells joined with ``|`` first) that starts with ``=``,
-    ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``
-    (OWASP CSV-injection advice), so Excel or LibreOffice shows it as text.
-    Numbers, dates and booleans are left as they are.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy; list cells become ``|``-joined text.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from ptdenial.recovery import csv_safe
-    >>> csv_safe(pd.DataFrame({"a": ["=1+1", "ok", "-x"], "n": [-1, 2, 3],
-    ...                        "l": [("@A",), ("B",), ()]})).values.tolist()
-    [["'=1+1", -1, "'@A"], ['ok', 2, 'B'], ["'-x", 3, '']]
-    """
-    out = df.copy()
-    for name in out.columns:
-        col = out[name]
-        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-            out[name] = col.map(lambda v: _neutral(_text(v)), na_action="ignore")
-    return out
-
+__all__ = ["recovery_html", "write_recovery"]
 
 def _cell(column: str, value) -> str:
     if isinstance(value, tuple | list | np.ndarray):
@@ -156,8 +108,7 @@ def write_recovery(
     from pathlib import Path
 
     path = Path(path)
-    is_csv = path.name.lower().endswith((".csv", ".csv.gz"))
-    write_table(csv_safe(table) if is_csv else table, path)
+    write_table(table, path)  # CSV: lists joined, formulas neutralised (io)
     html_path = path.with_name(path.name.split(".")[0] + ".html")
     shown = table if html_rows is None else table[np.asarray(html_rows, bool)]
     notes = list(notes)
