@@ -9,6 +9,7 @@ subprocess so its peak RSS is its own.
     python bench/bench_model.py                      # sizes 50k, 200k, 1M
     python bench/bench_model.py --sizes 200000 --variants
     python bench/bench_model.py --deployment         # train once, score months
+    python bench/bench_model.py --fit-only --sizes 1000000 5000000
 
 Writes bench/results/model.md (and model.json). ``--deployment`` (issue 13)
 trains once at a cut on several worlds (``bench/_deployment.py``: bench.worlds
@@ -131,15 +132,41 @@ def fit_time(n_lines: int, seed: int) -> dict:
 
     world = _world(n_lines, seed)
     claims = validate_claims(world.claims, run_date="2100-01-01").valid
-    base = peak_rss_mib()
+    del world
+    gen_peak = peak_rss_mib()
+    # the generator's own peak is not the fit's: restart the high-water mark
+    reset = _reset_peak()
+    base = _status_mib("VmRSS")
     t0 = time.perf_counter()
     DenialRiskModel().fit(claims)
+    fit_s = time.perf_counter() - t0
     return {
         "lines": len(claims),
-        "fit_s": round(time.perf_counter() - t0, 1),
-        "peak_rss_mib": round(peak_rss_mib()),
+        "fit_s": round(fit_s, 1),
+        "peak_rss_mib": round(_status_mib("VmHWM") if reset else peak_rss_mib()),
         "rss_before_fit_mib": round(base),
+        "generation_peak_mib": round(gen_peak),
     }
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS (Linux clear_refs "5"); False if unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _status_mib(field: str) -> float:
+    """``VmRSS``/``VmHWM`` of this process from /proc/self/status, in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return peak_rss_mib()
 
 
 DEPLOYMENT_MARK = "<!-- deployment table (bench_model.py --deployment) -->"
@@ -286,6 +313,32 @@ def _subprocess(kind: str, n: int, params: dict, seed: int) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def run_fit_only(sizes, seed: int, tag: str = "") -> None:
+    """Plain fits only, each in its own process; results rewritten after each size.
+
+    A size that fails (out of memory, refused at the limit) is recorded with
+    its error and the next size still runs.
+    """
+    RESULTS.mkdir(exist_ok=True)
+    fits = []
+    for n in sizes:
+        fit = {"size": n, **_subprocess("fit_time", n, {}, seed)}
+        print(fit, flush=True)
+        fits.append(fit)
+        text = [
+            "# Plain fit benchmark (bench_model.py --fit-only)\n",
+            machine_note() + "\n",
+            "`DenialRiskModel().fit` on a make_claims history of about `size` "
+            "lines, one process per size; `peak_rss_mib` is the fit's peak "
+            "resident memory (high-water mark reset once the history is "
+            "generated; `generation_peak_mib` is the generator's own, "
+            "`rss_before_fit_mib` where the fit started).\n",
+            markdown_table(fits),
+        ]
+        (RESULTS / f"model-fit{tag}.md").write_text("\n".join(text) + "\n")
+        (RESULTS / f"model-fit{tag}.json").write_text(json.dumps(fits, indent=2))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument(
@@ -320,6 +373,12 @@ def main(argv=None):
     ap.add_argument(
         "--one", choices=["run_one", "fit_time", "deployment"], help=argparse.SUPPRESS
     )
+    ap.add_argument(
+        "--fit-only",
+        action="store_true",
+        help="only the plain fit (time, peak RSS) at each size; writes "
+        "model-fit.{md,json} after each size",
+    )
     ap.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--tag", default="", help="suffix of the result files")
     args = ap.parse_args(argv)
@@ -331,6 +390,9 @@ def main(argv=None):
         return
     if args.one == "deployment":
         print(json.dumps(deployment_one(args.world)))
+        return
+    if args.fit_only:
+        run_fit_only(args.sizes, args.seed, args.tag)
         return
     if args.gap:
         run_gap(150_000, 1, 300_000)

@@ -36,7 +36,7 @@ from ptdenial.model._history import (
     _slice_history,
     prepare_history,
 )
-from ptdenial.model._linear import LinearBase
+from ptdenial.model._linear import LinearBase, sample_rows
 
 #: Months of the newest history kept as the drift reference profile.
 PROFILE_MONTHS = 6
@@ -224,7 +224,10 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         self.linear_ = LinearBase(
             categorical=[c for c in CATEGORICAL_FEATURES if c in Xf.columns],
             random_state=self.random_state,
-        ).fit(Xf.loc[mask], y[mask])
+        )
+        # its rows picked here: Xf.loc[mask] would copy the whole training window
+        rows = sample_rows(np.flatnonzero(mask), self.random_state)
+        self.linear_.fit(Xf.iloc[rows], y[rows])
         return self.linear_.decision_function(Xf)
 
     # -- fitting --------------------------------------------------------------------
@@ -460,7 +463,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         ]
 
     def _fit_learner(self, Xf, y, fit_mask, es_mask, base=None):
-        X_fit = Xf.to_numpy(dtype=np.float64)[fit_mask]
+        X_fit = _rows_array(Xf, fit_mask)
         if self.learner == "lightgbm":
             from lightgbm import early_stopping
 
@@ -472,7 +475,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             if es_mask is not None:
                 import inspect
 
-                X_es = Xf.to_numpy(dtype=np.float64)[es_mask]
+                X_es = _rows_array(Xf, es_mask)
                 if "eval_X" in inspect.signature(self.estimator_.fit).parameters:
                     kwargs["eval_X"], kwargs["eval_y"] = (X_es,), (y[es_mask],)
                 else:  # lightgbm < 4.6
@@ -494,7 +497,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
                 self.estimator_.fit(
                     X_fit,
                     y[fit_mask],
-                    X_val=Xf.to_numpy(dtype=np.float64)[es_mask],
+                    X_val=_rows_array(Xf, es_mask),
                     y_val=y[es_mask],
                 )
             else:
@@ -713,3 +716,17 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         """Content hash of the fitted model (set by :func:`save_model` / fit)."""
         check_is_fitted(self, "card_")
         return self.card_["model_id"]
+
+
+def _rows_array(Xf: pd.DataFrame, mask) -> np.ndarray:
+    """Float64 array of the rows of ``Xf`` where ``mask`` is true.
+
+    The same values (and column-major layout) as
+    ``Xf.to_numpy(dtype=np.float64)[mask]``, filled column by column: the
+    full-frame float64 copy in between was, for a large history, the size
+    of the feature matrix again at the fit's peak.
+    """
+    out = np.empty((int(np.count_nonzero(mask)), Xf.shape[1]), order="F")
+    for j in range(Xf.shape[1]):
+        out[:, j] = Xf.iloc[:, j].to_numpy(dtype=np.float64)[mask]
+    return out

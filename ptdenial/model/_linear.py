@@ -31,6 +31,19 @@ MIN_CATEGORY_COUNT = 20
 MAX_ROWS = 200_000
 
 
+def sample_rows(rows: np.ndarray, random_state) -> np.ndarray:
+    """The rows the regression learns from: all, or :data:`MAX_ROWS` of them.
+
+    A caller may pass the positions it would select: sampling those gives
+    the same rows as :meth:`LinearBase.fit` sampling the selection itself
+    (the draw depends only on the count), without copying the selection.
+    """
+    if len(rows) <= MAX_ROWS:
+        return rows
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(rows, MAX_ROWS, replace=False))
+
+
 class LinearBase(BaseEstimator):
     """Additive log-odds over model features, fitted by logistic regression.
 
@@ -99,7 +112,10 @@ class LinearBase(BaseEstimator):
         """Yield (feature index, its term per line), feature by feature."""
         cat_pos = {int(c): j for j, c in enumerate(self.cat_idx_)}
         for col in range(arr.shape[1]):
-            values = arr[:, col]
+            if isinstance(arr, pd.DataFrame):  # one column at a time, no full copy
+                values = arr.iloc[:, col].to_numpy(dtype=np.float64)
+            else:
+                values = arr[:, col]
             if col in cat_pos:
                 j = cat_pos[col]
                 yield col, self.coef_cat_[j][self._slots(j, values)]
@@ -115,7 +131,6 @@ class LinearBase(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y) -> LinearBase:
         """Fit on feature rows ``X`` (a DataFrame of model features) and labels."""
-        import scipy.sparse as sp
         from sklearn.linear_model import LogisticRegression
 
         y = np.asarray(y)
@@ -130,10 +145,7 @@ class LinearBase(BaseEstimator):
         self.num_idx_ = np.array(
             [i for i in range(len(names)) if i not in categorical], dtype=np.int64
         )
-        rows = np.arange(len(X))
-        if len(rows) > MAX_ROWS:
-            rng = np.random.default_rng(self.random_state)
-            rows = np.sort(rng.choice(rows, MAX_ROWS, replace=False))
+        rows = sample_rows(np.arange(len(X)), self.random_state)
         arr = self._array(X.iloc[rows])
         num, cat = arr[:, self.num_idx_], arr[:, self.cat_idx_]
         yy = y[rows]
@@ -142,35 +154,26 @@ class LinearBase(BaseEstimator):
         with np.errstate(all="ignore"):
             median = np.nanmedian(np.where(missing.all(axis=0), 0.0, num), axis=0)
         self.median_ = np.nan_to_num(median)
-        filled = np.where(missing, self.median_, num)
-        self.mean_ = filled.mean(axis=0)
-        scale = filled.std(axis=0)
+        z = np.where(missing, self.median_, num)
+        del num
+        self.mean_ = z.mean(axis=0)
+        scale = z.std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
-        z = (filled - self.mean_) / self.scale_
+        z -= self.mean_  # in place: the same values as (filled - mean) / scale
+        z /= self.scale_
         has_missing = missing.any(axis=0) & ~missing.all(axis=0)
 
         self.levels_ = []
-        onehots = []
         for j in range(cat.shape[1]):
             v = np.where(np.isnan(cat[:, j]), -1.0, cat[:, j])
             values, counts = np.unique(v, return_counts=True)
             self.levels_.append(values[counts >= MIN_CATEGORY_COUNT])
         slots = self._cat_slots(cat) if cat.shape[1] else np.zeros((len(rows), 0))
-        for j in range(cat.shape[1]):
-            width = len(self.levels_[j]) + 1
-            onehots.append(
-                sp.csr_matrix(
-                    (np.ones(len(rows)), (np.arange(len(rows)), slots[:, j])),
-                    shape=(len(rows), width),
-                )
-            )
-        design = sp.hstack(
-            [sp.csr_matrix(z), sp.csr_matrix(missing[:, has_missing].astype(float))]
-            + onehots,
-            format="csr",
-        )
+        del arr, cat
+        design = self._design(z, missing[:, has_missing], slots)
         reg = LogisticRegression(C=self.C, max_iter=300)
         reg.fit(design, yy)
+        del design
         coef = reg.coef_.ravel()
         k = z.shape[1]
         self.coef_num_ = coef[:k]
@@ -178,8 +181,8 @@ class LinearBase(BaseEstimator):
         self.coef_missing_[has_missing] = coef[k : k + int(has_missing.sum())]
         at = k + int(has_missing.sum())
         self.coef_cat_ = []
-        for j in range(cat.shape[1]):
-            width = len(self.levels_[j]) + 1
+        for levels in self.levels_:
+            width = len(levels) + 1
             self.coef_cat_.append(coef[at : at + width].copy())
             at += width
         self.intercept_ = float(reg.intercept_[0])
@@ -196,9 +199,45 @@ class LinearBase(BaseEstimator):
             (self.mean_ * self.coef_num_ / self.scale_).sum()
         )
         # centre each feature's term on its training mean (SHAP of a linear model)
-        self.term_mean_ = self._terms(arr).mean(axis=0)
+        self.term_mean_ = self._term_means(self._array(X.iloc[rows]))
         self.bias_ = self.offset_ + float(self.term_mean_.sum())
         return self
+
+    def _design(self, z, missing, slots):
+        """The regression's CSR design: z-scores, missing flags, one-hot slots.
+
+        Built in place, row by row in column order, with the zeros dropped:
+        the same matrix as stacking the three blocks, without the block
+        copies and int64 coordinates that ``scipy.sparse.hstack`` makes on
+        the way (they were the fit's peak memory).
+        """
+        import scipy.sparse as sp
+
+        n, k = z.shape
+        widths = [len(levels) + 1 for levels in self.levels_]
+        offsets = k + missing.shape[1] + np.concatenate([[0], np.cumsum(widths)[:-1]])
+        per_row = k + missing.shape[1] + slots.shape[1]
+        data = np.empty((n, per_row))
+        data[:, :k] = z
+        data[:, k : k + missing.shape[1]] = missing
+        data[:, k + missing.shape[1] :] = 1.0
+        index = np.empty((n, per_row), dtype=np.int32)
+        index[:, : k + missing.shape[1]] = np.arange(k + missing.shape[1])
+        index[:, k + missing.shape[1] :] = slots + offsets.astype(np.int64)
+        indptr = np.arange(n + 1, dtype=np.int64) * per_row
+        design = sp.csr_matrix(
+            (data.ravel(), index.ravel(), indptr),
+            shape=(n, k + missing.shape[1] + int(np.sum(widths))),
+        )
+        design.eliminate_zeros()
+        return design
+
+    def _term_means(self, arr: np.ndarray) -> np.ndarray:
+        """Mean of each feature's uncentred term, one column at a time."""
+        out = np.zeros(arr.shape[1])
+        for col, term in self._column_terms(arr):
+            out[col] = term.mean()
+        return out
 
     def _terms(self, arr: np.ndarray) -> np.ndarray:
         """Each feature's log-odds term, uncentred (they sum to log-odds - offset_)."""
@@ -210,7 +249,7 @@ class LinearBase(BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of each row."""
         check_is_fitted(self, "offset_")
-        arr = self._array(X)
+        arr = X if isinstance(X, pd.DataFrame) else self._array(X)
         total = np.full(len(arr), self.offset_)
         for _, term in self._column_terms(arr):
             total += term
