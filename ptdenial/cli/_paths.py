@@ -48,15 +48,20 @@ _INPUTS = (
 _TABLE_INPUTS = ("claims", "history", "outcomes", "scored")
 # Inputs that must be files (never folders).
 _FILE_INPUTS = ("model", "mapping", "key_file", "config", "docs")
-# Per command, which options are output files and which output folders
-# (commands not listed: ``out``, ``quarantine`` and ``worklist`` are files).
+# Per command (``reference`` per action), which options are output files and
+# which output folders (not listed: ``out``, ``quarantine`` and ``worklist``
+# are files).
 _FILE_OUTPUTS = {
     "validate": ("quarantine",),
     "monitor": ("quarantine",),
     "demo": (),
     "sample": (),
+    "reference import-ncci": (),
+    "reference import-mue": (),
 }
 _DIR_OUTPUTS = {
+    "reference import-ncci": ("out",),
+    "reference import-mue": ("out",),
     "monitor": ("out",),
     "demo": ("out",),
     "sample": ("out",),
@@ -229,6 +234,8 @@ def check_args(args) -> None:
     """
     _check_dates(args)
     command = getattr(args, "command", "")
+    if getattr(args, "reference_command", None):  # its actions differ in --out
+        command = f"{command} {args.reference_command}"
     inputs = [(name, p) for name in _INPUTS for p in _paths(getattr(args, name, None))]
     for name in _FILE_INPUTS:
         for p in _paths(getattr(args, name, None)):

@@ -103,7 +103,7 @@ def feature_groups(feature_names) -> np.ndarray:
     --------
     >>> from ptdenial.explain import feature_groups
     >>> feature_groups(["hist_payer_code_rate", "deficit_balance", "units",
-    ...                 "visit_units_97116", "month_index"]).tolist()
+    ...                 "visit_units_97116", "day_of_week"]).tolist()
     ['payer_history', 'deficits', 'units_minutes', 'same_day_codes', 'calendar']
     """
     out = []
