@@ -134,16 +134,15 @@ def names_read(source: str) -> set[str]:
 
 
 # --- parallel runs (`make test`: pytest -n auto --dist loadfile) -----------------
-#: Tests that each keep both cores busy (a local[2] Spark session; notebook
-#: kernels fitting models): one work unit for pytest-xdist, so they run one
-#: after the other on one worker, from the start, while the other worker takes
-#: the remaining files. (Marks cannot say this: xdist's ``xdist_group`` is
-#: silently ignored with pytest 9.2, pytest-xdist issue #1386.)
-HEAVY_GROUP = "spark-and-notebooks"
-HEAVY_TESTS = (
-    "tests/test_spark.py::",
-    "tests/test_notebooks.py::test_notebook_executes",
-)
+#: The Spark tests share one local[2] session and are the longest file: one
+#: work unit for pytest-xdist, started first on one worker, while the other
+#: worker takes the remaining files (the notebooks among them; with the
+#: notebooks in the same unit, that worker alone ran longer than the whole
+#: rest of the suite once Spark training was tested). Marks cannot say this:
+#: xdist's ``xdist_group`` is silently ignored with pytest 9.2, pytest-xdist
+#: issue #1386.
+HEAVY_GROUP = "spark"
+HEAVY_TESTS = ("tests/test_spark.py::",)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

@@ -2,7 +2,7 @@
 
 * a doctest that uses the shared model shows the fit that made it;
 * a test that modifies a shared sample table fails the run;
-* ``make test``'s parallel run keeps Spark and the notebooks on one worker,
+* ``make test``'s parallel run keeps the Spark tests on one worker,
   started first (checked on a throwaway project with the same conftest).
 """
 
@@ -92,7 +92,7 @@ def test_a_modified_shared_table_fails_the_run():
 
 
 def test_parallel_run_keeps_heavy_tests_on_one_worker_first(tmp_path):
-    """Spark and notebook tests: one worker, before anything else on it.
+    """The heavy (Spark) tests: one worker, before anything else on it.
 
     About 4 s (two pytest-xdist workers start): worth it, because the way
     this breaks is silent; xdist's own grouping stopped working with pytest
