@@ -575,7 +575,7 @@ def test_cli_train_engine_spark_bounds_the_learner(spark, history_file, new,
     out = tmp_path / "model.skops"
     code = main(
         ["train", "--engine", "spark", str(history_file), "--out", str(out),
-         "--max-lines", str(bound), "--seed", "3"]
+         "--max-lines", str(bound), "--seed", "3", "--no-linear-base"]
     )  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
