@@ -333,21 +333,21 @@ def _duplicates(ctx: _Ctx) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _basis(frame: pd.DataFrame, version_column: str, verified: np.ndarray):
-    """Per row: "CMS NCCI <version>", "built-in (verified)" or "built-in, not
-    verified: <source>" (the text hits quote)."""
+    """Per row, the words hits quote: "CMS file <version>", "built-in row,
+    verified" or "built-in row, not verified" (the row's source is on the
+    rules reference page, not in a biller's reason)."""
     version = (
         frame[version_column].astype("string").fillna("").str.strip()
         if version_column in frame.columns
         else pd.Series("", index=frame.index, dtype="string")
     )
-    source = frame["source"].astype("string").fillna("").str.strip()
     out = np.where(
         version != "",
         "CMS file " + version,
         np.where(
             verified,
             "built-in row, verified",
-            "built-in row, not verified (" + source.str.slice(0, 60) + ")",
+            "built-in row, not verified",
         ),
     )
     return np.asarray(out, dtype=object)
