@@ -527,14 +527,15 @@ def test_fix_texts_are_concrete():
         0, "fix"
     ] == (
         "add KX: ytd therapy allowed $2,612 exceeds the 2025 threshold $2,410 "
-        "(verified=true)"
+        "(value verified)"
     )
     ncci = hits_of(lines({}, {"cpt_code": "97760"}), "NCCI_PTP")
     assert ncci.loc[0, "fix"].startswith("append 59 or XU to 97112 (column 2 of 97760)")
     assert ncci.loc[0, "line_number"] == 1
     mue = hits_of(lines({"minutes": 75, "units": 5}), "MUE").loc[0, "fix"]
     assert mue == (
-        "bill at most 4 units of 97112 on this date of service (MUE 4, verified=false)"
+        "bill at most 4 units of 97112 on this date of service "
+        "(MUE 4, value not verified)"
     )
 
 

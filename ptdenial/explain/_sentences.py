@@ -347,17 +347,15 @@ def _same_day_codes(claims, Xf, history):
     )
     evaluation = Xf.num("visit_has_evaluation") == 1
     lines = Xf.num("visit_lines")
+    count = _ints(lines) + _where(np.round(lines) == 1, " line", " lines") + " that day"
     reason = _choose(
-        [evaluation, others != ""],
+        [evaluation, others != "", np.round(lines) <= 1],
         [
-            "billed on an evaluation day (" + _ints(lines) + " lines that day)",
-            "billed the same day as "
-            + others
-            + " ("
-            + _ints(lines)
-            + " lines that day)",
+            "billed on an evaluation day (" + count + ")",
+            "billed the same day as " + others + " (" + count + ")",
+            "the only line billed that day",
         ],
-        default="billed with " + _ints(lines) + " lines that day",
+        default="billed with " + count,
     )
     return reason, _blank(claims)
 

@@ -323,6 +323,9 @@ def _variant_groups(templates, variant, k: int) -> list[tuple[str, np.ndarray | 
     return groups
 
 
+_VERIFIED_WORDS = {"true": "value verified", "false": "value not verified"}
+
+
 def _render_hits(templates, variant, fields, k: int):
     """Detail and fix text of ``k`` hits, without a Python string per hit.
 
@@ -348,6 +351,8 @@ def _render_hits(templates, variant, fields, k: int):
     columns = {}
     for name in used:
         codes, text = _field_codes(fields[name])
+        if name == "verified":  # a biller reads words, not a flag
+            text = [_VERIFIED_WORDS.get(str(t).lower(), t) for t in text]
         columns[name] = (pa.array(text, type=pa.large_string()), codes)
     out = []
     for which in (0, 1):  # detail, fix

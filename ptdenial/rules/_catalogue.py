@@ -292,7 +292,7 @@ RULES: tuple[Rule, ...] = (
         "CO-119",
         "ytd {bucket} therapy allowed {ytd} > {year} KX threshold {threshold}; no KX",
         "add KX: ytd therapy allowed {ytd} exceeds the {year} threshold {threshold} "
-        "(verified={verified})",
+        "({verified})",
         "S16 S17 S19 S20 S29",
         needs=((S.YTD_THERAPY_ALLOWED,), (S.MODIFIERS,)),
         note="payer policy kx_applies, therapy code; KX belongs on the lines at and "
@@ -310,7 +310,7 @@ RULES: tuple[Rule, ...] = (
                 "{visit} ({basis}) reaches the {year} KX threshold {threshold}; no KX",
                 "add KX to this visit's therapy lines: they take the year-to-date "
                 "{ytd} to the {year} threshold {threshold}, and KX is required at "
-                "and above it (threshold verified={verified})",
+                "and above it (threshold: {verified})",
             )
         },
         verified=True,
@@ -424,7 +424,7 @@ RULES: tuple[Rule, ...] = (
         "soft",
         "CO-50",
         "none of the pointed diagnoses ({dx}) is on the 97112 support list "
-        "(verified={verified})",
+        "({verified})",
         "point the line to the diagnosis that justifies 97112 (balance, gait, "
         "neurological or vestibular condition of the plan of care), or bill the "
         "code that fits {dx}",
@@ -450,7 +450,7 @@ RULES: tuple[Rule, ...] = (
             ),
             "denied": (
                 "no pointed diagnosis supports 97112 and {dx} is on the "
-                "not-supported list (verified={verified})",
+                "not-supported list ({verified})",
                 "point the line to the diagnosis that justifies 97112, or bill the "
                 "code that fits {dx}",
             ),
@@ -515,7 +515,7 @@ RULES: tuple[Rule, ...] = (
         "CO-151",
         "{units} of {code} on this date of service; MUE {mue_n} ({mai}; {basis})",
         "bill at most {mue} of {code} on this date of service (MUE {mue_n}, "
-        "verified={verified})",
+        "{verified})",
         "S14 S15",
         scope="day",
         note="mue.csv (the CMS practitioner table via ptdenial reference import-mue); "
@@ -529,7 +529,7 @@ RULES: tuple[Rule, ...] = (
                 "edit; {basis})",
                 "bill at most {mue} of {code} on one line; more units go on "
                 "separate lines only when the documentation supports them (MUE "
-                "{mue_n}, verified={verified})",
+                "{mue_n}, {verified})",
             )
         },
         verified=True,
