@@ -118,3 +118,14 @@ def test_ingest_writes_its_quarantine_by_default(tmp_path, capsys):
     manifest = json.loads((tmp_path / "t.manifest.json").read_text())
     assert manifest["outputs"]["quarantine"] == str(default)
     assert manifest["counts"]["quarantined"] >= 1
+
+
+def test_a_damaged_segment_identifier_is_not_quoted_in_messages():
+    # found by the 10,000-mutant X12 fuzz run: junk bytes glued to a member id
+    # became the "identifier" of a segment, and the error quoted it
+    from ptdenial.x12._lexer import _fail
+
+    exc = _fail("m.837", 28, "uF\xd3L\xe7JS01111223333", 27, "Segment is empty", "redo")
+    assert "JS01111223333" not in str(exc) and "JS01111223333" not in exc.segment_id
+    assert "m.837: segment 28 (<" in str(exc) and "line 27" in str(exc)
+    assert "(NM1, line 3)" in str(_fail("m.837", 4, "NM1", 3, "bad", "redo"))

@@ -64,10 +64,17 @@ def _scrub(message: str) -> str:
 
 
 def _seg_label(text: str) -> str:
-    """A segment identifier fit to print: 2-3 letters/digits, else a description."""
+    """A segment identifier fit to print: 2-3 letters/digits, else a description.
+
+    Never the text after an identifier: a damaged segment can carry names or
+    member ids there.
+    """
     text = text.strip()
     if re.fullmatch(r"[A-Za-z0-9]{1,3}", text):
         return text
+    head = re.match(r"[A-Z][A-Z0-9]{1,2}(?=[^A-Za-z0-9])", text)
+    if head:
+        return f"{head.group()} and {len(text) - head.end()} more characters"
     return f"<{len(text)} characters>"
 
 
@@ -99,6 +106,7 @@ class Segment:
 def _fail(path, pos, seg_id, line, problem, fix) -> X12FormatError:
     where = f"segment {pos}" if pos else "start of file"
     if seg_id:
+        seg_id = _seg_label(seg_id)  # a damaged identifier can hold data
         where += f" ({seg_id}"
         where += f", line {line})" if line else ")"
     return X12FormatError(
