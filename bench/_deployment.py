@@ -28,15 +28,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-SCORED_CODE = "97112"
-OUTCOME_COLUMNS = (
-    "adjudication_date",
-    "allowed_amount",
-    "paid_amount",
-    "adjustment_codes",
-    "remark_codes",
-    "denied",
-)
+from ptdenial.schema import OUTCOME_COLUMNS, SCORED_CODE
+
 WINDOWS = (("month 1", 1, 1), ("months 2-3", 2, 3), ("months 4-6", 4, 6))
 
 
