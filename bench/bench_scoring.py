@@ -217,7 +217,7 @@ def worker_bare(path: str, model_path: str) -> dict:
     patients = pd.factorize(raw[S.PATIENT_ID])[0] % max(1, n_lines // step)
     for k in np.unique(patients):
         valid = S.validate_claims(raw.loc[patients == k], run_date=AS_OF).valid
-        code = (valid[S.CPT_CODE] == "97112").to_numpy(dtype=bool)
+        code = (valid[S.CPT_CODE] == S.SCORED_CODE).to_numpy(dtype=bool)
         parts.append(model.transform_features(valid, as_of=AS_OF).loc[code])
     del raw
     Xf = pd.concat(parts)
