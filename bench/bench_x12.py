@@ -34,11 +34,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_note, markdown_table, peak_rss_mib  # noqa: E402
 
 
-def _rss_now_mib() -> float:
+def _rss_now_mib(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def _peak_mib() -> float:
+    """Peak RSS of this program: VmHWM, not ru_maxrss.
+
+    Linux carries ru_maxrss across exec, so a worker started by a parent
+    holding the generated claims would report the parent's size; VmHWM
+    belongs to the worker's own address space.
+    """
+    peak = _rss_now_mib("VmHWM")
+    return peak if peak == peak else peak_rss_mib()
 
 
 def _worker(path: str, kind: str, stage: str = "ingest", chunk: str = "0") -> dict:
@@ -70,7 +81,7 @@ def _worker(path: str, kind: str, stage: str = "ingest", chunk: str = "0") -> di
         "quarantined": quarantined,
         "errors": len(res.errors),
         "rss_floor_mib": floor,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": _peak_mib(),
     }
 
 

@@ -67,7 +67,7 @@ def add(sub):
         default=None,
         metavar="N",
         help="service lines read, checked and written per chunk; memory grows "
-        "with N, not with the files (default 50000)",
+        "with N, not with the files (default 10000)",
     )
     p.set_defaults(func=run)
 

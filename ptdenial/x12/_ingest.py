@@ -38,7 +38,7 @@ __all__ = [
 
 _MANIFEST_LIST_LIMIT = 1000
 #: Service lines per chunk of :func:`ingest` (a few tens of MB of rows).
-DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_CHUNK_ROWS = 10_000
 
 
 @dataclasses.dataclass
