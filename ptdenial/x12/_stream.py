@@ -106,6 +106,8 @@ class Spill:
         self._dtypes = frame.dtypes
         _write_ipc(frame, path)
         keys = frame[list(KEY_COLUMNS[self.kind])].copy()
+        for name in keys.columns:
+            keys[name] = _shared(keys[name])
         bad = np.fromiter(
             (bool(p) for p in frame[X12_PROBLEMS]), dtype=bool, count=len(frame)
         )
@@ -156,6 +158,26 @@ class Spill:
             frame = as_counts(_read_ipc(path, self._dtypes), self.whole)
             yield offset, frame
             offset += n
+
+
+def _shared(col: pd.Series) -> pd.Series:
+    """The column with one object per distinct value (payer ids, codes, tuples).
+
+    Each row's text or tuple is otherwise its own object; pointing the rows
+    of a repeated value at one object keeps the key columns small.
+    """
+    if col.dtype != object and not isinstance(col.dtype, pd.StringDtype):
+        return col
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    if len(uniques) > len(col) // 2:  # mostly distinct (claim ids): no gain
+        return col
+    values = np.empty(len(uniques) + 1, dtype=object)
+    values[:-1] = list(uniques)
+    values[-1] = None if col.dtype == object else pd.NA
+    out = values[codes]  # code -1 (missing) picks the last entry
+    if col.dtype == object:
+        return pd.Series(out, index=col.index, dtype=object)
+    return pd.Series(pd.array(out, dtype=col.dtype), index=col.index)
 
 
 def _write_ipc(frame: pd.DataFrame, path: Path):
