@@ -174,9 +174,19 @@ def main(argv=None) -> None:
         f"ingest` does: read once in chunks of {chunk:,} service lines spilled "
         "to disk, whole-file steps on compact keys, the table validated and "
         "written to Parquet chunk by chunk. Before issue #15 a 50 MB 835 took "
-        "84 s and 2.1 GB (43x the file); before the streaming ingest (main at "
-        "12:59, load 5.7) a 39 MB 835 of 230,000 lines took 532 s and 945 MiB "
-        "peak (828 above imports), a 50 MB 837P 261 s and 1,033 MiB (916).",
+        "84 s and 2.1 GB (43x the file). Before the streaming ingest (main of "
+        "2026-12-03 16:41, same generator, load 3-4, whole table in memory, "
+        "then written with io.write_table): the 39 MB 835 of 230,000 lines "
+        "took 21.1 s (20.7 s CPU) and peaked at 520 MiB (403 above imports), "
+        "the 50 MB 837P 26.0 s (25.6 s CPU) and 415 MiB (298). An earlier "
+        "table here (532 s and 945 MiB, 261 s and 1,033 MiB, load 5.7) "
+        "read ru_maxrss, which Linux carries over exec from the parent that "
+        "starts the worker: it counted the bench's own generated claims.",
+        "",
+        "Memory above imports still grows a little with the file: the text of "
+        "the file being read (the lexer holds one file) and the compact keys "
+        "of the whole-file steps (an 835 keeps more of them: reversals, latest "
+        "remittance); the service lines themselves are bounded by the chunk.",
         "",
         markdown_table(rows),
     ]
