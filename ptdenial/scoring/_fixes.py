@@ -200,9 +200,8 @@ def fix_values(model, result: BatchResult, lines=None, *, config=None) -> pd.Dat
     if after is not None:
         # ``after`` holds the rows ``subset`` of ``result``, in that order
         j = np.searchsorted(subset, rows).clip(0, max(len(subset) - 1, 0))
-        p1, pay1 = _effective_p(after)[j], after.context["expected_payment"].to_numpy(
-            float
-        )[j]
+        p1 = _effective_p(after)[j]
+        pay1 = after.context["expected_payment"].to_numpy(float)[j]
     return _value(
         result.claims.iloc[rows],
         _effective_p(result)[rows],

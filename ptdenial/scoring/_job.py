@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ from ptdenial.scoring._stream import (
     _read_ipc,
     _spill,
     _unified_schema,
+    _write_bucket,
 )
 from ptdenial.scoring._timing import StageTimer
 from ptdenial.scoring._workers import Workers, worker_count
@@ -181,14 +183,17 @@ class _Run:
             workers.close()
             workers = None
         if workers is not None:
+            if plan.order is not None:  # preloaded: a bucket's file on demand
+                workers.prepare = functools.partial(_write_bucket, plan, workdir)
             workers.give(self._shipped(state))
         with timer.stage("spill"):
-            if plan.n_buckets > 1:
+            if plan.n_buckets > 1 and plan.preload is None:
                 _spill(
                     self.files, self.schema, plan, workdir,
                     batch_rows=self.config.batch_rows, claims=self.claims,
                 )  # fmt: skip
         outs = self._score_all(state, workers)
+        plan.release()
         self.workers = len(workers.procs) if workers is not None else 0
         for out in outs:
             self._keep(out)
@@ -205,7 +210,9 @@ class _Run:
     @staticmethod
     def _shipped(state: BucketState) -> BucketState:
         """The state a worker process gets: no model, a plan without the spill map."""
-        plan = dataclasses.replace(state.plan, row_bucket=None, preload=None)
+        plan = dataclasses.replace(
+            state.plan, row_bucket=None, preload=None, order=None, starts=None
+        )
         return dataclasses.replace(state, plan=plan, model=None, explainer=None)
 
     def _score_all(self, state: BucketState, workers) -> list:
