@@ -159,6 +159,40 @@ def test_spilled_and_preloaded_inputs_give_the_same_outputs(
         assert same if isinstance(same, bool) else spilled[name].equals(kept[name])
 
 
+def test_dictionary_encoded_keys_give_the_same_outputs(
+    tmp_path, model, inputs, monkeypatch
+):
+    """Row groups with their own dictionaries: kept or spilled, same outputs."""
+    import pyarrow.compute as pc
+
+    import ptdenial.scoring._stream as ST
+
+    monkeypatch.setattr(ST, "_BIG_DICTIONARY", 8)  # the sample's patients are few
+    table = pq.read_table(inputs["claims"])
+    for name in ("patient_id", "claim_id", "payer_id"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+    typed = tmp_path / "dictionary.parquet"
+    pq.write_table(table, typed, row_group_size=inputs["rows"] // 5 + 1)
+    assert pq.ParquetFile(typed).num_row_groups > 1
+    assert str(pq.read_schema(typed).field("patient_id").type).startswith("dictionary")
+    outs = []
+    for claims, budget in ((inputs["claims"], 0), (typed, 0), (typed, 1 << 30)):
+        monkeypatch.setattr(ST, "PRELOAD_BYTES", budget)
+        folder = tmp_path / f"{claims.stem}-{budget}"
+        score_file(
+            model, claims, folder / "scored.parquet", worklist=folder / "worklist.csv",
+            as_of=AS_OF, config=ScoringConfig(batch_rows=inputs["rows"] // 4 + 1,
+                                              workers=0, progress="off"),
+        )  # fmt: skip
+        outs.append(_outputs(folder))
+    for other in outs[1:]:
+        assert other.keys() == outs[0].keys()
+        for name in other:
+            same = other[name] == outs[0][name]
+            assert same if isinstance(same, bool) else other[name].equals(outs[0][name])
+
+
 def test_preload_gives_up_above_its_budget(tmp_path, inputs):
     import ptdenial.scoring._stream as ST
 

@@ -55,6 +55,9 @@ _KEY_COLUMNS = (S.PATIENT_ID, S.CLAIM_ID, S.LINE_NUMBER)
 #: needs while it is scored; larger inputs stream through the spill, so the
 #: peak memory stays bounded whatever the input's size.
 PRELOAD_BYTES = 512 << 20
+#: A dictionary column with more values than this (and than 1/16 of a
+#: bucket's rows) is re-encoded per bucket, or decoded once when preloaded.
+_BIG_DICTIONARY = 1024
 
 
 # --- reading the input --------------------------------------------------------------
@@ -348,7 +351,7 @@ def _plan(files, schema: pa.Schema, batch_rows: int) -> _Plan:
     n_buckets = int(row_bucket.max()) + 1 if n_in else 0
     plan = _Plan(slot, file_rows, n_dup, row_bucket, n_buckets, preload)
     if preload is not None and n_buckets > 1:
-        plan.preload = [pa.concat_tables(preload)]
+        plan.preload = [_decode_dictionaries(pa.concat_tables(preload))]
         plan.order = np.lexsort((np.arange(n_in), slot, row_bucket))
         plan.starts = np.searchsorted(
             row_bucket[plan.order], np.arange(n_buckets + 1, dtype=np.int64)
@@ -432,6 +435,37 @@ def _write_bucket(plan: _Plan, workdir: Path, k: int) -> None:
     _write_ipc(workdir / f"in-{k}.arrow", _preloaded_bucket(plan, k), compress=False)
 
 
+def _big_dictionaries(table: pa.Table):
+    """``(position, field)`` of the dictionary columns with many distinct values.
+
+    A bucket read back from its spill keeps the dictionaries of every input
+    batch it came from: a dictionary-encoded ``patient_id`` of a 1M-line
+    extract holds about every patient of the file, and pandas would build
+    them all as categories for each bucket (and Arrow unify them per take).
+    """
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            size = sum(len(c.dictionary) for c in table.column(i).chunks)
+            if size > max(_BIG_DICTIONARY, table.num_rows // 16):
+                yield i, field
+
+
+def _compact_dictionaries(table: pa.Table) -> pa.Table:
+    """Big dictionary columns re-encoded on the values the table holds."""
+    for i, field in list(_big_dictionaries(table)):
+        values = pc.cast(table.column(i), field.type.value_type)
+        table = table.set_column(i, field.name, pc.dictionary_encode(values))
+    return table
+
+
+def _decode_dictionaries(table: pa.Table) -> pa.Table:
+    """Big dictionary columns as plain text (a preloaded input, once)."""
+    for i, field in list(_big_dictionaries(table)):
+        values = pc.cast(table.column(i), field.type.value_type)
+        table = table.set_column(i, field.name, values)
+    return table
+
+
 def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows: int):
     """Rows of bucket ``k`` as a raw pandas frame, and their input row numbers.
 
@@ -441,7 +475,7 @@ def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows:
     if plan.n_buckets > 1 and plan.order is not None:
         tab = _preloaded_bucket(plan, k)
         src = tab.column(_SRC).to_numpy()
-        return S.arrow_to_raw(tab.drop_columns([_SRC])), src
+        return S.arrow_to_raw(_compact_dictionaries(tab.drop_columns([_SRC]))), src
     if plan.n_buckets > 1:
         path = workdir / f"in-{k}.arrow"
         tab = _read_ipc(path) if path.exists() else schema.empty_table()
@@ -456,7 +490,7 @@ def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows:
     order = np.lexsort((src, plan.slot[src])) if len(src) else np.zeros(0, np.int64)
     tab = tab.take(pa.array(order)).drop_columns([_SRC])
     src = src[order]
-    raw = S.arrow_to_raw(tab)
+    raw = S.arrow_to_raw(_compact_dictionaries(tab))
     return raw, src
 
 
