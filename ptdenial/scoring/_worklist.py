@@ -4,12 +4,11 @@ A worklist line is a 97112 line at or above ``config.worklist_min_band`` or
 a line with a hard-rule hit; the worklist holds the ``worklist_top`` lines
 with the most expected dollars at risk. The job feeds every batch to one
 :class:`_Worklist` pool, which keeps the best lines so far with what their
-exact reasons need (claims, features, hits) and, given the model, what
-the lines of their patients and their claim edits, so that
-:meth:`_Worklist.finish` values the fixes of the final lines once
-(:func:`~ptdenial.scoring._fixes.value_carried_fixes`: a batch holds every
-line of its patients, the pool keeps them for its own lines); ``finish``
-also recomputes the reasons with exact TreeSHAP, returns
+exact reasons need (claims, features, hits) and, given the model, every
+line of their patients with the batch's claim edits (a batch holds every
+line of its patients), so that :meth:`_Worklist.finish` values the fixes of
+the final lines once (:func:`~ptdenial.scoring._fixes.value_carried_fixes`);
+``finish`` also recomputes the reasons with exact TreeSHAP, returns
 the *patches* that put them into the scored output, and orders the lines by
 ``config.worklist_rank`` (:func:`_rank_order`).
 """
