@@ -861,6 +861,19 @@ the read + write + predict floor); "after" is the stage table above.
   35k lines). The difference came from the machine's load while the runs
   went (and from the dictionary cost above, counted under `read_batches`).
   One LightGBM thread instead of two in predict changed nothing measurable.
+* **This run** (2026-12-03 16:08) went at a load average of 6.6-9.0 on 2
+  cores, so its seconds are about four times the idle ones and the floor
+  ratios mean little (the floor's multi-threaded Arrow read suffers least
+  from the load). Side by side in one load window (about 7), 1M
+  warehouse-typed lines, default settings (one worker process): the
+  previous main 33.6 s, these changes 30.4 s; `fix_value` 6.6 s -> 0.5 s
+  (summed over both processes); plan + spill + read-back alone, 3 runs
+  each, best: 5.96 s -> 4.50 s wall, 2.73 s -> 1.97 s CPU. The scored
+  table and the worklist of that 1M-line run are identical to the
+  previous main's. Peak memory at 1M lines is higher by about the kept
+  input (1.1-1.3 GiB for all processes in this table, the reference
+  scorer's 1.1-1.3 GiB; 0.73-0.77 GiB before); inputs over 512 MiB are
+  spilled as before, so it does not grow further with the input.
 * **Not done**: reason lists built entirely in Arrow; `rules`, `explain`
   and `features` remain the largest stages, each a flat profile of
   pandas/Arrow calls per batch, with no single hot spot left.
