@@ -129,8 +129,8 @@ def main(argv=None) -> None:
     text = [
         "# Re-scoring the worklist's fixes in the nightly job",
         "",
-        "`python bench/bench_fix_value.py`: `score_file` with the per-batch re-score "
-        "of the worklist candidates' claim-edit fixes (`fix_value`) and without it; "
+        "`python bench/bench_fix_value.py`: `score_file` with the re-score of the "
+        "final worklist lines' claim-edit fixes (`fix_value`) and without it; "
         f"one process, no workers, best of {args.reps}.",
         "",
         f"Machine: {result['machine']}. **Provisional** when the load average "
