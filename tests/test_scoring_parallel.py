@@ -92,8 +92,10 @@ def test_worker_processes_give_the_same_outputs(tmp_path, model, inputs, monkeyp
     (r0, o0), (r1, o1) = runs[0], runs[1]
     assert o0.keys() == o1.keys()
     for name in o0:
-        assert o0[name] == o1[name] if isinstance(o0[name], str) else o0[name].equals(
-            o1[name]
+        assert (
+            o0[name] == o1[name]
+            if isinstance(o0[name], str)
+            else o0[name].equals(o1[name])
         ), name
     assert r0.manifest["counts"] == r1.manifest["counts"]
     assert r0.manifest["explanations"] == r1.manifest["explanations"]
@@ -111,7 +113,6 @@ def test_spilled_and_preloaded_inputs_give_the_same_outputs(
     spill); the preloaded one (under the budget) none, and no spill.
     """
     import ptdenial.scoring._job as J
-    import ptdenial.scoring._stream as ST
     import ptdenial.scoring._workers as W
 
     spills = []
@@ -133,8 +134,7 @@ def test_spilled_and_preloaded_inputs_give_the_same_outputs(
         return real(state, k)
 
     outs = {}
-    for budget, workers in ((0, 1), (ST.PRELOAD_BYTES, 0)):
-        monkeypatch.setattr(ST, "PRELOAD_BYTES", budget)
+    for budget, workers in ((0, 1), (ScoringConfig().keep_input_mib, 0)):
         if workers:
             monkeypatch.setattr(J, "score_bucket", slowed)
             monkeypatch.setattr(W.Workers, "take", take)
@@ -146,7 +146,7 @@ def test_spilled_and_preloaded_inputs_give_the_same_outputs(
             model, inputs["claims"], folder / "scored.parquet",
             worklist=folder / "worklist.csv", as_of=AS_OF,
             config=ScoringConfig(batch_rows=inputs["rows"] // 4 + 1, workers=workers,
-                                 progress="off"),
+                                 progress="off", keep_input_mib=budget),
         )  # fmt: skip
         assert run.manifest["batches"] >= 4
         assert len(spills) == (1 if budget == 0 else 0)
@@ -177,13 +177,13 @@ def test_dictionary_encoded_keys_give_the_same_outputs(
     assert pq.ParquetFile(typed).num_row_groups > 1
     assert str(pq.read_schema(typed).field("patient_id").type).startswith("dictionary")
     outs = []
-    for claims, budget in ((inputs["claims"], 0), (typed, 0), (typed, 1 << 30)):
-        monkeypatch.setattr(ST, "PRELOAD_BYTES", budget)
+    for claims, budget in ((inputs["claims"], 0), (typed, 0), (typed, 1024)):
         folder = tmp_path / f"{claims.stem}-{budget}"
         score_file(
             model, claims, folder / "scored.parquet", worklist=folder / "worklist.csv",
             as_of=AS_OF, config=ScoringConfig(batch_rows=inputs["rows"] // 4 + 1,
-                                              workers=0, progress="off"),
+                                              workers=0, progress="off",
+                                              keep_input_mib=budget),
         )  # fmt: skip
         outs.append(_outputs(folder))
     for other in outs[1:]:

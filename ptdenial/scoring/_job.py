@@ -349,6 +349,8 @@ def _early_workers(model, files, config):
     finally:
         if workers is not None:
             workers.close()
+
+
 def score_file(
     model,
     claims,
@@ -435,7 +437,7 @@ def score_file(
         _early_workers(model, files, config) as workers,
     ):
         with timer.stage("key_pass"):
-            plan = _plan(files, schema, config.batch_rows)
+            plan = _plan(files, schema, config.batch_rows, config.keep_input_mib << 20)
         for info, rows in zip(inputs, plan.file_rows, strict=True):
             info["rows"] = int(rows)
         logger.info(

@@ -5,7 +5,7 @@ sorted):
 
 1. :func:`_plan` reads only ``patient_id``, ``claim_id`` and
    ``line_number``, or the whole input when it holds at most
-   :data:`PRELOAD_BYTES` in Arrow (:func:`_preload`). Each row gets a
+   ``ScoringConfig.keep_input_mib`` in Arrow (:func:`_preload`). Each row gets a
    *slot*, a hash of its patient modulo
    :data:`N_SLOTS`, so all lines of a patient (hence of each visit) share a
    slot. Patients holding a duplicated ``(claim_id, line_number)`` go to one
@@ -50,11 +50,6 @@ N_SLOTS = 1 << 16
 _DUP_SLOT = N_SLOTS  # patients holding a duplicated line key
 _SRC = "__ptdenial_source_row"
 _KEY_COLUMNS = (S.PATIENT_ID, S.CLAIM_ID, S.LINE_NUMBER)
-#: Largest input (Arrow bytes, as read) held in memory instead of spilled: a
-#: 1M-line extract is 250-350 MiB, about half of what one 100k-line batch
-#: needs while it is scored; larger inputs stream through the spill, so the
-#: peak memory stays bounded whatever the input's size.
-PRELOAD_BYTES = 512 << 20
 #: A dictionary column with more values than this (and than 1/16 of a
 #: bucket's rows) is re-encoded per bucket, or decoded once when preloaded.
 _BIG_DICTIONARY = 1024
@@ -331,13 +326,16 @@ def _preload(files, schema: pa.Schema, batch_rows: int, budget: int):
     return tables
 
 
-def _plan(files, schema: pa.Schema, batch_rows: int) -> _Plan:
+def _plan(files, schema: pa.Schema, batch_rows: int, keep_bytes: int) -> _Plan:
     """The key pass: slots, duplicated keys and buckets of every input row.
 
-    An input of at most :data:`PRELOAD_BYTES` is read once, whole, and kept
-    (no spill); a larger one is read for its keys only.
+    An input of at most ``keep_bytes`` in Arrow (``ScoringConfig.keep_input_mib``:
+    a 1M-line extract is 250-350 MiB, about half of what one 100k-line batch
+    needs while it is scored) is read once, whole, and kept (no spill); a
+    larger one is read for its keys only, so the peak memory stays bounded
+    whatever the input's size.
     """
-    preload = _preload(files, schema, batch_rows, PRELOAD_BYTES)
+    preload = _preload(files, schema, batch_rows, keep_bytes) if keep_bytes else None
     if preload is not None:
         slot, file_rows, n_dup = _key_pass([[t] for t in preload])
     else:
