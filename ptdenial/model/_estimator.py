@@ -368,21 +368,25 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         fresh snapshot scores it (no drawn staleness), the way the nightly
         job is meant to run.
 
-        Returns the calibrated probabilities of every line from the model that
-        had not seen the calibration slice (the card's slice metrics).
+        Returns the calibrated probabilities, from the model that had not
+        seen the calibration slice, of the slice's lines (NaN elsewhere):
+        the card's slice metrics. Only those lines are scored: scoring the
+        whole history was a tenth of a 1M-line fit's time, for values no
+        step read (a line's score does not depend on the other lines).
         """
-        raw = self._raw_proba(Xf)
+        rows = slices.calib_rows
+        raw = self._raw_proba(Xf.loc[rows])
         self.calibrator_ = None
         self.calibration_offset_ = 0.0
         if self.calibration is not None:
-            rows = slices.calib_rows
             self.calibrator_ = _make_calibrator(self.calibration)
             knots = _fit_calibrator(
-                self.calibrator_, self.calibration, raw[rows], slices.y[rows]
+                self.calibrator_, self.calibration, raw, slices.y[rows]
             )
             if knots is not None:
                 self.calibration_knots_ = knots
-        p = self._calibrate(raw)
+        p = np.full(len(Xf), np.nan)
+        p[rows] = self._calibrate(raw)
         if self.refit == "all" and self.calibrator_ is not None:
             # the calibration months too (their lines are all adjudicated),
             # keeping the calibrator's shape and re-anchoring its level
