@@ -28,8 +28,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check ptdenial tests bench notebooks docs conftest.py
 
 # pytest-xdist: one worker per core (-n auto), whole files per worker
-# (--dist loadfile), except that the Spark tests, the longest file, start
-# first on one worker (see conftest.py). Then the 25 slowest tests.
+# (--dist loadfile); the Spark tests, the longest file, start first on one
+# worker, the other long files next, longest first (conftest.py). Then the
+# 25 slowest tests.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n auto --dist loadfile --durations=25
 

@@ -543,25 +543,40 @@ def test_history_snapshot_equals_the_local_encoder(spark, small_history, tmp_pat
     assert (expected.filter(like="_n_recent").to_numpy() > 0).any()  # not all empty
 
 
+#: The training tests' history: every third patient of the sample (all months,
+#: so the holdout and calibration slices stay full), a third of the sample's cost.
+TRAIN_EVERY = 3
+
+
 @pytest.fixture(scope="module")
-def history_file(tmp_path_factory, sample_history):
-    return write_table(sample_history, tmp_path_factory.mktemp("hist") / "h.parquet")
+def train_history(sample_history):
+    patients = sample_history[S.PATIENT_ID].drop_duplicates().iloc[::TRAIN_EVERY]
+    return sample_history[sample_history[S.PATIENT_ID].isin(patients)]
+
+
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory, train_history):
+    return write_table(train_history, tmp_path_factory.mktemp("hist") / "h.parquet")
 
 
 @pytest.mark.spark
-def test_train_spark_unsampled_is_the_local_model(spark, history_file, sample_model,
+def test_train_spark_unsampled_is_the_local_model(spark, history_file, train_history,
                                                   new):  # fmt: skip
     from conftest import SAMPLE_MODEL_PARAMS
+    from ptdenial.model import DenialRiskModel
     from ptdenial.spark import train_spark
 
     result = train_spark(history_file, params=SAMPLE_MODEL_PARAMS, spark=spark)
     assert result.info["fraction"] == 1.0
-    assert result.info["sampled_lines"] == result.info["history_lines"] == len(
-        load_sample_claims("history")
+    assert (
+        result.info["sampled_lines"]
+        == result.info["history_lines"]
+        == len(train_history)
     )
+    local = DenialRiskModel(**SAMPLE_MODEL_PARAMS).fit(train_history)
     got = result.model.predict_proba(new)[:, 1]
-    np.testing.assert_array_equal(got, sample_model.predict_proba(new)[:, 1])
-    enc, ref = result.model.features_.history_encoder, sample_model.features_
+    np.testing.assert_array_equal(got, local.predict_proba(new)[:, 1])
+    enc, ref = result.model.features_.history_encoder, local.features_
     assert enc.n_history_ == ref.history_encoder.n_history_
     assert result.model.card_["training_sample"]["engine"] == "spark"
 
@@ -571,7 +586,7 @@ def test_cli_train_engine_spark_bounds_the_learner(spark, history_file, new,
                                                    tmp_path, capsys):  # fmt: skip
     from ptdenial.model import load_model
 
-    bound = 16_000
+    bound = 5_000
     out = tmp_path / "model.skops"
     code = main(
         ["train", "--engine", "spark", str(history_file), "--out", str(out),
@@ -579,7 +594,7 @@ def test_cli_train_engine_spark_bounds_the_learner(spark, history_file, new,
     )  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
-    assert "--max-lines 16000" in printed
+    assert f"--max-lines {bound}" in printed
     model = load_model(out)
     sample = model.card_["training_sample"]
     assert 0 < sample["sampled_lines"] <= bound < sample["history_lines"]
@@ -597,7 +612,7 @@ def test_cli_train_spark_refuses_a_big_sample(spark, history_file, tmp_path,
     out = tmp_path / "m.skops"
     code = main(
         ["train", "--engine", "spark", str(history_file), "--out", str(out),
-         "--memory-limit", "100MiB"]
+         "--memory-limit", "20MiB"]
     )  # fmt: skip
     assert code == 4
     assert "--max-lines" in capsys.readouterr().err and not out.exists()

@@ -24,6 +24,7 @@ import ptdenial
 from conftest import (
     DOCTEST_NAMES,
     HEAVY_TESTS,
+    LONG_FILES,
     SAMPLE_HISTORY_LINE,
     SAMPLE_MODEL_PARAMS,
     SAMPLE_MODEL_RECIPE,
@@ -104,7 +105,7 @@ def test_parallel_run_keeps_heavy_tests_on_one_worker_first(tmp_path):
         f"def test_{i}():\n    print('RAN', os.environ['PYTEST_XDIST_WORKER'])\n\n"
         for i in range(4)
     )
-    notebooks = body + (
+    notebooks = "import os\n" + (  # fewer tests than any other file
         "import pytest\n\n@pytest.mark.parametrize('n', range(3))\n"
         "def test_notebook_executes(n):\n"
         "    print('RAN', os.environ['PYTEST_XDIST_WORKER'])\n"
@@ -122,10 +123,15 @@ def test_parallel_run_keeps_heavy_tests_on_one_worker_first(tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     ran = re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED (\S+)", run.stdout)
-    assert len(ran) == 4 * 6 + 3
+    assert len(ran) == 4 * 5 + 3
     heavy = {worker for worker, test in ran if test.startswith(HEAVY_TESTS)}
     assert len(heavy) == 1, ran
     (worker,) = heavy
     first = next(test for w, test in ran if w == worker)
     assert first.startswith(HEAVY_TESTS), ran
     assert {w for w, _ in ran} == {"gw0", "gw1"}
+    # the other worker starts on the long files (the notebooks: fewest tests,
+    # so xdist alone would start them last)
+    other = [test for w, test in ran if w != worker]
+    assert other[0].startswith("tests/test_notebooks.py::"), ran
+    assert all((ROOT / name).is_file() for name in LONG_FILES), LONG_FILES

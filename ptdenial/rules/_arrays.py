@@ -183,8 +183,17 @@ class _Field(NamedTuple):
     uniques: np.ndarray | None = None
 
 
+#: What a hit says of a reference value that is verified, and of one that is not.
+_VERIFIED_WORDS = ("value verified", "value not verified")
+
+
 def _as_str(values) -> _Field:
     return _Field(np.asarray(values, dtype=object), "str")
+
+
+def _verified_str(flags) -> _Field:
+    """Per hit, the words a biller reads for a reference value's ``verified`` flag."""
+    return _as_str(np.where(np.asarray(flags, dtype=bool), *_VERIFIED_WORDS))
 
 
 def _int_str(values) -> _Field:
@@ -323,9 +332,6 @@ def _variant_groups(templates, variant, k: int) -> list[tuple[str, np.ndarray | 
     return groups
 
 
-_VERIFIED_WORDS = {"true": "value verified", "false": "value not verified"}
-
-
 def _render_hits(templates, variant, fields, k: int):
     """Detail and fix text of ``k`` hits, without a Python string per hit.
 
@@ -351,8 +357,6 @@ def _render_hits(templates, variant, fields, k: int):
     columns = {}
     for name in used:
         codes, text = _field_codes(fields[name])
-        if name == "verified":  # a biller reads words, not a flag
-            text = [_VERIFIED_WORDS.get(str(t).lower(), t) for t in text]
         columns[name] = (pa.array(text, type=pa.large_string()), codes)
     out = []
     for which in (0, 1):  # detail, fix

@@ -19,6 +19,7 @@ from ptdenial.rules._arrays import (
     _list_flags,
     _memo,
     _Tri,
+    _verified_str,
 )
 from ptdenial.rules._context import _Ctx, _therapy_table
 from ptdenial.rules._family import FamilyResult, _Eval
@@ -122,7 +123,7 @@ def diagnosis_rules(ctx: _Ctx) -> FamilyResult:
         )
         return variant, {
             "dx": _Field(dx_codes[p], "coded", codes_u),
-            "verified": _as_str(np.full(len(p), str(list_verified).lower())),
+            "verified": _verified_str(np.full(len(p), list_verified)),
         }
 
     ev = {

@@ -21,6 +21,7 @@ from ptdenial.rules._arrays import (
     _memo,
     _Tri,
     _units_str,
+    _verified_str,
 )
 from ptdenial.rules._context import _Ctx, _therapy_table
 from ptdenial.rules._family import FamilyResult, _Eval
@@ -229,7 +230,7 @@ def mue_rules(ctx: _Ctx) -> FamilyResult:
                 )
             ),
             "basis": _as_str(mue["basis"][at[p]]),
-            "verified": _as_str(np.where(mue_ver[p], "true", "false")),
+            "verified": _verified_str(mue_ver[p]),
         }
 
     ev = _Eval(

@@ -23,6 +23,7 @@ from ptdenial.rules._arrays import (
     _param,
     _param_since,
     _Tri,
+    _verified_str,
 )
 from ptdenial.rules._catalogue import EXPECTED_ALLOWED, PTA_MINUTES, YTD_OT_ALLOWED
 from ptdenial.rules._context import _Ctx
@@ -325,7 +326,7 @@ def therapy_threshold_rules(ctx: _Ctx) -> FamilyResult:
             "visit": _money_str(visit.lo[p]),
             "basis": _Field(visit.basis[p], "coded", _BASIS),
             "bucket": _as_str(np.where(ctx.ot[p], "OT", "PT+SLP")),
-            "verified": _as_str(np.where(kx_ver[p], "true", "false")),
+            "verified": _verified_str(kx_ver[p]),
         }
 
     def tmr_text(p):
