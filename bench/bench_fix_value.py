@@ -1,7 +1,8 @@
 """What re-scoring the worklist's fixes adds to the nightly job.
 
-The job re-scores, per batch, the claim-edit fixes of the lines each batch
-offers to the worklist (``fix_value`` in the manifest's ``timings_s``). This
+The job re-scores, once at the end, the claim-edit fixes of the final
+worklist's lines, whose patients' lines the batches handed over
+(``fix_value`` in the manifest's ``timings_s``). This
 runs :func:`ptdenial.scoring.score_file` on the shipped sample night and on
 a 100k-line night (``bench_scoring``'s ``claims_100000.parquet``, made under
 ``--workdir`` when missing), each with and without the re-score (without:
@@ -43,14 +44,15 @@ def _run(model, claims: Path, *, fix: bool, batch_rows: int) -> dict:
     from ptdenial.config import ScoringConfig
     from ptdenial.scoring import _worklist, score_file
 
-    original = _worklist._add_fix_value
+    pool = _worklist._Worklist
+    original = pool._add_fix_values
 
-    def _off(rows, model, result, cand, config):
+    def _off(self, rows):
         rows["dollars_saved"], rows["p_after_fix"] = np.nan, np.nan
         rows["fix_kind"] = ""
 
     if not fix:
-        _worklist._add_fix_value = _off
+        pool._add_fix_values = _off
     try:
         config = ScoringConfig(workers=0, progress="off", batch_rows=batch_rows)
         with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +63,7 @@ def _run(model, claims: Path, *, fix: bool, batch_rows: int) -> dict:
             )  # fmt: skip
             total = time.perf_counter() - t0
     finally:
-        _worklist._add_fix_value = original
+        pool._add_fix_values = original
     wl = run.worklist
     return {
         "total_s": total,
@@ -127,8 +129,8 @@ def main(argv=None) -> None:
     text = [
         "# Re-scoring the worklist's fixes in the nightly job",
         "",
-        "`python bench/bench_fix_value.py`: `score_file` with the per-batch re-score "
-        "of the worklist candidates' claim-edit fixes (`fix_value`) and without it; "
+        "`python bench/bench_fix_value.py`: `score_file` with the re-score of the "
+        "final worklist lines' claim-edit fixes (`fix_value`) and without it; "
         f"one process, no workers, best of {args.reps}.",
         "",
         f"Machine: {result['machine']}. **Provisional** when the load average "

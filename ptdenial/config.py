@@ -98,6 +98,12 @@ class ScoringConfig:
         when the input has more than one batch: ``-1`` one per CPU core
         beyond the first (at most 3), ``0`` none. Outputs are the same
         either way; each worker adds about one batch's memory.
+    keep_input_mib : int, default=512
+        An input of at most this many MiB in Arrow (a 1M-line claim table is
+        250-360 MiB) is read once and kept in memory; a larger one is read
+        for its keys, then spilled to per-batch files in the scratch folder
+        and read back batch by batch, so peak memory stays flat however big
+        the input. ``0`` always spills.
 
     Examples
     --------
@@ -126,6 +132,7 @@ class ScoringConfig:
     drift_sample_rows: int = 50_000
     max_snapshot_age_days: int = 45
     workers: int = -1
+    keep_input_mib: int = 512
 
     def __post_init__(self):
         _check(self)
@@ -265,6 +272,7 @@ def _check(cfg: ScoringConfig) -> None:
         ("drift_sample_rows", 0),
         ("max_snapshot_age_days", 0),
         ("workers", -1),
+        ("keep_input_mib", 0),
     ):
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -1102,3 +1102,9 @@ def test_cli_rules_writes_hits_and_returns_exit_codes(tmp_path, capsys):
     # a required column missing: nothing processed
     raw.drop(columns=["units"]).to_csv(src, index=False)
     assert main(["rules", str(src), "--out", str(out)]) == 2
+
+
+def test_a_float_sums_negative_zero_reads_as_zero_dollars():
+    # a year-to-date total of 0.3 - 0.1 - 0.2 is -2.8e-17: the biller reads "$0"
+    field = _money_str(np.array([0.3 - 0.1 - 0.2, -0.004, 0.0]))
+    assert list(_format_uniques(field.values, "money")) == ["$0", "$0", "$0"]

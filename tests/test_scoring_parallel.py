@@ -92,14 +92,122 @@ def test_worker_processes_give_the_same_outputs(tmp_path, model, inputs, monkeyp
     (r0, o0), (r1, o1) = runs[0], runs[1]
     assert o0.keys() == o1.keys()
     for name in o0:
-        assert o0[name] == o1[name] if isinstance(o0[name], str) else o0[name].equals(
-            o1[name]
+        assert (
+            o0[name] == o1[name]
+            if isinstance(o0[name], str)
+            else o0[name].equals(o1[name])
         ), name
     assert r0.manifest["counts"] == r1.manifest["counts"]
     assert r0.manifest["explanations"] == r1.manifest["explanations"]
     assert (r0.scores == r1.scores).all()
     assert r0.drift_features.equals(r1.drift_features)
     assert not list(tmp_path.rglob(".ptdenial-score-*"))
+
+
+def test_spilled_and_preloaded_inputs_give_the_same_outputs(
+    tmp_path, model, inputs, monkeypatch
+):
+    """An input under the memory budget is kept, not spilled; same outputs.
+
+    The spilled run has a worker process that takes batches (it reads the
+    spill); the preloaded one (under the budget) none, and no spill.
+    """
+    import ptdenial.scoring._job as J
+    import ptdenial.scoring._workers as W
+
+    spills = []
+    real_spill = J._spill
+    monkeypatch.setattr(
+        J, "_spill", lambda *a, **k: spills.append(1) or real_spill(*a, **k)
+    )
+    real, real_take = J.score_bucket, W.Workers.take
+    worker_took = threading.Event()
+
+    def take(self):
+        k = real_take(self)
+        if threading.current_thread() is not threading.main_thread():
+            worker_took.set()
+        return k
+
+    def slowed(state, k):
+        worker_took.wait(timeout=120)
+        return real(state, k)
+
+    outs = {}
+    for budget, workers in ((0, 1), (ScoringConfig().keep_input_mib, 0)):
+        if workers:
+            monkeypatch.setattr(J, "score_bucket", slowed)
+            monkeypatch.setattr(W.Workers, "take", take)
+        else:
+            monkeypatch.setattr(J, "score_bucket", real)
+        folder = tmp_path / f"b{budget}"
+        spills.clear()
+        run = score_file(
+            model, inputs["claims"], folder / "scored.parquet",
+            worklist=folder / "worklist.csv", as_of=AS_OF,
+            config=ScoringConfig(batch_rows=inputs["rows"] // 4 + 1, workers=workers,
+                                 progress="off", keep_input_mib=budget),
+        )  # fmt: skip
+        assert run.manifest["batches"] >= 4
+        assert len(spills) == (1 if budget == 0 else 0)
+        outs[budget] = _outputs(folder)
+    assert worker_took.is_set()
+    spilled, kept = outs.values()
+    assert spilled.keys() == kept.keys()
+    for name in spilled:
+        same = spilled[name] == kept[name]
+        assert same if isinstance(same, bool) else spilled[name].equals(kept[name])
+
+
+def test_dictionary_encoded_keys_give_the_same_outputs(
+    tmp_path, model, inputs, monkeypatch
+):
+    """Row groups with their own dictionaries: kept or spilled, same outputs."""
+    import pyarrow.compute as pc
+
+    import ptdenial.scoring._stream as ST
+
+    monkeypatch.setattr(ST, "_BIG_DICTIONARY", 8)  # the sample's patients are few
+    table = pq.read_table(inputs["claims"])
+    for name in ("patient_id", "claim_id", "payer_id"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+    typed = tmp_path / "dictionary.parquet"
+    pq.write_table(table, typed, row_group_size=inputs["rows"] // 5 + 1)
+    assert pq.ParquetFile(typed).num_row_groups > 1
+    assert str(pq.read_schema(typed).field("patient_id").type).startswith("dictionary")
+    outs = []
+    for claims, budget in ((inputs["claims"], 0), (typed, 0), (typed, 1024)):
+        folder = tmp_path / f"{claims.stem}-{budget}"
+        score_file(
+            model, claims, folder / "scored.parquet", worklist=folder / "worklist.csv",
+            as_of=AS_OF, config=ScoringConfig(batch_rows=inputs["rows"] // 4 + 1,
+                                              workers=0, progress="off",
+                                              keep_input_mib=budget),
+        )  # fmt: skip
+        outs.append(_outputs(folder))
+    for other in outs[1:]:
+        assert other.keys() == outs[0].keys()
+        for name in other:
+            same = other[name] == outs[0][name]
+            assert same if isinstance(same, bool) else other[name].equals(outs[0][name])
+
+
+def test_preload_gives_up_above_its_budget(tmp_path, inputs):
+    import ptdenial.scoring._stream as ST
+
+    files = [inputs["claims"]]
+    schema = ST._unified_schema(files)
+    tables = ST._preload(files, schema, 500, 1 << 30)
+    assert sum(t.num_rows for t in tables) == inputs["rows"]
+    size = sum(t.nbytes for t in tables)
+    # Parquet: given up on the first batches (rows x bytes per row > budget)
+    assert ST._preload(files, schema, 500, size // 2) is None
+    csv = write_table(pq.read_table(files[0]).to_pandas(), tmp_path / "new.csv")
+    csv_schema = ST._unified_schema([csv])
+    assert ST._preload([csv], csv_schema, 500, csv.stat().st_size - 1) is None
+    kept = ST._preload([csv], csv_schema, 500, 1 << 30)
+    assert sum(t.num_rows for t in kept) == inputs["rows"]
 
 
 def test_worker_count_rules():

@@ -345,6 +345,7 @@ class DxValidity:
         return "unknown", ""
 
 
+@functools.lru_cache(maxsize=256)  # status() asks for the release's first day per call
 def _day(ts) -> float:
     return float(np.datetime64(pd.Timestamp(ts).date(), "D").astype(np.int64))
 

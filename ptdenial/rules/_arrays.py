@@ -205,7 +205,8 @@ def _units_str(values) -> _Field:
 
 
 def _money_str(values) -> _Field:
-    return _Field(np.round(np.asarray(values, dtype=float), 2), "money")
+    # + 0.0 turns a rounded -0.0 (a float sum's -1e-13) into 0.0: "$0", never "$-0"
+    return _Field(np.round(np.asarray(values, dtype=float), 2) + 0.0, "money")
 
 
 def _date_str(days) -> _Field:

@@ -182,12 +182,17 @@ def _dx_valid(ctx: _Ctx, dx_codes: np.ndarray, dx_u) -> _Validity:
     state = np.zeros(size, dtype=np.int64)  # 0 valid, 1 invalid, -1 unknown
     why = np.full(size, "", dtype=object)
     hint = np.full(size, "", dtype=object)
+    judged: dict = {}  # (code, era) -> status: lists share their codes
     for k in np.flatnonzero(present):
         d, e = divmod(int(k), n_eras)
         codes = dx_u[d] if isinstance(dx_u[d], tuple) else ()
         # every day of an era has the same statuses: judge its first day
         day = cuts[e - 1] if e > 0 else -np.inf
-        status = [validity.status(c, day) for c in codes]
+        status = []
+        for c in codes:
+            if (c, e) not in judged:
+                judged[c, e] = validity.status(c, day)
+            status.append(judged[c, e])
         bad = [c for c, v in zip(codes, status, strict=True) if v == 0]
         if bad:
             state[k] = 1

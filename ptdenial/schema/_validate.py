@@ -201,7 +201,7 @@ def validate_claims(
     df, unreadable = _split_unreadable(df)
     fails = _Failures(len(df))
     out, lists = _coerce_columns(df, fails, run_date=run_date)
-    canon = pd.DataFrame(out, index=df.index)
+    canon = pd.DataFrame(out, index=df.index, copy=False)  # CoW: no deep copy
     for failure in value_failures(
         canon, raw=df, run_date=run_date, max_units=max_units, lists=lists
     ):

@@ -14,22 +14,25 @@ Three layers, each usable on its own:
 How :func:`score_file` streams with bounded memory and never splits a visit
 (the input is not assumed sorted):
 
-1. a first pass reads only ``patient_id``, ``claim_id`` and ``line_number``.
-   Each row gets a *slot*, a hash of its patient modulo 65,536, so all lines of
+1. a first pass reads only ``patient_id``, ``claim_id`` and ``line_number``
+   (or the whole input, kept in memory, when it is at most 512 MiB as Arrow
+   data). Each row gets a *slot*, a hash of its patient modulo 65,536, so all lines of
    a patient (hence of each visit) share a slot. Patients holding a
    duplicated ``(claim_id, line_number)`` go to one extra slot, so every
    copy of the key meets in the same batch and validation quarantines them
    all;
 2. consecutive slots are grouped into buckets of about ``batch_rows`` rows;
-3. a second pass streams the file and spills each row to its bucket's
-   temporary Arrow IPC file (LZ4), in a temporary folder beside the output;
+3. unless the input was kept, a second pass streams the file and spills
+   each row to its bucket's temporary Arrow IPC file (LZ4), in a temporary
+   folder beside the output;
 4. bucket by bucket: rows are ordered by (slot, input row), scored with
    :func:`score_batch`, and the scored part is spilled again; the worklist
    keeps its best candidates so far (bounded by its capacity);
-   the lines a batch offers to the worklist have their claim-edit fixes
-   applied to a copy of their patients' lines and re-scored with the same
-   ``as_of`` (:func:`rescore_fixes`), so the worklist shows ``p_after_fix``
-   and ``dollars_saved`` and can rank by dollars a fix saves;
+   the lines a batch offers to the worklist carry their patients' lines and
+   claim edits, and the final worklist's fixes are applied to a copy of
+   those lines and re-scored once with the same ``as_of`` (as
+   :func:`rescore_fixes`), so the worklist shows ``p_after_fix`` and
+   ``dollars_saved`` and can rank by dollars a fix saves;
 5. the worklist's lines get exact TreeSHAP reasons, the parts are written
    to one Parquet (or CSV) file under a temporary name, patched with those
    reasons, and renamed into place atomically; so are the quarantine, the

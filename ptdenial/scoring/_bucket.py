@@ -112,9 +112,10 @@ def _name_sources(state: BucketState, q: pd.DataFrame) -> None:
 def keep_bucket(state: BucketState, k: int, result: BatchResult, raw, src) -> BucketOut:
     """Spill a batch's scored and quarantined rows; keep counts and candidates.
 
-    The candidates carry what their claim-edit fixes are worth, re-scored
-    here where every line of their patients is at hand (``timings`` holds
-    the ``fix_value`` seconds).
+    The candidates carry every line of their patients with a claim edit
+    (every line of a patient is in this batch), so the worklist values the
+    fixes of its final lines once (``timings`` holds the ``fix_value``
+    seconds).
     """
     out = BucketOut(k=k, timings={})
     q = result.quarantine
@@ -154,7 +155,7 @@ def score_bucket(state: BucketState, k: int) -> BucketOut:
     timer.merge(result.timings)
     with timer.stage("bookkeeping"):
         out = keep_bucket(state, k, result, raw, src)
-    # the re-score of the worklist candidates' fixes is timed on its own
+    # carrying the worklist candidates' patients is timed with the fixes
     fix = out.timings.get("fix_value", 0.0)
     timer.add("bookkeeping", -fix)
     timer.add("fix_value", fix)

@@ -132,6 +132,25 @@ def _reference(model):
     return model.reference if model.reference is not None else load_reference()
 
 
+def _rescore_claims(model, claims: pd.DataFrame, local: dict, as_of, config) -> tuple:
+    """Apply ``local`` edits (row of ``claims`` -> rule ids), re-score; same as-of.
+
+    ``claims`` holds every line of the patients concerned. Returns
+    ``(applied, after)``: the edits applied (keyed by row of ``claims``) and
+    the re-scored lines (the rows of ``claims``, in order), or ``({}, None)``
+    when no edit changes a line.
+    """
+    fixed, applied = _apply(claims, local, _reference(model))
+    if not applied:
+        return {}, None
+    # p does not depend on the reasons: skip the explain step
+    quiet = dataclasses.replace(config, explain="none", max_model_reasons=0)
+    after = score_batch(model, fixed, config=quiet, as_of=as_of)
+    if len(after.scored) != len(claims):  # pragma: no cover - a valid line stays valid
+        raise AssertionError("a fixed line failed validation")
+    return applied, after
+
+
 def _rescore(model, result, edits, config) -> tuple:
     """Re-score the patients of the edited rows with their edits; same as-of.
 
@@ -145,14 +164,7 @@ def _rescore(model, result, edits, config) -> tuple:
     subset = _patient_rows(result.claims, edited)
     local = {int(np.searchsorted(subset, i)): edits[i] for i in edited}
     claims = result.claims.iloc[subset].reset_index(drop=True)
-    fixed, applied = _apply(claims, local, _reference(model))
-    if not applied:
-        return subset, {}, None
-    # p does not depend on the reasons: skip the explain step
-    quiet = dataclasses.replace(config, explain="none", max_model_reasons=0)
-    after = score_batch(model, fixed, config=quiet, as_of=result.as_of)
-    if len(after.scored) != len(subset):  # pragma: no cover - a valid line stays valid
-        raise AssertionError("a fixed line failed validation")
+    applied, after = _rescore_claims(model, claims, local, result.as_of, config)
     return subset, {int(subset[j]): v for j, v in applied.items()}, after
 
 
@@ -181,50 +193,109 @@ def fix_values(model, result: BatchResult, lines=None, *, config=None) -> pd.Dat
     config = config if config is not None else ScoringConfig()
     n = len(result.scored)
     lines = np.arange(n) if lines is None else np.asarray(lines, np.int64)
+    edits = line_edits(result.hits, lines, n)
+    subset, applied, after = _rescore(model, result, edits, config)
+    rows = np.asarray([int(i) for i in lines if int(i) in edits], np.int64)
+    p1, pay1 = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    if after is not None:
+        # ``after`` holds the rows ``subset`` of ``result``, in that order
+        j = np.searchsorted(subset, rows).clip(0, max(len(subset) - 1, 0))
+        p1 = _effective_p(after)[j]
+        pay1 = after.context["expected_payment"].to_numpy(float)[j]
+    return _value(
+        result.claims.iloc[rows],
+        _effective_p(result)[rows],
+        result.context["expected_payment"].to_numpy(float)[rows],
+        [applied.get(int(i)) for i in rows],
+        (p1, pay1),
+        _reference(model),
+    )
+
+
+def line_edits(hits: pd.DataFrame, lines, n: int) -> dict:
+    """Row -> claim-edit rule ids, for the rows of ``lines`` with a rule-hit fix.
+
+    ``hits`` has a ``pos`` column (the row of each hit among ``n`` rows).
+    A row with a fix that is not a claim edit maps to an empty set.
+    """
     wanted = np.zeros(n, dtype=bool)
-    wanted[lines] = True
-    hits = result.hits
+    wanted[np.asarray(lines, np.int64)] = True
     if len(hits):
         hits = hits[wanted[hits["pos"].to_numpy(np.int64)]]
-    edits = _edits(hits)
-    subset, applied, after = _rescore(model, result, edits, config)
-    rows = [int(i) for i in lines if int(i) in edits]
-    return _value(result, (subset, applied, after), rows, _reference(model))
+    return _edits(hits)
 
 
-def _value(before, rescored, rows, reference) -> pd.DataFrame:
-    """The :data:`FIX_COLUMNS` frame of ``rows`` (positions in ``before``).
+def value_carried_fixes(model, lines: pd.DataFrame, patients, *, as_of, config):
+    """:data:`FIX_COLUMNS` of ``lines`` whose patients' lines were carried here.
 
-    ``rescored`` is :func:`_rescore`'s ``(subset, applied, after)``.
+    The worklist pool values its final lines once, at the end of a run,
+    instead of every batch's candidates: ``patients`` is
+    ``(claims, edits)``, every line of the patients of the pool's lines with
+    a rule-hit fix (canonical claims of one or more batches) and, aligned
+    with them, the claim-edit rule ids their batch's candidates had (so the
+    edits of one visit are applied together exactly as in the batch).
+    ``lines`` holds the pool's lines with a rule-hit fix: ``claim_id``,
+    ``line_number``, ``denial_probability``, ``hard_hit`` and
+    ``expected_payment``. Patients never influence each other's scores, so
+    the values are those :func:`fix_values` gives in the batch.
     """
-    subset, applied, after = rescored
-    rows = np.asarray(rows, np.int64)
-    p0 = _effective_p(before)[rows]
-    pay0 = before.context["expected_payment"].to_numpy(float)[rows]
-    n = len(rows)
+    claims, rules = patients
+    local = {int(i): set(r) for i, r in enumerate(rules) if r}
+    applied, after = {}, None
+    if local:
+        applied, after = _rescore_claims(model, claims, local, as_of, config)
+    where = pd.MultiIndex.from_arrays(
+        [claims[S.CLAIM_ID].astype(str), claims[S.LINE_NUMBER].to_numpy(np.int64)]
+    ).get_indexer(
+        pd.MultiIndex.from_arrays(
+            [lines[S.CLAIM_ID].astype(str), lines[S.LINE_NUMBER].to_numpy(np.int64)]
+        )
+    )
+    n = len(lines)
+    p1, pay1 = np.full(n, np.nan), np.full(n, np.nan)
+    if after is not None:
+        found = where >= 0
+        p1[found] = _effective_p(after)[where[found]]
+        pay1[found] = after.context["expected_payment"].to_numpy(float)[where[found]]
+    p0 = lines[S.DENIAL_PROBABILITY].to_numpy(float, na_value=np.nan)
+    hard = lines["hard_hit"].to_numpy(bool)
+    return _value(
+        lines,
+        np.where(np.isnan(p0), np.where(hard, 1.0, 0.0), p0),
+        lines["expected_payment"].to_numpy(float),
+        [applied.get(int(i)) if i >= 0 else None for i in where],
+        (p1, pay1),
+        _reference(model),
+    )
+
+
+def _value(keys, p0, pay0, applied, after, reference) -> pd.DataFrame:
+    """The :data:`FIX_COLUMNS` frame of some lines (one per row of ``keys``).
+
+    ``keys`` gives their claim ids and line numbers, ``p0`` and ``pay0``
+    their effective probability and expected payment, ``applied`` the edit
+    applied (``(text, units)``) or None, ``after`` the re-scored
+    ``(p, payment)`` arrays.
+    """
+    p_after, pay_after = after
+    n = len(keys)
     kind = np.full(n, "documentation", dtype=object)
     text = np.full(n, "", dtype=object)
     units = pd.array([pd.NA] * n, dtype="Int64")
     p1, pay1 = np.full(n, np.nan), np.full(n, np.nan)
-    if after is not None and applied:
-        # ``after`` holds the rows ``subset`` of ``before``, in that order
-        where = {int(i): j for j, i in enumerate(subset)}
-        p_after = _effective_p(after)
-        pay_after = after.context["expected_payment"].to_numpy(float)
-        cq = float(reference.parameter("cq_payment_factor"))
-        for k, i in enumerate(rows.tolist()):
-            if i not in applied:
-                continue
-            kind[k] = "claim_edit"
-            text[k], units[k] = applied[i]
-            j = where[i]
-            p1[k] = p_after[j]
-            pay1[k] = pay_after[j] * (cq if "CQ" in text[k] else 1.0)
+    cq = float(reference.parameter("cq_payment_factor"))
+    for k, edit in enumerate(applied):
+        if edit is None:
+            continue
+        kind[k] = "claim_edit"
+        text[k], units[k] = edit
+        p1[k] = p_after[k]
+        pay1[k] = pay_after[k] * (cq if "CQ" in text[k] else 1.0)
     saved = pay1 * (1 - p1) - pay0 * (1 - p0)
     return pd.DataFrame(
         {
-            S.CLAIM_ID: before.claims[S.CLAIM_ID].astype(str).to_numpy()[rows],
-            S.LINE_NUMBER: before.claims[S.LINE_NUMBER].to_numpy(np.int64)[rows],
+            S.CLAIM_ID: keys[S.CLAIM_ID].astype(str).to_numpy(),
+            S.LINE_NUMBER: keys[S.LINE_NUMBER].to_numpy(np.int64),
             "fix_kind": kind,
             "fix_applied": text,
             "units_after_fix": units,

@@ -4,17 +4,20 @@ How the job streams and never splits a visit (the input is not assumed
 sorted):
 
 1. :func:`_plan` reads only ``patient_id``, ``claim_id`` and
-   ``line_number`` (or the whole input, when it is Parquet of at most one
-   batch). Each row gets a *slot*, a hash of its patient modulo
+   ``line_number``, or the whole input when it holds at most
+   ``ScoringConfig.keep_input_mib`` in Arrow (:func:`_preload`). Each row gets a
+   *slot*, a hash of its patient modulo
    :data:`N_SLOTS`, so all lines of a patient (hence of each visit) share a
    slot. Patients holding a duplicated ``(claim_id, line_number)`` go to one
    extra slot, so every copy of the key meets in the same batch and
    validation quarantines them all; consecutive slots are grouped into
    buckets of about ``batch_rows`` rows;
 2. :func:`_spill` streams the input and writes each row to its bucket's
-   temporary Arrow IPC file (LZ4);
-3. :func:`_bucket_frame` reads one bucket back as a pandas frame ordered by
-   (slot, input row), with each row's input row number.
+   temporary Arrow IPC file (LZ4); a preloaded input is not spilled;
+3. :func:`_bucket_frame` reads one bucket back (or takes it from the
+   preloaded input) as a pandas frame ordered by (slot, input row), with
+   each row's input row number. A worker process reads the file the parent
+   writes for the bucket it hands out (:func:`_write_bucket`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ N_SLOTS = 1 << 16
 _DUP_SLOT = N_SLOTS  # patients holding a duplicated line key
 _SRC = "__ptdenial_source_row"
 _KEY_COLUMNS = (S.PATIENT_ID, S.CLAIM_ID, S.LINE_NUMBER)
+#: A dictionary column with more values than this (and than 1/16 of a
+#: bucket's rows) is re-encoded per bucket, or decoded once when preloaded.
+_BIG_DICTIONARY = 1024
 
 
 # --- reading the input --------------------------------------------------------------
@@ -273,7 +279,10 @@ class _Plan:
         Bucket of every input row.
     n_buckets : int
     preload : list of pyarrow.Table or None
-        The whole input, when the key pass read it (Parquet of one batch).
+        The whole input, when the key pass read it (:func:`_preload`).
+    order, starts : numpy.ndarray or None
+        With a preloaded input of several buckets: the input rows ordered by
+        (bucket, slot, input row), and where each bucket starts in ``order``.
     """
 
     slot: np.ndarray
@@ -282,19 +291,52 @@ class _Plan:
     row_bucket: np.ndarray
     n_buckets: int
     preload: list | None = None
+    order: np.ndarray | None = None
+    starts: np.ndarray | None = None
+
+    def release(self) -> None:
+        """Drop the preloaded input (every bucket has been read)."""
+        self.preload = self.order = self.starts = None
 
     @property
     def n_in(self) -> int:
         return int(len(self.slot))
 
 
-def _plan(files, schema: pa.Schema, batch_rows: int) -> _Plan:
-    """The key pass: slots, duplicated keys and buckets of every input row."""
-    preload = None
+def _preload(files, schema: pa.Schema, batch_rows: int, budget: int):
+    """Each file as one table of ``schema``, or None above ``budget`` bytes.
+
+    Gives up as soon as the tables read so far, or the Parquet row count at
+    their bytes per row, pass ``budget`` (a CSV input: as soon as its files
+    are larger than ``budget``, its text being at least that in Arrow).
+    """
     total = _parquet_rows(files)
-    if total is not None and total <= batch_rows:
-        # one batch: read the file once, keys included
-        preload = _read_files(files, schema, batch_rows)
+    if total is None and sum(f.stat().st_size for f in files) > budget:
+        return None
+    tables, offset, size = [], 0, 0
+    for f in files:
+        parts = []
+        for rb in _iter_arrow(f, batch_rows):
+            parts.append(_conform(rb, schema, offset))
+            offset += rb.num_rows
+            size += parts[-1].nbytes
+            if size > budget or (total and size / offset * total > budget):
+                return None
+        tables.append(pa.concat_tables(parts) if parts else schema.empty_table())
+    return tables
+
+
+def _plan(files, schema: pa.Schema, batch_rows: int, keep_bytes: int) -> _Plan:
+    """The key pass: slots, duplicated keys and buckets of every input row.
+
+    An input of at most ``keep_bytes`` in Arrow (``ScoringConfig.keep_input_mib``:
+    a 1M-line extract is 250-350 MiB, about half of what one 100k-line batch
+    needs while it is scored) is read once, whole, and kept (no spill); a
+    larger one is read for its keys only, so the peak memory stays bounded
+    whatever the input's size.
+    """
+    preload = _preload(files, schema, batch_rows, keep_bytes) if keep_bytes else None
+    if preload is not None:
         slot, file_rows, n_dup = _key_pass([[t] for t in preload])
     else:
         key_batch = max(batch_rows, 200_000)
@@ -305,7 +347,14 @@ def _plan(files, schema: pa.Schema, batch_rows: int) -> _Plan:
     bucket_of_slot = _buckets(slot, batch_rows) if n_in else np.zeros(0)
     row_bucket = bucket_of_slot[slot] if n_in else np.zeros(0, np.int64)
     n_buckets = int(row_bucket.max()) + 1 if n_in else 0
-    return _Plan(slot, file_rows, n_dup, row_bucket, n_buckets, preload)
+    plan = _Plan(slot, file_rows, n_dup, row_bucket, n_buckets, preload)
+    if preload is not None and n_buckets > 1:
+        plan.preload = [_decode_dictionaries(pa.concat_tables(preload))]
+        plan.order = np.lexsort((np.arange(n_in), slot, row_bucket))
+        plan.starts = np.searchsorted(
+            row_bucket[plan.order], np.arange(n_buckets + 1, dtype=np.int64)
+        )
+    return plan
 
 
 # --- spill and read back ------------------------------------------------------------
@@ -373,12 +422,58 @@ def _spill(files, schema: pa.Schema, plan: _Plan, workdir: Path, *, batch_rows, 
         )
 
 
+def _preloaded_bucket(plan: _Plan, k: int) -> pa.Table:
+    """Bucket ``k`` of a preloaded input, rows ordered by (slot, input row)."""
+    rows = plan.order[plan.starts[k] : plan.starts[k + 1]]
+    return plan.preload[0].take(pa.array(rows))
+
+
+def _write_bucket(plan: _Plan, workdir: Path, k: int) -> None:
+    """Bucket ``k`` of a preloaded input as the file a worker process reads."""
+    _write_ipc(workdir / f"in-{k}.arrow", _preloaded_bucket(plan, k), compress=False)
+
+
+def _big_dictionaries(table: pa.Table):
+    """``(position, field)`` of the dictionary columns with many distinct values.
+
+    A bucket read back from its spill keeps the dictionaries of every input
+    batch it came from: a dictionary-encoded ``patient_id`` of a 1M-line
+    extract holds about every patient of the file, and pandas would build
+    them all as categories for each bucket (and Arrow unify them per take).
+    """
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            size = sum(len(c.dictionary) for c in table.column(i).chunks)
+            if size > max(_BIG_DICTIONARY, table.num_rows // 16):
+                yield i, field
+
+
+def _compact_dictionaries(table: pa.Table) -> pa.Table:
+    """Big dictionary columns re-encoded on the values the table holds."""
+    for i, field in list(_big_dictionaries(table)):
+        values = pc.cast(table.column(i), field.type.value_type)
+        table = table.set_column(i, field.name, pc.dictionary_encode(values))
+    return table
+
+
+def _decode_dictionaries(table: pa.Table) -> pa.Table:
+    """Big dictionary columns as plain text (a preloaded input, once)."""
+    for i, field in list(_big_dictionaries(table)):
+        values = pc.cast(table.column(i), field.type.value_type)
+        table = table.set_column(i, field.name, values)
+    return table
+
+
 def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows: int):
     """Rows of bucket ``k`` as a raw pandas frame, and their input row numbers.
 
     Rows are ordered by (slot, input row): the same order for any
     ``batch_rows``.
     """
+    if plan.n_buckets > 1 and plan.order is not None:
+        tab = _preloaded_bucket(plan, k)
+        src = tab.column(_SRC).to_numpy()
+        return S.arrow_to_raw(_compact_dictionaries(tab.drop_columns([_SRC]))), src
     if plan.n_buckets > 1:
         path = workdir / f"in-{k}.arrow"
         tab = _read_ipc(path) if path.exists() else schema.empty_table()
@@ -393,7 +488,7 @@ def _bucket_frame(k: int, plan: _Plan, files, schema, workdir: Path, batch_rows:
     order = np.lexsort((src, plan.slot[src])) if len(src) else np.zeros(0, np.int64)
     tab = tab.take(pa.array(order)).drop_columns([_SRC])
     src = src[order]
-    raw = S.arrow_to_raw(tab)
+    raw = S.arrow_to_raw(_compact_dictionaries(tab))
     return raw, src
 
 

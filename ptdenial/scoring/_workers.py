@@ -138,12 +138,16 @@ class Workers:
     once it is planned, :meth:`start` lets them take buckets once the spill
     is complete). One thread per worker hands out bucket numbers (from the
     same counter as :meth:`take`) and queues what the worker sends back.
+    ``prepare``, when set, is called with a bucket number before a worker
+    gets it (a preloaded input writes the bucket's file then); a bucket it
+    fails on is left to the parent.
     """
 
     def __init__(self, n: int, model, config):
         from multiprocessing.connection import Listener
 
         self.n_buckets = 0
+        self.prepare = None
         self._state = None
         self._next = 0
         self._lock = threading.Lock()
@@ -202,11 +206,10 @@ class Workers:
                 kind, k, payload = conn.recv()
                 if kind == "next":
                     self._go.wait()
-                    k = self.take()
-                    if k >= self.n_buckets or self._stop.is_set():
+                    k = self._next_prepared()
+                    if k is None:
                         conn.send(None)
                         return
-                    self.messages.put(("took", k, None))
                     conn.send(k)
                 else:
                     self.messages.put((kind, k, payload))
@@ -214,6 +217,21 @@ class Workers:
             pass
         finally:
             conn.close()
+
+    def _next_prepared(self):
+        """The next bucket for a worker, prepared; None when none is left."""
+        while True:
+            k = self.take()
+            if k >= self.n_buckets or self._stop.is_set():
+                return None
+            self.messages.put(("took", k, None))
+            try:
+                if self.prepare is not None:
+                    self.prepare(k)
+            except Exception as exc:  # noqa: BLE001 - the parent scores it, and raises
+                self.messages.put(("failed", k, type(exc).__name__))
+                continue
+            return k
 
     def start(self) -> None:
         """Let the workers take buckets (the spill is complete)."""

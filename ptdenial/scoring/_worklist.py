@@ -4,10 +4,11 @@ A worklist line is a 97112 line at or above ``config.worklist_min_band`` or
 a line with a hard-rule hit; the worklist holds the ``worklist_top`` lines
 with the most expected dollars at risk. The job feeds every batch to one
 :class:`_Worklist` pool, which keeps the best lines so far with what their
-exact reasons need (claims, features, hits) and, given the model, what
-their claim-edit fixes are worth (:func:`~ptdenial.scoring._fixes.fix_values`,
-computed in the batch, which holds every line of the patient);
-:meth:`_Worklist.finish` recomputes the reasons with exact TreeSHAP, returns
+exact reasons need (claims, features, hits) and, given the model, every
+line of their patients with the batch's claim edits (a batch holds every
+line of its patients), so that :meth:`_Worklist.finish` values the fixes of
+the final lines once (:func:`~ptdenial.scoring._fixes.value_carried_fixes`);
+``finish`` also recomputes the reasons with exact TreeSHAP, returns
 the *patches* that put them into the scored output, and orders the lines by
 ``config.worklist_rank`` (:func:`_rank_order`).
 """
@@ -26,7 +27,7 @@ from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
 from ptdenial.io import atomic_path, write_table
 from ptdenial.scoring._batch import BatchResult, _covered_rules, _hits_on
-from ptdenial.scoring._fixes import fix_values
+from ptdenial.scoring._fixes import line_edits, value_carried_fixes
 from ptdenial.scoring._timing import StageTimer
 
 #: Columns of the worklist (CSV and HTML), in order.
@@ -69,8 +70,11 @@ class _Worklist:
         self.claims = None
         self.features = None
         self.hits = None
-        # with a model, candidates carry what their claim-edit fixes are worth
+        # with a model, candidates carry their patients' lines and claim edits,
+        # and finish() values the fixes of the final lines
         self.fix_model, self.config = fix_model, config
+        self.patients = None  # (claims, edits) of the pool's patients
+        self.as_of = None
         self.timer = StageTimer()
 
     def add(self, result: BatchResult, part: int):
@@ -86,7 +90,10 @@ class _Worklist:
     def candidates(self, result: BatchResult, part: int):
         """A batch's best candidates and what their exact reasons need, or None.
 
-        Returns ``(rows, claims, features, hits)``: at most ``top`` lines.
+        Returns ``(rows, claims, features, hits, patients)``: at most
+        ``top`` lines; with a model, ``patients`` is ``(as_of, claims,
+        edits)``: every line of the patients of the lines with a claim edit
+        and the edits (:func:`_carried_patients`), else None.
         """
         if self.top == 0:
             return None
@@ -103,9 +110,10 @@ class _Worklist:
                 rows[name] = ctx[name].iloc[cand].to_numpy()
         rows["_part"] = part
         rows["_row"] = cand
+        patients = None
         if self.fix_model is not None:
             with self.timer.stage("fix_value"):
-                _add_fix_value(rows, self.fix_model, result, cand, self.config)
+                patients = (result.as_of, *_carried_patients(result, cand))
         claims = result.claims.iloc[cand].reset_index(drop=True)
         feats = result.features
         fpos = np.flatnonzero(np.isin(cand, feats.index.to_numpy()))
@@ -113,7 +121,7 @@ class _Worklist:
         f.index = fpos  # position among this batch's candidates
         keep, pos = _hits_on(result.hits, cand, len(scored))
         h = result.hits.loc[keep].assign(pos=pos)
-        return rows, claims, f, h
+        return rows, claims, f, h, patients
 
     def _batch_best(self, result: BatchResult, cand: np.ndarray) -> np.ndarray:
         """Only a batch's own best ``top`` can reach the overall top.
@@ -133,7 +141,9 @@ class _Worklist:
         )
         return np.sort(cand[_worklist_order(keys)[: self.top]])
 
-    def _merge(self, rows, claims, feats, hits):
+    def _merge(self, rows, claims, feats, hits, patients=None):
+        if patients is not None:
+            self._carry(patients)
         if self.rows is not None:
             base = len(self.rows)
             rows = pd.concat([self.rows, rows], ignore_index=True)
@@ -149,6 +159,22 @@ class _Worklist:
         self.features = feats.loc[fk >= 0].set_axis(fk[fk >= 0])
         hk = remap[hits["pos"].to_numpy(dtype=np.int64)] if len(hits) else np.zeros(0)
         self.hits = hits.loc[hk >= 0].assign(pos=hk[hk >= 0]).reset_index(drop=True)
+        if self.patients is not None:  # only the pool's own patients stay
+            kept = self.patients[0][S.PATIENT_ID].isin(self.claims[S.PATIENT_ID])
+            keep = kept.to_numpy(dtype=bool, na_value=False)
+            self.patients = (
+                self.patients[0].loc[keep].reset_index(drop=True),
+                self.patients[1][keep],
+            )
+
+    def _carry(self, patients):
+        """Take in a batch's carried patients (a patient is in one batch only)."""
+        as_of, claims, edits = patients
+        self.as_of = as_of
+        if self.patients is not None:
+            claims = pd.concat([self.patients[0], claims], ignore_index=True)
+            edits = np.concatenate([self.patients[1], edits])
+        self.patients = (claims, edits)
 
     # -- exact reasons -------------------------------------------------------------
     def finish(self, model, explainer, config):
@@ -160,6 +186,9 @@ class _Worklist:
         if self.rows is None or not len(self.rows):
             return _empty_worklist(config), {}
         rows = self.rows.copy()
+        if self.fix_model is not None:
+            with self.timer.stage("fix_value"):
+                self._add_fix_values(rows)
         for name in _LISTS:
             rows[name] = pd.Series(rows[name].tolist(), dtype=object)
         need = self._needs_exact(rows, explainer, config)
@@ -176,6 +205,27 @@ class _Worklist:
             rows.loc[need, "explanation"] = "exact"
             patches = _patches(rows, need, reasons, fixes)
         return _format_worklist(rows, config), patches
+
+    def _add_fix_values(self, rows) -> None:
+        """``dollars_saved``, ``p_after_fix``, ``fix_kind`` of the pool's lines.
+
+        ``fix_kind`` is empty on lines without a rule-hit fix (model drivers
+        only); the other two are empty unless a claim edit was re-scored.
+        """
+        n = len(rows)
+        saved, p1 = np.full(n, np.nan), np.full(n, np.nan)
+        kind = np.full(n, "", dtype=object)
+        edits = line_edits(self.hits, np.arange(n), n)
+        if edits and self.patients is not None:
+            at = np.asarray(sorted(edits), dtype=np.int64)
+            fixes = value_carried_fixes(
+                self.fix_model, rows.iloc[at], self.patients,
+                as_of=self.as_of, config=self.config or ScoringConfig(),
+            )  # fmt: skip
+            saved[at] = fixes["dollars_saved"].to_numpy(float)
+            p1[at] = fixes["p_after_fix"].to_numpy(float)
+            kind[at] = fixes["fix_kind"].map(FIX_KIND_WORDS).to_numpy(object)
+        rows["dollars_saved"], rows["p_after_fix"], rows["fix_kind"] = saved, p1, kind
 
     def _needs_exact(self, rows, explainer, config) -> np.ndarray:
         """Worklist lines with model features whose reasons are not exact yet."""
@@ -210,30 +260,27 @@ class _Worklist:
         return reasons, fixes
 
 
-def _add_fix_value(rows, model, result, cand, config) -> None:
-    """``dollars_saved``, ``p_after_fix``, ``fix_kind`` of a batch's candidates.
+def _carried_patients(result: BatchResult, cand: np.ndarray) -> tuple:
+    """Every line of the patients of ``cand`` with a rule-hit fix, and their edits.
 
-    ``fix_kind`` is empty on lines without a rule-hit fix (model drivers
-    only); the other two are empty unless a claim edit was re-scored.
+    Returns ``(claims, edits)``: the batch's canonical lines of those
+    patients (batch order) and, per line, the claim-edit rule ids of the
+    candidates (an empty tuple elsewhere), what the batch's own re-score of
+    the candidates' fixes would apply.
     """
-    fixes = fix_values(model, result, cand, config=config)
-    keys = zip(
-        result.claims[S.CLAIM_ID].astype(str).to_numpy()[cand],
-        result.claims[S.LINE_NUMBER].to_numpy(np.int64)[cand],
-        strict=True,
-    )
-    where = {(c, int(n)): i for i, (c, n) in enumerate(keys)}
-    idx = np.asarray(
-        [where[(c, int(n))] for c, n in
-         zip(fixes[S.CLAIM_ID], fixes[S.LINE_NUMBER], strict=True)],
-        dtype=np.int64,
-    )  # fmt: skip
-    saved, p1 = np.full(len(cand), np.nan), np.full(len(cand), np.nan)
-    kind = np.full(len(cand), "", dtype=object)
-    saved[idx] = fixes["dollars_saved"].to_numpy(float)
-    p1[idx] = fixes["p_after_fix"].to_numpy(float)
-    kind[idx] = fixes["fix_kind"].map(FIX_KIND_WORDS).to_numpy(object)
-    rows["dollars_saved"], rows["p_after_fix"], rows["fix_kind"] = saved, p1, kind
+    n = len(result.claims)
+    edits = line_edits(result.hits, cand, n)
+    if not edits:
+        return result.claims.iloc[:0], np.empty(0, dtype=object)
+    patient = result.claims[S.PATIENT_ID]
+    rows = np.fromiter(edits, dtype=np.int64, count=len(edits))
+    subset = np.flatnonzero(patient.isin(patient.iloc[rows]).to_numpy(bool))
+    rules = np.empty(len(subset), dtype=object)
+    rules[:] = [()] * len(subset)
+    at = np.searchsorted(subset, rows)
+    for j, i in zip(at.tolist(), rows.tolist(), strict=True):
+        rules[j] = tuple(sorted(edits[i]))
+    return result.claims.iloc[subset].reset_index(drop=True), rules
 
 
 def _patches(rows, need, reasons, fixes) -> dict:
