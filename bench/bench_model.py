@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -137,12 +138,16 @@ def fit_time(n_lines: int, seed: int) -> dict:
     # the generator's own peak is not the fit's: restart the high-water mark
     reset = _reset_peak()
     base = _status_mib("VmRSS")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     DenialRiskModel().fit(claims)
     fit_s = time.perf_counter() - t0
     return {
         "lines": len(claims),
         "fit_s": round(fit_s, 1),
+        # CPU seconds of every thread of the fit: less sensitive than fit_s
+        # to other work on a shared machine (the learner uses 2 threads)
+        "fit_cpu_s": round(time.process_time() - c0, 1),
+        "load_1min_after": round(os.getloadavg()[0], 1),
         "peak_rss_mib": round(_status_mib("VmHWM") if reset else peak_rss_mib()),
         "rss_before_fit_mib": round(base),
         "generation_peak_mib": round(gen_peak),
@@ -332,7 +337,9 @@ def run_fit_only(sizes, seed: int, tag: str = "") -> None:
             "lines, one process per size; `peak_rss_mib` is the fit's peak "
             "resident memory (high-water mark reset once the history is "
             "generated; `generation_peak_mib` is the generator's own, "
-            "`rss_before_fit_mib` where the fit started).\n",
+            "`rss_before_fit_mib` where the fit started). `fit_cpu_s` is the "
+            "fit's CPU time over all its threads, `load_1min_after` the load "
+            "average when it ended: on a shared machine `fit_s` is provisional.\n",
             markdown_table(fits),
         ]
         (RESULTS / f"model-fit{tag}.md").write_text("\n".join(text) + "\n")

@@ -12,6 +12,7 @@ from ptdenial import schema as S
 from ptdenial._distinct import spread
 from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.features._columns import (
+    _compact_frame,
     _days,
     _Distinct,
     _frame,
@@ -212,8 +213,14 @@ class ClaimFeatures(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
         pandas.DataFrame
             Numeric features, same index and row count as ``X``.
         """
+        return self._transform(X)
+
+    def _transform(self, X, *, compact: bool = False) -> pd.DataFrame:
+        """:meth:`transform`; ``compact``: in narrow exact dtypes (training)."""
         check_is_fitted(self, "categories_")
         _require(X, S.REQUIRED_COLUMNS, "ClaimFeatures")
+        if compact:
+            return _compact_frame(self._compute(X), self._names, X.index)
         return _frame(self._compute(X), self._names, X.index)
 
     def _compute(self, X) -> dict[str, np.ndarray]:

@@ -102,6 +102,59 @@ def _frame(f: dict, names, index) -> pd.DataFrame:
     return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
 
+def _narrowest(values: np.ndarray) -> np.ndarray:
+    """``values`` (float64) as int8 or float32 when that holds each value exactly.
+
+    Round-trips to float64 unchanged (NaN and the sign of zero included),
+    so a learner given ``_narrowest(v).astype(np.float64)`` sees ``v``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ptdenial.features._columns import _narrowest
+    >>> [_narrowest(np.array(v)).dtype.name for v in ([0.0, 1.0], [0.5, np.nan], [0.1])]
+    ['int8', 'float32', 'float64']
+    """
+    v32 = values.astype(np.float32)
+    if not np.array_equal(v32, values, equal_nan=True):
+        return values
+    nan = np.isnan(v32)
+    if len(v32) and not nan.any() and v32.min() >= -128 and v32.max() <= 127:
+        i8 = v32.astype(np.int8)
+        # -0.0 would come back as 0.0
+        if np.array_equal(i8, v32) and not np.signbit(v32[i8 == 0]).any():
+            return i8
+    return v32
+
+
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s numeric columns, each in the narrowest exact dtype (training).
+
+    A training history's feature matrix holds mostly flags, counts and
+    codes: stored as int8 or float32 where that changes no value, it takes
+    about a third of the float64 memory, and every float64 view of it
+    (``to_numpy(dtype=np.float64)``) is the same to the last bit.
+    """
+    cols = {}
+    for name in frame.columns:
+        cols[name] = _narrowest(frame[name].to_numpy(dtype=np.float64))
+    return pd.DataFrame(cols, index=frame.index, columns=frame.columns, copy=False)
+
+
+def _compact_frame(f: dict, names, index) -> pd.DataFrame:
+    """:func:`_compact` of :func:`_frame` of ``f``, emptying ``f`` on the way.
+
+    Each float64 feature is narrowed and dropped from ``f`` in turn, so the
+    float64 block of every feature is never built.
+    """
+    cols = {}
+    for name in names:
+        values = f.pop(name) if name in f else np.full(len(index), np.nan)
+        cols[name] = _narrowest(np.asarray(values, dtype=np.float64))
+        del values
+    return pd.DataFrame(cols, index=index, columns=list(names), copy=False)
+
+
 _NS_PER_DAY = 86_400_000_000_000
 
 

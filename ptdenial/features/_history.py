@@ -231,7 +231,11 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(X.columns)
         known = X[S.ADJUDICATION_DATE].notna() & X[S.DENIED].notna()
-        H = X.loc[known]
+        # the key and outcome columns only: the adjudicated lines of every
+        # column were a copy of most of the history
+        used = {S.ADJUDICATION_DATE, S.DENIED}
+        used.update(c for cols in self._keys().values() for c in cols)
+        H = X.loc[known, [c for c in X.columns if c in used]]
         adj = _days_since_epoch(H[S.ADJUDICATION_DATE])
         den = H[S.DENIED].astype(bool).to_numpy(dtype=float)
         ones = np.ones(len(adj), dtype=np.int64)

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ptdenial import schema as S
 from ptdenial._utils import ClaimsTransformerMixin
 from ptdenial.features._claim import ClaimFeatures
+from ptdenial.features._columns import _compact
 from ptdenial.features._history import AsOfHistoryEncoder
 
 #: Version of the feature set. Bump it whenever a feature is added, removed or
@@ -164,21 +165,37 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
         self.fit(X, y)
         return self._transform(X, training=True)
 
-    def _transform(self, X, *, training: bool) -> pd.DataFrame:
+    def _training_features(self, X) -> pd.DataFrame:
+        """:meth:`fit_transform` with each column in its narrowest exact dtype.
+
+        For the estimator's fit: the same values as :meth:`fit_transform`
+        (int8/float32 only where they hold every value exactly), in about a
+        third of the memory. Each part is narrowed as it is computed, so
+        the float64 matrix of every line is never held whole.
+        """
+        self.fit(X)
+        return self._transform(X, training=True, compact=True)
+
+    def _transform(self, X, *, training: bool, compact: bool = False) -> pd.DataFrame:
         self.history_encoder.as_of = self.as_of
         # a line's features see its documents as they were when it was sent
         X = S.documents_as_sent(X)
         parts = []
         for name, est in self.transformers_:
+            narrow = compact
             if name == "history":
                 out = est._features(X, drawn=training and est.lag == "deployment")
+            elif compact and isinstance(est, ClaimFeatures):
+                # narrowed feature by feature: the largest part
+                out, narrow = est._transform(X, compact=True), False
             else:
                 out = est.transform(X)
             if not isinstance(out, pd.DataFrame):
                 out = pd.DataFrame(
                     out, index=X.index, columns=est.get_feature_names_out()
                 )
-            parts.append(out)
+            parts.append(_compact(out) if narrow else out)
+            del out
         return pd.concat(parts, axis=1)[self.feature_names_out_]
 
     def _output_names(self):

@@ -35,8 +35,8 @@ def _make_card(model, claims, slices, p, *, profile, top_features) -> dict:
     slices : ptdenial.model._history._Slices
         Its training rows and calibration slice.
     p : numpy.ndarray
-        Calibrated probabilities of every line, from the model that had not
-        seen the calibration slice.
+        Calibrated probabilities of the calibration slice's lines (NaN
+        elsewhere), from the model that had not seen the slice.
     profile : dict
         The drift reference profile.
     top_features : list of str

@@ -146,15 +146,18 @@ class LinearBase(BaseEstimator):
             [i for i in range(len(names)) if i not in categorical], dtype=np.int64
         )
         rows = sample_rows(np.arange(len(X)), self.random_state)
-        arr = self._array(X.iloc[rows])
-        num, cat = arr[:, self.num_idx_], arr[:, self.cat_idx_]
+        sub = X if len(rows) == len(X) else X.iloc[rows]
+        num = _columns(sub, self.num_idx_)
+        cat = _columns(sub, self.cat_idx_)
         yy = y[rows]
 
         missing = np.isnan(num)
         with np.errstate(all="ignore"):
             median = np.nanmedian(np.where(missing.all(axis=0), 0.0, num), axis=0)
         self.median_ = np.nan_to_num(median)
-        z = np.where(missing, self.median_, num)
+        # in place: the same values (and layout) as np.where(missing, median_, num)
+        z = num
+        np.copyto(z, np.broadcast_to(self.median_, z.shape), where=missing)
         del num
         self.mean_ = z.mean(axis=0)
         scale = z.std(axis=0)
@@ -169,13 +172,16 @@ class LinearBase(BaseEstimator):
             values, counts = np.unique(v, return_counts=True)
             self.levels_.append(values[counts >= MIN_CATEGORY_COUNT])
         slots = self._cat_slots(cat) if cat.shape[1] else np.zeros((len(rows), 0))
-        del arr, cat
-        design = self._design(z, missing[:, has_missing], slots)
+        del cat
+        k = z.shape[1]
+        # the design takes the last references: each block is freed once copied
+        blocks = [z, missing[:, has_missing], slots]
+        del z, missing, slots
+        design = self._design(blocks)
         reg = LogisticRegression(C=self.C, max_iter=300)
         reg.fit(design, yy)
         del design
         coef = reg.coef_.ravel()
-        k = z.shape[1]
         self.coef_num_ = coef[:k]
         self.coef_missing_ = np.zeros(k)
         self.coef_missing_[has_missing] = coef[k : k + int(has_missing.sum())]
@@ -199,26 +205,31 @@ class LinearBase(BaseEstimator):
             (self.mean_ * self.coef_num_ / self.scale_).sum()
         )
         # centre each feature's term on its training mean (SHAP of a linear model)
-        self.term_mean_ = self._term_means(self._array(X.iloc[rows]))
+        self.term_mean_ = self._term_means(sub)
         self.bias_ = self.offset_ + float(self.term_mean_.sum())
         return self
 
-    def _design(self, z, missing, slots):
+    def _design(self, blocks: list):
         """The regression's CSR design: z-scores, missing flags, one-hot slots.
 
-        Built in place, row by row in column order, with the zeros dropped:
-        the same matrix as stacking the three blocks, without the block
-        copies and int64 coordinates that ``scipy.sparse.hstack`` makes on
-        the way (they were the fit's peak memory).
+        ``blocks`` is ``[z, missing, slots]``; it is emptied, so that each
+        block is freed as soon as it is copied in. Built in place, row by
+        row in column order, with the zeros dropped: the same matrix as
+        stacking the three blocks, without the block copies and int64
+        coordinates that ``scipy.sparse.hstack`` makes on the way (they were
+        the fit's peak memory).
         """
         import scipy.sparse as sp
 
+        z, missing, slots = blocks
+        blocks.clear()
         n, k = z.shape
         widths = [len(levels) + 1 for levels in self.levels_]
         offsets = k + missing.shape[1] + np.concatenate([[0], np.cumsum(widths)[:-1]])
         per_row = k + missing.shape[1] + slots.shape[1]
         data = np.empty((n, per_row))
         data[:, :k] = z
+        del z
         data[:, k : k + missing.shape[1]] = missing
         data[:, k + missing.shape[1] :] = 1.0
         index = np.empty((n, per_row), dtype=np.int32)
@@ -232,7 +243,7 @@ class LinearBase(BaseEstimator):
         design.eliminate_zeros()
         return design
 
-    def _term_means(self, arr: np.ndarray) -> np.ndarray:
+    def _term_means(self, arr) -> np.ndarray:
         """Mean of each feature's uncentred term, one column at a time."""
         out = np.zeros(arr.shape[1])
         for col, term in self._column_terms(arr):
@@ -271,3 +282,15 @@ class LinearBase(BaseEstimator):
             for k in np.flatnonzero(G[col]):
                 out[:, k] += term if G[col, k] == 1.0 else term * G[col, k]
         return out - self.term_mean_ @ G
+
+
+def _columns(X: pd.DataFrame, idx) -> np.ndarray:
+    """Float64 column-major array of the columns ``idx`` of ``X``, one at a time.
+
+    The same values and layout as ``LinearBase._array(X)[:, idx]``, without
+    the float64 copy of every column on the way.
+    """
+    out = np.empty((len(X), len(idx)), order="F")
+    for j, col in enumerate(idx):
+        out[:, j] = X.iloc[:, int(col)].to_numpy(dtype=np.float64)
+    return out
