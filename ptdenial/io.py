@@ -10,6 +10,7 @@ output path picks its format.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import os
@@ -38,6 +39,7 @@ __all__ = [
     "iter_claim_batches",
     "claim_files",
     "write_table",
+    "write_table_chunks",
     "write_json",
     "atomic_path",
     "file_sha256",
@@ -829,6 +831,73 @@ def write_table(df: pd.DataFrame, path, *, index: bool = False) -> Path:
             compression = "gzip" if path.name.lower().endswith(".gz") else None
             _csv_ready(df).to_csv(tmp, index=index, compression=compression)
     return path
+
+
+def write_table_chunks(frames, path) -> int:
+    """Write consecutive DataFrames as one table, atomically; returns the rows.
+
+    Like :func:`write_table`, for a table made chunk by chunk: only one chunk
+    is in memory at a time. Parquet gets one row group per chunk, with the
+    first chunk's schema (all-empty columns as text); CSV gets one header.
+    Give at least one chunk (an empty frame gives the columns only).
+
+    Parameters
+    ----------
+    frames : iterable of pandas.DataFrame
+        Same columns in the same order.
+    path : str or Path
+        ``.parquet`` or ``.csv``/``.csv.gz``.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> from ptdenial.io import write_table_chunks, read_claims
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> parts = (pd.DataFrame({"a": [i], "m": [("GP",) * i]}) for i in range(3))
+    >>> write_table_chunks(parts, out)
+    3
+    >>> read_claims(out)["m"].tolist()
+    ['', 'GP', 'GP|GP']
+    """
+    path = Path(path)
+    fmt = table_format(path)
+    if not path.name.lower().endswith(_CSV_SUFFIXES + _PARQUET_SUFFIXES):
+        raise InputFileError(
+            f"{path}: output format unknown; use a .parquet or .csv suffix."
+        )
+    rows, writer, schema = 0, None, None
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            for df in frames:
+                table = pa.Table.from_pandas(_arrow_ready(df), preserve_index=False)
+                if writer is None:
+                    schema = pa.schema([_no_null_type(f) for f in table.schema])
+                    schema = schema.with_metadata(table.schema.metadata)
+                    writer = pq.ParquetWriter(str(tmp), schema)
+                writer.write_table(table.cast(schema))
+                rows += len(df)
+            if writer is not None:
+                writer.close()
+        else:
+            opener = gzip.open if path.name.lower().endswith(".gz") else open
+            with opener(tmp, "wt", newline="", encoding="utf-8") as fh:
+                for i, df in enumerate(frames):
+                    _csv_ready(df).to_csv(fh, index=False, header=i == 0)
+                    rows += len(df)
+    return rows
+
+
+def _no_null_type(field: pa.Field) -> pa.Field:
+    """A column all empty in the first chunk is text (lists of text)."""
+    if pa.types.is_null(field.type):
+        return field.with_type(pa.string())
+    if pa.types.is_list(field.type) and pa.types.is_null(field.type.value_type):
+        return field.with_type(pa.list_(pa.string()))
+    return field
 
 
 def write_json(obj, path) -> Path:

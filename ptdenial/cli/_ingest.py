@@ -60,7 +60,28 @@ def add(sub):
         action="store_true",
         help="refuse X12 files whose SE/GE/IEA counts disagree",
     )
+    p.add_argument(
+        "--chunk-rows",
+        dest="chunk_rows",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="service lines read, checked and written per chunk; memory grows "
+        "with N, not with the files (default 10000)",
+    )
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def run(args) -> int:
@@ -68,7 +89,7 @@ def run(args) -> int:
 
     from ptdenial.exceptions import DataQualityWarning
     from ptdenial.io import table_format
-    from ptdenial.x12 import ingest
+    from ptdenial.x12 import DEFAULT_CHUNK_ROWS, ingest
 
     if not args.claims_837 and not args.remits_835:
         _err("ingest: give --claims-837 PATH, --remits-835 PATH or both.")
@@ -84,6 +105,8 @@ def run(args) -> int:
             key_file=args.key_file,
             run_date=args.as_of,
             strict=args.strict,
+            out=args.out,
+            chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
         )
     for w in caught:
         _err(f"warning: {w.message}")
@@ -117,7 +140,7 @@ def _write_outputs(args, result):
     """
     from ptdenial.io import table_format, write_json, write_table
 
-    write_table(result.table, args.out)
+    # the table itself was written chunk by chunk by ingest(out=...)
     suffix = ".csv" if table_format(args.out) == "csv" else ".parquet"
     stem = args.out.name.removesuffix(".gz").removesuffix(suffix)
     extra = {}

@@ -35,7 +35,13 @@ from ptdenial.x12._flatten import (
     X12_PROBLEMS,
     X12_VERSION,
 )
-from ptdenial.x12._ingest import Ingest, apply_payer_classes, ingest, x12_quarantine
+from ptdenial.x12._ingest import (
+    DEFAULT_CHUNK_ROWS,
+    Ingest,
+    apply_payer_classes,
+    ingest,
+    x12_quarantine,
+)
 from ptdenial.x12._join import (
     MATCH_METHOD,
     UNMATCHED_REASON,
@@ -64,6 +70,7 @@ from ptdenial.x12._writer import FIXTURE_PATIENT_NAME, write_835, write_837p
 __all__ = [
     "ingest",
     "Ingest",
+    "DEFAULT_CHUNK_ROWS",
     "apply_payer_classes",
     "x12_quarantine",
     "join_remits",

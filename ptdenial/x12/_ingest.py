@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,21 +12,33 @@ import pandas as pd
 from ptdenial import schema as S
 from ptdenial._utils import library_versions
 from ptdenial.exceptions import InputFileError
+from ptdenial.io import write_table_chunks
 from ptdenial.x12._flatten import LINE_CONTROL_NUMBER, SOURCE_FILE, X12_PROBLEMS
 from ptdenial.x12._join import (
+    SUPERSEDED,
     UNMATCHED_REASON,
     Mapping,
-    join_docs,
-    join_remits,
-    latest_remits,
+    attach_docs,
+    docs_plan,
+    match_remits,
     read_export,
     read_mapping,
+    superseded,
 )
-from ptdenial.x12._read import read_x12
+from ptdenial.x12._read import apply_netting, reversal_plan, scan_x12
+from ptdenial.x12._stream import Spill
 
-__all__ = ["Ingest", "ingest", "apply_payer_classes", "x12_quarantine"]
+__all__ = [
+    "Ingest",
+    "ingest",
+    "apply_payer_classes",
+    "x12_quarantine",
+    "DEFAULT_CHUNK_ROWS",
+]
 
 _MANIFEST_LIST_LIMIT = 1000
+#: Service lines per chunk of :func:`ingest` (a few tens of MB of rows).
+DEFAULT_CHUNK_ROWS = 10_000
 
 
 @dataclasses.dataclass
@@ -48,6 +62,9 @@ class Ingest:
         Files read despite wrong trailer counts or control numbers.
     manifest : dict
         Inputs with SHA-256, counts, unmatched keys, versions.
+    table_path : Path or None
+        Where ``ingest(out=...)`` wrote the table (``table`` then holds its
+        columns only).
     """
 
     table: pd.DataFrame
@@ -59,6 +76,7 @@ class Ingest:
     errors: list
     problems: list
     manifest: dict
+    table_path: Path | None = None
 
 
 def apply_payer_classes(df: pd.DataFrame, table: dict) -> pd.DataFrame:
@@ -116,6 +134,8 @@ def ingest(
     key_file=None,
     run_date=None,
     strict=False,
+    out=None,
+    chunk_rows=DEFAULT_CHUNK_ROWS,
 ) -> Ingest:
     """Read 837P and/or 835 files and a documentation export into one table.
 
@@ -125,6 +145,14 @@ def ingest(
     lines joined to their remits (:func:`join_remits`). A documentation
     export is then joined by claim or visit keys (:func:`join_docs`), and
     the result is validated (:func:`ptdenial.schema.validate_claims`).
+
+    Each file is read once, in chunks of at most ``chunk_rows`` service
+    lines: the typed chunks go to a private temporary folder (beside ``out``,
+    else the system's) and only the compact keys the whole-file steps need
+    (reversals, latest remittance, remit-claim matching) stay in memory. With
+    ``out``, the table is then written chunk by chunk, so memory does not
+    grow with the number of output rows; quarantined and unmatched rows and
+    the side tables are held in memory (they are few in a normal run).
 
     Parameters
     ----------
@@ -141,6 +169,12 @@ def ingest(
         Run date for validation's date checks.
     strict : bool
         Refuse X12 files with wrong trailer counts (see :func:`read_x12`).
+    out : str or Path, optional
+        Write the valid table here (``.parquet`` or ``.csv``, atomically)
+        instead of returning it; ``table`` then holds its columns only.
+    chunk_rows : int
+        Service lines per chunk (memory against speed); the result does not
+        depend on it.
 
     Returns
     -------
@@ -169,73 +203,265 @@ def ingest(
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = read_mapping(mapping)
     raw_key, key_source = resolve_key(key, key_file=key_file)
-    r837 = read_x12(claims_837, key=raw_key, expect="837P", strict=strict)
-    r835 = read_x12(remits_835, key=raw_key, expect="835", strict=strict)
-    files = r837.files + r835.files
-    errors, problems = r837.errors + r835.errors, r837.problems + r835.problems
-    n_read = sum(1 for f in files if f["status"] == "read")
-    if n_read == 0:
-        detail = "; ".join(str(e) for e in errors) or "no X12 file found"
-        raise InputFileError(f"ingest: no X12 file could be read ({detail}).")
-    claims, q837 = x12_quarantine(r837.claims)
-    remits, q835 = x12_quarantine(r835.remits)
-    parts = _assemble(claims, remits, bool(claims_837), bool(remits_835), mapping)
-    table, unmatched_claims, unmatched_remits = parts
-    unmatched_docs, doc_keys = pd.DataFrame(), None
-    if docs is not None:
-        export = read_export(docs, mapping=mapping, key=raw_key)
-        dj = join_docs(table, export)
-        table, unmatched_docs, doc_keys = dj.joined, dj.unmatched_docs, dj.keys
-
-    valid, quarantine = S.validate_claims(table, source="ingest", run_date=run_date)
-    if S.ADJUDICATION_DATE in valid:
-        valid = S.derive_outcomes(
-            valid.drop(
-                columns=[c for c in S.LABEL_COLUMNS if c in valid and c != S.DENIED]
+    spill_dir = None if out is None else Path(out).resolve().parent
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ptdenial-ingest-", dir=spill_dir) as tmp:
+        s837 = Spill("837P", tmp, chunk_rows)
+        s835 = Spill("835", tmp, chunk_rows)
+        read = [
+            scan_x12(paths, raw_key, expect=kind, strict=strict, sink=sink)
+            for paths, kind, sink in (
+                (claims_837, "837P", s837),
+                (remits_835, "835", s835),
             )
-        )
-    valid = valid.reset_index(drop=True)
-    quarantine = _stack([q837, q835, quarantine])
+        ]
+        files = read[0][0] + read[1][0]
+        errors, problems = read[0][1] + read[1][1], read[0][2] + read[1][2]
+        if not any(f["status"] == "read" for f in files):
+            detail = "; ".join(str(e) for e in errors) or "no X12 file found"
+            raise InputFileError(f"ingest: no X12 file could be read ({detail}).")
+        run = _Run(s837, s835, bool(claims_837), bool(remits_835), mapping)
+        if docs is not None:
+            run.set_docs(read_export(docs, mapping=mapping, key=raw_key))
+        chunks = run.valid_chunks(run_date)
+        if out is None:
+            table = _concat_valid(list(chunks))
+        else:
+            write_table_chunks(chunks, out)
+            table = run.columns
     result = Ingest(
-        valid,
-        quarantine,
-        unmatched_claims,
-        unmatched_remits,
-        unmatched_docs,
-        r835.reversed,
+        table,
+        _stack([*run.q837, *run.q835, *run.q_valid]),
+        run.unmatched_claims(),
+        run.unmatched_remits(),
+        run.unmatched_docs(),
+        run.reversed(),
         errors,
         problems,
         {},
+        None if out is None else Path(out),
     )
     result.manifest = _manifest(
         result,
-        r837,
-        r835,
-        table,
+        files,
+        run.counts,
         inputs=(claims_837, remits_835, docs, mapping),
         key_source=key_source,
         strict=strict,
-        doc_keys=doc_keys,
+        doc_keys=None if run.docs is None else run.docs_plan.keys,
     )
     return result
 
 
-def _assemble(claims, remits, with_837, with_835, mapping):
-    """The claim-line table from 837P lines, 835 lines, or both joined."""
-    empty = pd.DataFrame()
-    unmatched_claims, unmatched_remits = empty, empty
-    if with_837 and with_835:
-        joined = join_remits(claims, remits)
-        table = joined.joined
-        unmatched_claims = joined.unmatched_claims
-        unmatched_remits = joined.unmatched_remits
-    elif with_837:
-        table = claims  # no remittances given: nothing to match
-    else:
-        table, unmatched_remits = latest_remits(remits)
-    if mapping is not None:
-        table = apply_payer_classes(table, mapping.payer_class)
-    return table, unmatched_claims, unmatched_remits
+def _repeated_keys(keys: pd.DataFrame) -> np.ndarray:
+    """Rows whose (claim_id, line_number) occurs more than once in the table.
+
+    Validation quarantines every copy of a repeated key; copies may fall in
+    different chunks, so these rows are validated together.
+    """
+    if not len(keys):
+        return np.zeros(0, bool)
+    parts = {c: keys[c].astype("string") for c in S.LINE_KEYS}
+    frame = pd.DataFrame(parts)
+    known = frame.notna().all(axis=1).to_numpy()
+    return frame.duplicated(keep=False).to_numpy() & known
+
+
+def _concat_valid(chunks):
+    """The valid table from its chunks (the empty one only when all are empty)."""
+    full = [c for c in chunks if len(c)]
+    if not full:
+        return chunks[-1]
+    return full[0] if len(full) == 1 else pd.concat(full, ignore_index=True)
+
+
+class _Run:
+    """One streamed ingest: whole-file plans on compact keys, then chunk by chunk.
+
+    The cross-row steps of an in-memory ingest (netting reversals, keeping
+    the latest remittance, matching remits to claims) are decided on the
+    spills' key columns; the full rows are then read back one chunk at a
+    time, completed with those decisions, quarantined, validated and yielded
+    by :meth:`valid_chunks`, in the same order as before.
+    """
+
+    def __init__(self, s837, s835, with_837, with_835, mapping):
+        self.s837, self.s835 = s837, s835
+        self.both = with_837 and with_835
+        self.with_837 = with_837
+        self.mapping = mapping
+        from ptdenial.reference import load_reference
+
+        self.reference = load_reference()  # once, not per chunk
+        self.docs = self.docs_plan = self.docs_used = None
+        self.q837, self.q835, self.q_valid = [], [], []
+        self._reversed, self._superseded, self._unmatched_r = [], [], []
+        self._unmatched_c = []
+        self.columns = None
+        self.counts = {"claim_lines_837": s837.n_rows, "rows": 0, "valid": 0}
+        self._plan_remits()
+        if with_837:
+            keys, bad = s837.keys()
+            table_keys = keys.loc[~bad].reset_index(drop=True)
+        if self.both:
+            joined, self.matched, self.chosen, self.reason = match_remits(
+                table_keys, self.remit_keys, reference=self.reference
+            )
+            new = [c for c in joined.columns if c not in table_keys.columns]
+            self.outcomes = joined[new]
+        elif not with_837:
+            self.dup = superseded(self.remit_keys)
+            table_keys = self.remit_keys.loc[~self.dup]
+        self.held = _repeated_keys(table_keys)
+        self._held = []
+
+    def _plan_remits(self):
+        keys, bad = self.s835.keys()
+        self.plan = reversal_plan(keys)
+        keep = np.ones(len(keys), bool)
+        if self.plan is not None:
+            keys = apply_netting(keys, self.plan, 0)
+            keep = ~self.plan.cancel
+        self.counts["remit_lines_835"] = int(keep.sum())
+        self.counts["remit_lines_reversed"] = int((~keep).sum())
+        self.remit_keys = keys.loc[keep & ~bad].reset_index(drop=True)
+
+    def set_docs(self, export):
+        self.docs = export
+        self.docs_plan = docs_plan(export)
+        self.docs_used = np.zeros(len(export), bool)
+
+    def _remit_chunks(self):
+        """Netted remit lines without problems, chunk by chunk (quarantine aside)."""
+        net_at = good_at = 0
+        for at, chunk in self.s835.chunks():
+            if self.plan is not None:
+                cancel = self.plan.cancel[at : at + len(chunk)]
+                self._reversed.append(chunk.loc[cancel])
+                chunk = apply_netting(chunk, self.plan, at).loc[~cancel]
+                chunk = chunk.reset_index(drop=True)
+            good, q = x12_quarantine(chunk)
+            q[S.SOURCE_ROW] = q[S.SOURCE_ROW] + net_at
+            self.q835.append(q)
+            net_at += len(chunk)
+            yield good_at, good
+            good_at += len(good)
+
+    def _table_chunks(self):
+        """The claim-line table, chunk by chunk, before docs and validation."""
+        if self.both or not self.with_837:
+            for at, good in self._remit_chunks():
+                if self.both:
+                    pick = ~self.chosen[at : at + len(good)]
+                    rest = good.loc[pick].copy()
+                    rest[UNMATCHED_REASON] = self.reason[at : at + len(good)][pick]
+                    self._unmatched_r.append(rest)
+                    continue
+                dup = self.dup[at : at + len(good)]
+                old = good.loc[dup].copy()
+                old[UNMATCHED_REASON] = SUPERSEDED
+                self._superseded.append(old)
+                yield good.loc[~dup].reset_index(drop=True)
+        if not self.with_837:
+            return
+        good_at = 0
+        for at, chunk in self.s837.chunks():
+            good, q = x12_quarantine(chunk)
+            q[S.SOURCE_ROW] = q[S.SOURCE_ROW] + at
+            self.q837.append(q)
+            if self.both:
+                span = slice(good_at, good_at + len(good))
+                extra = self.outcomes.iloc[span].reset_index(drop=True)
+                good = pd.concat([good, extra], axis=1)
+                good.index = pd.RangeIndex(span.start, span.stop)
+                self._unmatched_c.append(good.loc[~self.matched[span]].copy())
+                good = good.reset_index(drop=True)
+            good_at += len(good)
+            yield good
+
+    def valid_chunks(self, run_date):
+        """Validated, labelled chunks of the table (at least one, maybe empty)."""
+        at, last, labels = 0, None, dict.fromkeys(S.LABEL_COLUMNS, 0)
+        for table in self._table_chunks():
+            if self.mapping is not None:
+                table = apply_payer_classes(table, self.mapping.payer_class)
+            if self.docs is not None:
+                table, used = attach_docs(table, self.docs, self.docs_plan)
+                self.docs_used |= used
+            held = self.held[at : at + len(table)]
+            rows = np.arange(at, at + len(table))
+            if held.any():  # repeated keys: validated together at the end
+                self._held.append((table.loc[held], rows[held]))
+                table, rows = table.loc[~held], rows[~held]
+            at += len(rows) + int(held.sum())
+            valid = self._validate(table, rows, run_date, labels)
+            last = valid
+            if len(valid):
+                last = None
+                yield valid
+        if self._held:
+            table = pd.concat([t for t, _r in self._held])
+            rows = np.concatenate([r for _t, r in self._held])
+            valid = self._validate(table, rows, run_date, labels)
+            if len(valid):  # pragma: no cover - every copy of a repeated key fails
+                yield valid
+            q = pd.concat(self.q_valid, ignore_index=True)
+            order = np.argsort(q[S.SOURCE_ROW].to_numpy(), kind="stable")
+            self.q_valid = [q.iloc[order].reset_index(drop=True)]
+        if last is not None:
+            yield last
+        self.counts["rows"] = at
+        self.counts |= {c: n for c, n in labels.items() if c in self.columns}
+
+    def _validate(self, table, rows, run_date, labels):
+        """Validate and label one chunk; quarantine rows numbered by table row."""
+        valid, quarantine = S.validate_claims(
+            table.reset_index(drop=True), source="ingest", run_date=run_date
+        )
+        quarantine[S.SOURCE_ROW] = rows[quarantine[S.SOURCE_ROW].to_numpy()]
+        self.q_valid.append(quarantine)
+        if S.ADJUDICATION_DATE in valid:
+            drop = [c for c in S.LABEL_COLUMNS if c in valid and c != S.DENIED]
+            valid = S.derive_outcomes(
+                valid.drop(columns=drop), reference=self.reference
+            )
+        valid = valid.reset_index(drop=True)
+        self.columns = valid.iloc[0:0]
+        for col in S.LABEL_COLUMNS:
+            if col in valid:
+                labels[col] += int(valid[col].fillna(False).to_numpy(dtype=bool).sum())
+        self.counts["valid"] += len(valid)
+        return valid
+
+    def unmatched_claims(self):
+        if not self.both:
+            return pd.DataFrame()
+        return pd.concat(self._unmatched_c)
+
+    def unmatched_remits(self):
+        if self.both:
+            parts = self._unmatched_r
+        elif not self.with_837:
+            parts = self._superseded
+        else:
+            return pd.DataFrame()
+        return pd.concat(parts, ignore_index=True)
+
+    def unmatched_docs(self):
+        if self.docs is None:
+            return pd.DataFrame()
+        used, dup = self.docs_used, self.docs_plan.dup
+        rest = self.docs.loc[~used].copy()
+        rest[UNMATCHED_REASON] = np.where(
+            dup[~used], "repeated key", "no claim line with these keys"
+        )
+        return rest.reset_index(drop=True)
+
+    def reversed(self):
+        if self.plan is None:
+            return self.s835.empty().iloc[0:0].copy()
+        return pd.concat(self._reversed, ignore_index=True)
 
 
 def x12_quarantine(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -313,15 +539,11 @@ def _stack(parts) -> pd.DataFrame:
     return out
 
 
-def _manifest(result, r837, r835, table, *, inputs, key_source, strict, doc_keys):
+def _manifest(result, files, counts, *, inputs, key_source, strict, doc_keys):
     """The ingest manifest: inputs with SHA-256, counts, unmatched keys, versions."""
     claims_837, remits_835, docs, mapping = inputs
-    files, errors, problems = r837.files + r835.files, result.errors, result.problems
-    labels = {}
-    for col in S.LABEL_COLUMNS:
-        if col in result.table:
-            values = result.table[col].fillna(False).to_numpy(dtype=bool)
-            labels[col] = int(values.sum())
+    errors, problems = result.errors, result.problems
+    labels = {c: counts[c] for c in S.LABEL_COLUMNS if c in counts}
     unmatched_remits = result.unmatched_remits
     reasons = (
         unmatched_remits[UNMATCHED_REASON].value_counts().to_dict()
@@ -348,11 +570,11 @@ def _manifest(result, r837, r835, table, *, inputs, key_source, strict, doc_keys
             "files_read": sum(1 for f in files if f["status"] == "read"),
             "files_unreadable": len(errors),
             "files_with_problems": len({getattr(p, "path", None) for p in problems}),
-            "claim_lines_837": len(r837.claims),
-            "remit_lines_835": len(r835.remits),
-            "remit_lines_reversed": len(r835.reversed),
-            "rows": len(table),
-            "valid": len(result.table),
+            "claim_lines_837": counts["claim_lines_837"],
+            "remit_lines_835": counts["remit_lines_835"],
+            "remit_lines_reversed": counts["remit_lines_reversed"],
+            "rows": counts["rows"],
+            "valid": counts["valid"],
             "quarantined": len(result.quarantine),
             "unmatched_claims": len(result.unmatched_claims),
             "unmatched_remits": len(unmatched_remits),

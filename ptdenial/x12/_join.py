@@ -97,15 +97,28 @@ def latest_remits(remits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     >>> kept["adjudication_date"].dt.month.tolist(), len(old)
     ([2], 1)
     """
+    dup = superseded(remits)
+    kept = remits.loc[~dup]
+    old = remits.loc[dup].copy()
+    old[UNMATCHED_REASON] = SUPERSEDED
+    return kept.reset_index(drop=True), old.reset_index(drop=True)
+
+
+SUPERSEDED = "superseded by a later or primary remittance"
+
+
+def superseded(remits: pd.DataFrame) -> np.ndarray:
+    """Rows of ``remits`` that :func:`latest_remits` sets aside (by position).
+
+    Needs only ``claim_id``, ``line_number``, ``claim_status`` and
+    ``adjudication_date``, so a large file is decided on these keys alone.
+    """
     ranked = _rank(remits)
     ranked = ranked.sort_values(["_primary", "_adj", "_order"], kind="stable")
-    keys = [S.CLAIM_ID, S.LINE_NUMBER]
-    dup = ranked.duplicated(keys, keep="last").to_numpy()
-    helper = ["_primary", "_adj", "_order"]
-    kept = ranked.loc[~dup].sort_values("_order").drop(columns=helper)
-    old = ranked.loc[dup].sort_values("_order").drop(columns=helper)
-    old[UNMATCHED_REASON] = "superseded by a later or primary remittance"
-    return kept.reset_index(drop=True), old.reset_index(drop=True)
+    dup = ranked.duplicated([S.CLAIM_ID, S.LINE_NUMBER], keep="last").to_numpy()
+    out = np.zeros(len(remits), bool)
+    out[ranked["_order"].to_numpy()] = dup
+    return out
 
 
 def _pick(cands: pd.DataFrame, remits: pd.DataFrame, claims: pd.DataFrame):
@@ -198,6 +211,25 @@ def join_remits(
     >>> len(res.unmatched_claims), len(res.unmatched_remits)
     (1, 0)
     """
+    joined, matched, chosen_r, reason = match_remits(
+        claims, remits, reference=reference
+    )
+    remits = remits.reset_index(drop=True)
+    unmatched_claims = joined.loc[~matched].copy()
+    unmatched_remits = remits.loc[~chosen_r].copy()
+    unmatched_remits[UNMATCHED_REASON] = reason[~chosen_r]
+    return RemitJoin(joined, unmatched_claims, unmatched_remits.reset_index(drop=True))
+
+
+def match_remits(claims: pd.DataFrame, remits: pd.DataFrame, *, reference=None):
+    """The work of :func:`join_remits`, by row position.
+
+    Returns ``joined`` (the claims with outcome columns and labels),
+    ``matched`` (claims with a remit), ``chosen`` (remits picked for a line)
+    and ``reason`` (why a remit was not picked). Only the key, amount and
+    outcome columns are read, so a large file can be matched on its compact
+    keys, and the full rows completed chunk by chunk.
+    """
     from ptdenial.schema import derive_outcomes
 
     claims = claims.reset_index(drop=True)
@@ -219,8 +251,6 @@ def join_remits(
             pd.NaT, index=joined.index, dtype="datetime64[ns]"
         )
     joined = derive_outcomes(joined, reference=reference)
-
-    unmatched_claims = joined.loc[~matched].copy()
     chosen_r = np.zeros(nr, bool)
     chosen_r[pr] = True
     reason = np.full(nr, None, dtype=object)
@@ -229,9 +259,7 @@ def join_remits(
         "procedure, date of service and units"
     )
     reason[used & ~chosen_r] = "another remittance was preferred for the same line"
-    unmatched_remits = remits.loc[~chosen_r].copy()
-    unmatched_remits[UNMATCHED_REASON] = reason[~chosen_r]
-    return RemitJoin(joined, unmatched_claims, unmatched_remits.reset_index(drop=True))
+    return joined, matched, chosen_r, reason
 
 
 def _match(claims, remits):
@@ -529,6 +557,42 @@ def join_docs(claims: pd.DataFrame, docs: pd.DataFrame) -> DocsJoin:
     >>> res.joined["minutes"].tolist(), len(res.unmatched_docs), res.keys
     (['30'], 1, ('claim_id', 'line_number'))
     """
+    plan = docs_plan(docs)
+    joined, used = attach_docs(claims, docs, plan)
+    unmatched = docs.loc[~used].copy()
+    unmatched[UNMATCHED_REASON] = np.where(
+        plan.dup[~used], "repeated key", "no claim line with these keys"
+    )
+    return DocsJoin(joined, unmatched.reset_index(drop=True), tuple(plan.keys))
+
+
+class DocsPlan(NamedTuple):
+    """The export's join keys, the first row of each key, repeated keys."""
+
+    keys: tuple
+    first: pd.Series
+    dup: np.ndarray
+
+
+def _doc_key_text(frame, keys, *, export):
+    out = frame[list(keys)].copy()
+    for k in keys:
+        if k == S.DATE_OF_SERVICE:
+            extra = {"format": "mixed"} if export else {}
+            out[k] = pd.to_datetime(out[k], errors="coerce", **extra).dt.strftime(
+                "%Y-%m-%d"
+            )
+        elif k == S.LINE_NUMBER:
+            out[k] = (
+                pd.to_numeric(out[k], errors="coerce").astype("Int64").astype("string")
+            )
+        else:
+            out[k] = out[k].astype("string").str.strip()
+    return _key(out, list(keys))
+
+
+def docs_plan(docs: pd.DataFrame) -> DocsPlan:
+    """How :func:`join_docs` finds an export row: keys, first row per key."""
     if set(S.LINE_KEYS) <= set(docs.columns):
         keys = S.LINE_KEYS
     elif set(S.VISIT_KEYS) <= set(docs.columns):
@@ -539,28 +603,20 @@ def join_docs(claims: pd.DataFrame, docs: pd.DataFrame) -> DocsJoin:
             f"or {list(S.VISIT_KEYS)}; columns present: {list(docs.columns)}. Map "
             "its columns with a [columns] table in the mapping file."
         )
-    ck = claims[list(keys)].copy()
-    dk = docs[list(keys)].copy()
-    for k in keys:
-        if k == S.DATE_OF_SERVICE:
-            ck[k] = pd.to_datetime(ck[k], errors="coerce").dt.strftime("%Y-%m-%d")
-            dk[k] = pd.to_datetime(dk[k], errors="coerce", format="mixed").dt.strftime(
-                "%Y-%m-%d"
-            )
-        elif k == S.LINE_NUMBER:
-            ck[k] = (
-                pd.to_numeric(ck[k], errors="coerce").astype("Int64").astype("string")
-            )
-            dk[k] = (
-                pd.to_numeric(dk[k], errors="coerce").astype("Int64").astype("string")
-            )
-        else:
-            ck[k] = ck[k].astype("string").str.strip()
-            dk[k] = dk[k].astype("string").str.strip()
-    ckey, dkey = _key(ck, list(keys)), _key(dk, list(keys))
+    dkey = _doc_key_text(docs, keys, export=True)
     dup = dkey.duplicated(keep="first").to_numpy()
     first = pd.Series(np.flatnonzero(~dup), index=dkey[~dup].to_numpy())
-    pos = first.reindex(ckey.to_numpy()).to_numpy()
+    return DocsPlan(tuple(keys), first, dup)
+
+
+def attach_docs(claims: pd.DataFrame, docs: pd.DataFrame, plan: DocsPlan):
+    """Claims with the export's columns (claim columns win), export rows used.
+
+    Row by row, so claim lines can be joined chunk by chunk (OR the masks).
+    """
+    keys = plan.keys
+    ckey = _doc_key_text(claims, keys, export=False)
+    pos = plan.first.reindex(ckey.to_numpy()).to_numpy()
     hit = ~np.isnan(pos)
     pos_i = np.where(hit, pos, 0).astype(int)
     joined = claims.copy()
@@ -575,8 +631,4 @@ def join_docs(claims: pd.DataFrame, docs: pd.DataFrame) -> DocsJoin:
             joined[col] = vals
     used = np.zeros(len(docs), bool)
     used[pos_i[hit]] = True
-    unmatched = docs.loc[~used].copy()
-    unmatched[UNMATCHED_REASON] = np.where(
-        dup[~used], "repeated key", "no claim line with these keys"
-    )
-    return DocsJoin(joined, unmatched.reset_index(drop=True), tuple(keys))
+    return joined, used

@@ -265,18 +265,20 @@ def _transaction(seg, gs_version, path, kinds, versions, notes, flat):
     return flat["837P"], version
 
 
-def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
+def _read_one(path, key, cache, claim_index_start, expect, strict, problems, emit):
     """Flatten one file; raises X12FormatError on malformed input.
 
-    Returns the 835 and 837P flatteners (their ``frames`` hold the typed rows),
-    the kinds and versions found and the notes.
+    Typed chunks of at most ``emit.chunk_rows`` rows go to ``emit(kind, frame)``
+    as they fill (kind ``"835"`` or ``"837P"``), so memory holds one chunk of
+    row dicts, not the file's rows. Returns the 835 and 837P flatteners, the
+    kinds and versions found and the notes.
     """
     flat = {
         "835": Flat835(path, key, cache, claim_index_start),
         "837P": Flat837P(path, key, cache),
     }
-    frames = {"835": [], "837P": []}
     columns = {"835": REMIT_COLUMNS_835, "837P": CLAIM_COLUMNS_837P}
+    size = emit.chunk_rows
     kinds, versions, notes = set(), set(), []
     gs_version = ""
     current = None
@@ -299,10 +301,10 @@ def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
         if sid == "SE":
             current.end()
             current = None
-        for kind, f in flat.items():  # type the rows now and then: bounded memory
-            if len(f.rows) >= _CHUNK_ROWS:
-                frames[kind].append(_frame(f.rows, columns[kind]))
-                f.rows = []
+        for kind, f in flat.items():  # type the rows chunk by chunk: bounded memory
+            while len(f.rows) >= size:
+                emit(kind, _frame(f.rows[:size], columns[kind]))
+                del f.rows[:size]
     if current is not None:  # a transaction without SE: keep its last claim
         current.end()
     if expect is not None and expect not in kinds:
@@ -313,12 +315,85 @@ def _read_one(path, key, cache, claim_index_start, expect, strict, problems):
             path=str(path),
         )
     for kind, f in flat.items():
-        if f.rows:
-            frames[kind].append(_frame(f.rows, columns[kind]))
+        for i in range(0, len(f.rows), size):
+            emit(kind, _frame(f.rows[i : i + size], columns[kind]))
         f.rows = []
-        f.frames = frames[kind]
     notes.extend(flat["835"].notes)
     return flat["835"], flat["837P"], kinds, versions, notes
+
+
+class _Frames:
+    """Typed chunks kept in memory, by kind; a file's chunks count once it is read.
+
+    The interface :func:`scan_x12` writes to (``chunk_rows``, ``__call__``,
+    ``commit``, ``drop``); :mod:`ptdenial.x12._stream` spills them to disk
+    instead.
+    """
+
+    def __init__(self, chunk_rows=_CHUNK_ROWS):
+        self.chunk_rows = int(chunk_rows)
+        self.frames = {"835": [], "837P": []}
+        self._staged = []
+
+    def __call__(self, kind, frame):
+        self._staged.append((kind, frame))
+
+    def commit(self):
+        for kind, frame in self._staged:
+            self.frames[kind].append(frame)
+        self._staged = []
+
+    def drop(self):
+        self._staged = []
+
+
+def scan_x12(paths, key, *, expect, strict, sink) -> tuple[list, list, list]:
+    """Read files one by one into ``sink``; one bad file never stops the run.
+
+    Returns the per-file report, the errors and the problems (see
+    :class:`X12Read`). A file's chunks reach ``sink`` as it is read and are
+    committed when the whole file was read, dropped when it failed.
+    """
+    files, skipped = x12_files(paths)
+    cache: dict = {}
+    report, errors, problems = list(skipped), [], []
+    claim_index = 0
+    for path in files:
+        entry = {"path": str(path), "status": "read", "error": None}
+        found: list = []
+        try:
+            entry["sha256"] = file_sha256(path)
+            f835, f837, kinds, versions, notes = _read_one(
+                path, key, cache, claim_index, expect, strict, found, sink
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
+            sink.drop()
+            exc = _as_file_error(path, exc)
+            if isinstance(exc, _WrongKind) and isinstance(path, _InFolder):
+                entry.update(status="skipped", reason=str(exc))
+            else:
+                entry.update(status="error", error=str(exc))
+                errors.append(exc)
+                logger.info("%s", exc)
+            report.append(entry)
+            continue
+        sink.commit()
+        claim_index = f835.claim_index
+        problems.extend(found)
+        entry["problems"] = [str(p) for p in found]
+        entry.update(
+            kinds=sorted(kinds),
+            versions=sorted(versions),
+            warnings=notes,
+            n_claims_837=f837.n_claims,
+            n_lines_837=f837.n_lines,
+            n_claims_835=f835.n_claims,
+            n_svc_835=f835.n_svc,
+        )
+        if not (kinds & {"835", "837P"}):
+            entry["status"] = "skipped"
+        report.append(entry)
+    return report, errors, problems
 
 
 def read_x12(paths, *, key=None, key_file=None, expect=None, strict=False) -> X12Read:
@@ -352,48 +427,12 @@ def read_x12(paths, *, key=None, key_file=None, expect=None, strict=False) -> X1
     0
     """
     raw_key, key_source = resolve_key(key, key_file=key_file)
-    files, skipped = x12_files(paths)
-    cache: dict = {}
-    claim_frames, remit_frames = [], []
-    report, errors, problems = list(skipped), [], []
-    claim_index = 0
-    for path in files:
-        entry = {"path": str(path), "status": "read", "error": None}
-        found: list = []
-        try:
-            entry["sha256"] = file_sha256(path)
-            f835, f837, kinds, versions, notes = _read_one(
-                path, raw_key, cache, claim_index, expect, strict, found
-            )
-        except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
-            exc = _as_file_error(path, exc)
-            if isinstance(exc, _WrongKind) and isinstance(path, _InFolder):
-                entry.update(status="skipped", reason=str(exc))
-            else:
-                entry.update(status="error", error=str(exc))
-                errors.append(exc)
-                logger.info("%s", exc)
-            report.append(entry)
-            continue
-        claim_index = f835.claim_index
-        problems.extend(found)
-        entry["problems"] = [str(p) for p in found]
-        claim_frames.extend(f837.frames)
-        remit_frames.extend(f835.frames)
-        entry.update(
-            kinds=sorted(kinds),
-            versions=sorted(versions),
-            warnings=notes,
-            n_claims_837=f837.n_claims,
-            n_lines_837=f837.n_lines,
-            n_claims_835=f835.n_claims,
-            n_svc_835=f835.n_svc,
-        )
-        if not (kinds & {"835", "837P"}):
-            entry["status"] = "skipped"
-        report.append(entry)
-    claims = _concat(claim_frames, CLAIM_COLUMNS_837P)
-    remits = _concat(remit_frames, REMIT_COLUMNS_835)
+    sink = _Frames()
+    report, errors, problems = scan_x12(
+        paths, raw_key, expect=expect, strict=strict, sink=sink
+    )
+    claims = _concat(sink.frames["837P"], CLAIM_COLUMNS_837P)
+    remits = _concat(sink.frames["835"], REMIT_COLUMNS_835)
     remits, reversed_ = net_reversals(remits)
     return X12Read(claims, remits, reversed_, report, errors, problems, key_source)
 
@@ -421,11 +460,24 @@ def _concat(frames, columns) -> pd.DataFrame:
     """One frame of the typed chunks; counts become Int64 when all are whole."""
     frames = [f for f in frames if len(f)] or [_frame([], columns)]
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    for name in _COUNTS & set(out.columns):
-        num = out[name].astype("float64")
-        if bool(((num.dropna() % 1) == 0).all()):
-            out[name] = num.round().astype("Int64")
-    return out
+    return as_counts(out, counts_whole(out))
+
+
+def counts_whole(frame: pd.DataFrame) -> dict:
+    """For each count column: are all its values whole numbers?"""
+    whole = {}
+    for name in sorted(_COUNTS & set(frame.columns)):
+        num = frame[name].astype("float64")
+        whole[name] = bool(((num.dropna() % 1) == 0).all())
+    return whole
+
+
+def as_counts(frame: pd.DataFrame, whole: dict) -> pd.DataFrame:
+    """Count columns as Int64 where ``whole`` (over the whole read) says so."""
+    for name, ok in whole.items():
+        if ok and name in frame:
+            frame[name] = frame[name].astype("float64").round().astype("Int64")
+    return frame
 
 
 def _frame(rows, columns) -> pd.DataFrame:
@@ -526,10 +578,42 @@ def net_reversals(remits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     >>> len(kept), len(cancelled)
     (0, 2)
     """
-    status = remits.get(CLAIM_STATUS)
-    if status is None or not (status == "22").any():
+    plan = reversal_plan(remits)
+    if plan is None:
         return remits, remits.iloc[0:0].copy()
     df = remits.reset_index(drop=True)
+    cancelled = df.loc[plan.cancel]
+    kept = apply_netting(df.copy(), plan, 0).loc[~plan.cancel]
+    return kept.reset_index(drop=True), cancelled.reset_index(drop=True)
+
+
+_NETTED = (S.PAID_AMOUNT, S.ALLOWED_AMOUNT, S.CHARGE_AMOUNT)
+
+
+@dataclasses.dataclass
+class ReversalPlan:
+    """What :func:`net_reversals` does, by row position in the remits.
+
+    ``cancel`` marks the rows that leave (reversals, and originals that net
+    to zero); ``rows`` are the originals whose amounts become ``amounts``.
+    """
+
+    cancel: np.ndarray
+    rows: np.ndarray
+    amounts: dict
+
+
+def reversal_plan(remits: pd.DataFrame) -> ReversalPlan | None:
+    """Pair reversals with their originals (``None`` when there is no reversal).
+
+    Needs only the key and amount columns, so the pairing of a large file is
+    made on its compact keys and applied chunk by chunk (:func:`apply_netting`).
+    """
+    status = remits.get(CLAIM_STATUS)
+    if status is None or not (status == "22").any():
+        return None
+    df = remits.reset_index(drop=True)
+    df = df[[c for c in df.columns if c not in (X12_PROBLEMS,)]].copy()
     df["_row"] = np.arange(len(df))
     lcn = df[LINE_CONTROL_NUMBER].fillna("")
     units = df[S.UNITS].astype("Float64").abs()
@@ -555,24 +639,30 @@ def net_reversals(remits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     pairs = pairs.drop_duplicates("_row_o", keep="last")
     ro, rr = pairs["_row_o"].to_numpy(), pairs["_row_r"].to_numpy()
-    out = df.copy()
     cancel = np.zeros(len(df), bool)
-    for col in (S.PAID_AMOUNT, S.ALLOWED_AMOUNT, S.CHARGE_AMOUNT):
-        a = out[col].to_numpy(dtype=float, na_value=np.nan)
-        b = out[col].to_numpy(dtype=float, na_value=np.nan)
-        summed = np.nansum(np.vstack([a[ro], b[rr]]), axis=0)
-        both_nan = np.isnan(a[ro]) & np.isnan(b[rr])
-        summed = np.where(both_nan, np.nan, summed)
-        new = a.copy()
-        new[ro] = summed
-        out[col] = new
-    net = out[[S.PAID_AMOUNT, S.ALLOWED_AMOUNT, S.CHARGE_AMOUNT]].iloc[ro]
+    amounts = {}
+    for col in _NETTED:
+        a = df[col].to_numpy(dtype=float, na_value=np.nan)
+        summed = np.nansum(np.vstack([a[ro], a[rr]]), axis=0)
+        both_nan = np.isnan(a[ro]) & np.isnan(a[rr])
+        amounts[col] = np.where(both_nan, np.nan, summed)
+    net = pd.DataFrame({c: amounts[c] for c in _NETTED})
     zero = (net.fillna(0).abs() < 0.005).all(axis=1).to_numpy()
     cancel[ro[zero]] = True
     cancel[rr] = True  # reversal rows are absorbed either way
-    cancelled = df.loc[cancel].drop(columns=["_row", "_k1"])
-    kept = out.loc[~cancel].drop(columns=["_row", "_k1"]).reset_index(drop=True)
-    return kept, cancelled.reset_index(drop=True)
+    return ReversalPlan(cancel, ro, amounts)
+
+
+def apply_netting(chunk: pd.DataFrame, plan: ReversalPlan, offset: int):
+    """Netted amounts on the rows ``offset``.. of ``chunk`` (changed in place)."""
+    n = len(chunk)
+    sel = (plan.rows >= offset) & (plan.rows < offset + n)
+    local = plan.rows[sel] - offset
+    for col in _NETTED:
+        values = chunk[col].to_numpy(dtype=float, na_value=np.nan).copy()
+        values[local] = plan.amounts[col][sel]
+        chunk[col] = values
+    return chunk
 
 
 def _raise_or_warn(result: X12Read, on_error: str):

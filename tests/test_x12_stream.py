@@ -1,0 +1,145 @@
+"""X12 ingest in chunks (issue #15 item 15): same result, bounded chunks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ptdenial import schema as S
+from ptdenial.cli import main
+from ptdenial.datasets import make_claims
+from ptdenial.io import read_claims
+from ptdenial.x12 import _ingest as ingest_module
+from ptdenial.x12 import ingest, write_835, write_837p
+from ptdenial.x12._stream import Spill
+
+KEY = "test-key"
+CASES = Path(__file__).parent / "x12_cases"
+RUN_DATE = "2026-12-01"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Generated 837P + 835 of about 120 lines, with the hand-made cases."""
+    root = tmp_path_factory.mktemp("x12stream")
+    claims = make_claims(12, random_state=7).claims
+    claims = claims.loc[claims[S.ADJUDICATION_DATE].notna()].reset_index(drop=True)
+    write_837p(claims, root / "gen.837")
+    write_835(claims, root / "gen.835")
+    return {
+        "claims": [root / "gen.837", CASES / "edge_5010.837", CASES / "edge_gt.837"],
+        "remits": [root / "gen.835", *sorted(CASES.glob("*.835"))],
+        "n": len(claims),
+    }
+
+
+def _same(a, b):
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.quarantine, b.quarantine)
+    for name in ("unmatched_claims", "unmatched_remits", "unmatched_docs", "reversed"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert a.manifest["counts"] == b.manifest["counts"]
+    assert a.manifest["unmatched_claims"] == b.manifest["unmatched_claims"]
+    assert a.manifest["unmatched_remits"] == b.manifest["unmatched_remits"]
+
+
+@pytest.mark.parametrize("which", ["both", "835"])
+def test_small_chunks_give_the_one_chunk_result(files, which):
+    args = {
+        "both": {"claims_837": files["claims"], "remits_835": files["remits"]},
+        "835": {"remits_835": files["remits"]},
+    }[which]
+    whole = ingest(key=KEY, run_date=RUN_DATE, chunk_rows=1_000_000, **args)
+    assert len(whole.table) > 20
+    _same(whole, ingest(key=KEY, run_date=RUN_DATE, chunk_rows=6, **args))
+
+
+def test_repeated_keys_across_chunks_are_all_quarantined(files):
+    """The same 837P twice: every copy of a key fails, wherever its chunk.
+
+    Also the 837P-only path in small chunks.
+    """
+    once = ingest(claims_837=files["claims"][:1], key=KEY, run_date=RUN_DATE)
+    twice = [files["claims"][0], files["claims"][0]]
+    whole = ingest(claims_837=twice, key=KEY, run_date=RUN_DATE, chunk_rows=10**6)
+    chunked = ingest(claims_837=twice, key=KEY, run_date=RUN_DATE, chunk_rows=9)
+    _same(whole, chunked)
+    dup = chunked.quarantine[chunked.quarantine["check"] == "duplicate_key"]
+    assert len(dup) == 2 * len(once.table)
+    rows = chunked.quarantine[S.SOURCE_ROW].tolist()
+    assert rows == sorted(rows)  # in table order, as one validation gives them
+
+
+def test_reversals_net_across_chunks(tmp_path):
+    """A reversal and its original in different chunks still cancel."""
+    path = CASES / "reversal.835"
+    whole = ingest(remits_835=[path], key=KEY, run_date=RUN_DATE)
+    assert len(whole.reversed)  # the fixture has a pair that cancels
+    _same(whole, ingest(remits_835=[path], key=KEY, run_date=RUN_DATE, chunk_rows=1))
+
+
+def test_table_is_written_in_chunks_of_at_most_chunk_rows(files, tmp_path, monkeypatch):
+    """With out=, no chunk handed to the writer exceeds chunk_rows (the bound)."""
+    sizes = []
+    real = ingest_module.write_table_chunks
+
+    def recording(frames, path):
+        def counted():
+            for frame in frames:
+                sizes.append(len(frame))
+                yield frame
+
+        return real(counted(), path)
+
+    monkeypatch.setattr(ingest_module, "write_table_chunks", recording)
+    out = tmp_path / "t.parquet"
+    args = {"claims_837": files["claims"], "remits_835": files["remits"]}
+    res = ingest(key=KEY, run_date=RUN_DATE, out=out, chunk_rows=8, **args)
+    assert len(sizes) >= 3 and max(sizes) <= 8
+    assert res.table_path == out and len(res.table) == 0  # columns only
+    assert sum(sizes) == res.manifest["counts"]["valid"]
+    whole = ingest(key=KEY, run_date=RUN_DATE, **args)
+    back = pd.read_parquet(out)
+    assert list(back.columns) == list(whole.table.columns)
+    assert back[S.CLAIM_ID].tolist() == whole.table[S.CLAIM_ID].tolist()
+    assert back[S.DENIED].tolist() == whole.table[S.DENIED].tolist()
+    assert not list(tmp_path.glob(".ptdenial-ingest-*"))  # spill removed
+
+
+def test_spill_chunks_hold_at_most_chunk_rows(files, tmp_path):
+    from ptdenial.x12._read import scan_x12
+
+    spill = Spill("835", tmp_path, 4)
+    scan_x12(files["remits"], KEY, expect="835", strict=False, sink=spill)
+    sizes = [n for _p, n in spill.parts]
+    assert len(sizes) > 5 and max(sizes) <= 4
+    assert sum(len(c) for _at, c in spill.chunks()) == spill.n_rows
+
+
+def test_chunk_rows_must_be_positive(files):
+    with pytest.raises(ValueError, match="chunk_rows"):
+        ingest(claims_837=files["claims"], key=KEY, chunk_rows=0)
+
+
+def test_cli_chunk_rows_gives_the_same_files(files, tmp_path, monkeypatch):
+    monkeypatch.setenv("PTDENIAL_PSEUDONYM_KEY", KEY)
+    outs = {}
+    for tag, extra in (("one", []), ("small", ["--chunk-rows", "11"])):
+        out = tmp_path / tag / "history.csv"
+        argv = ["ingest", "--claims-837", *map(str, files["claims"])]
+        argv += ["--remits-835", *map(str, files["remits"])]
+        argv += ["--out", str(out), "--as-of", RUN_DATE, *extra]
+        assert main(argv) == 3  # the hand-made cases leave lines unmatched
+        manifest = json.loads((out.parent / "history.manifest.json").read_text())
+        outs[tag] = (out.read_text(), read_claims(out), manifest["counts"])
+    assert outs["one"][0] == outs["small"][0]
+    assert outs["one"][2] == outs["small"][2]
+    quarantine = tmp_path / "small" / "history.quarantine.csv"
+    assert len(pd.read_csv(quarantine)) == outs["small"][2]["quarantined"]
+    assert (
+        main(["ingest", "--claims-837", "x.837", "--out", "o.csv", "--chunk-rows", "0"])
+        == 2
+    )
