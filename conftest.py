@@ -160,6 +160,8 @@ LONG_FILES = (
     "tests/test_cli.py",
     "tests/test_reports.py",
     "tests/test_docs.py",
+    "tests/test_scoring_parallel.py",
+    "tests/test_x12_stream.py",
 )
 
 

@@ -54,7 +54,7 @@ def test_small_chunks_give_the_one_chunk_result(files, which):
     }[which]
     whole = ingest(key=KEY, run_date=RUN_DATE, chunk_rows=1_000_000, **args)
     assert len(whole.table) > 20
-    _same(whole, ingest(key=KEY, run_date=RUN_DATE, chunk_rows=6, **args))
+    _same(whole, ingest(key=KEY, run_date=RUN_DATE, chunk_rows=23, **args))
 
 
 def test_repeated_keys_across_chunks_are_all_quarantined(files):
@@ -65,7 +65,7 @@ def test_repeated_keys_across_chunks_are_all_quarantined(files):
     once = ingest(claims_837=files["claims"][:1], key=KEY, run_date=RUN_DATE)
     twice = [files["claims"][0], files["claims"][0]]
     whole = ingest(claims_837=twice, key=KEY, run_date=RUN_DATE, chunk_rows=10**6)
-    chunked = ingest(claims_837=twice, key=KEY, run_date=RUN_DATE, chunk_rows=9)
+    chunked = ingest(claims_837=twice, key=KEY, run_date=RUN_DATE, chunk_rows=29)
     _same(whole, chunked)
     dup = chunked.quarantine[chunked.quarantine["check"] == "duplicate_key"]
     assert len(dup) == 2 * len(once.table)
@@ -97,8 +97,8 @@ def test_table_is_written_in_chunks_of_at_most_chunk_rows(files, tmp_path, monke
     monkeypatch.setattr(ingest_module, "write_table_chunks", recording)
     out = tmp_path / "t.parquet"
     args = {"claims_837": files["claims"], "remits_835": files["remits"]}
-    res = ingest(key=KEY, run_date=RUN_DATE, out=out, chunk_rows=8, **args)
-    assert len(sizes) >= 3 and max(sizes) <= 8
+    res = ingest(key=KEY, run_date=RUN_DATE, out=out, chunk_rows=31, **args)
+    assert len(sizes) >= 3 and max(sizes) <= 31
     assert res.table_path == out and len(res.table) == 0  # columns only
     assert sum(sizes) == res.manifest["counts"]["valid"]
     whole = ingest(key=KEY, run_date=RUN_DATE, **args)
@@ -127,7 +127,7 @@ def test_chunk_rows_must_be_positive(files):
 def test_cli_chunk_rows_gives_the_same_files(files, tmp_path, monkeypatch):
     monkeypatch.setenv("PTDENIAL_PSEUDONYM_KEY", KEY)
     outs = {}
-    for tag, extra in (("one", []), ("small", ["--chunk-rows", "11"])):
+    for tag, extra in (("one", []), ("small", ["--chunk-rows", "37"])):
         out = tmp_path / tag / "history.csv"
         argv = ["ingest", "--claims-837", *map(str, files["claims"])]
         argv += ["--remits-835", *map(str, files["remits"])]
