@@ -35,27 +35,22 @@ from ptdenial.x12._read import (
 
 __all__ = ["Spill", "KEY_COLUMNS"]
 
-# Columns the whole-file steps read (the rest stays in the spill).
+# Columns the whole-file steps read (the rest stays in the spill): the line
+# keys both files carry, and the 835's remittance fields.
+_LINE_KEYS = (
+    S.CLAIM_ID,
+    S.LINE_NUMBER,
+    S.PAYER_ID,
+    LINE_CONTROL_NUMBER,
+    S.CPT_CODE,
+    S.DATE_OF_SERVICE,
+    S.UNITS,
+    S.CHARGE_AMOUNT,
+)
 KEY_COLUMNS = {
-    "837P": (
-        S.CLAIM_ID,
-        S.LINE_NUMBER,
-        S.PAYER_ID,
-        LINE_CONTROL_NUMBER,
-        S.CPT_CODE,
-        S.DATE_OF_SERVICE,
-        S.UNITS,
-        S.CHARGE_AMOUNT,
-    ),
+    "837P": _LINE_KEYS,
     "835": (
-        S.CLAIM_ID,
-        S.LINE_NUMBER,
-        S.PAYER_ID,
-        LINE_CONTROL_NUMBER,
-        S.CPT_CODE,
-        S.DATE_OF_SERVICE,
-        S.UNITS,
-        S.CHARGE_AMOUNT,
+        *_LINE_KEYS,
         S.ALLOWED_AMOUNT,
         S.PAID_AMOUNT,
         S.ADJUDICATION_DATE,
