@@ -15,8 +15,8 @@ SAMPLE = "data/sample/history.parquet"
 def test_estimate_is_lines_times_the_measured_cost():
     need = check_training_memory(1_000_000, limit="64GiB")
     assert need == TRAIN_BASE_BYTES + 1_000_000 * TRAIN_BYTES_PER_LINE
-    # the 1M-line measurement it comes from: 7,236 MiB peak
-    assert 7.0 * 2**30 < need < 7.5 * 2**30
+    # the 1M-line measurement it comes from: 7,461 MiB peak, plus the base
+    assert 7.4 * 2**30 < need < 8.0 * 2**30
 
 
 def test_over_the_limit_names_it_and_the_ways_out():
