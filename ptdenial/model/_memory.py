@@ -144,7 +144,7 @@ def check_training_memory(
     --------
     >>> from ptdenial.model import check_training_memory
     >>> round(check_training_memory(100_000, limit="8GiB") / 2**30, 2)  # GiB
-    1.02
+    1.04
     """
     need = TRAIN_BASE_BYTES + int(lines) * TRAIN_BYTES_PER_LINE
     what = "the limit given (--memory-limit)"
