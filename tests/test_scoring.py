@@ -519,3 +519,13 @@ def test_cli_bad_as_of_is_exit_2(files, tmp_path, capsys):
                  "--out", str(tmp_path / "o.parquet"),
                  "--as-of", "yesterday-ish"])  # fmt: skip
     assert code == 2 and "--as-of" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_parquet_is_refused_by_name(model, tmp_path):
+    from ptdenial.exceptions import InputFileError
+
+    bad = tmp_path / "night.parquet"
+    bad.write_bytes(b"claim_id,line_number\nC1,1\n")  # CSV text under a .parquet name
+    with pytest.raises(InputFileError, match=r"night\.parquet: cannot read as Parquet"):
+        score_file(model, bad, tmp_path / "out.parquet", as_of=AS_OF)
+    assert not (tmp_path / "out.parquet").exists()

@@ -59,16 +59,21 @@ _BIG_DICTIONARY = 1024
 # CSV goes through ptdenial.io's reader: every column as text, and a row it
 # cannot read (ragged, not UTF-8) kept in place with the two unreadable-row
 # columns, so validation quarantines it instead of the night failing.
-def _file_columns(path: Path) -> list[str]:
-    if table_format(path) == "csv":
-        return [*csv_columns(path), S.READ_ERROR, S.READ_ERROR_TEXT]
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    """The Parquet file's metadata; an unreadable file is refused by name."""
     try:
-        return pq.ParquetFile(path).schema_arrow.names
+        return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputFileError(
             f"{path}: cannot read as Parquet ({type(exc).__name__}: not a Parquet "
             "file, or damaged)."
         ) from exc
+
+
+def _file_columns(path: Path) -> list[str]:
+    if table_format(path) == "csv":
+        return [*csv_columns(path), S.READ_ERROR, S.READ_ERROR_TEXT]
+    return _parquet_file(path).schema_arrow.names
 
 
 def _iter_arrow(path: Path, batch_rows: int, columns=None):
@@ -94,25 +99,13 @@ def _parquet_rows(files):
     """Total rows from Parquet metadata, or None when an input is CSV."""
     if any(table_format(f) == "csv" for f in files):
         return None
-    try:
-        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFileError(
-            f"cannot read the Parquet input ({type(exc).__name__}: not a Parquet "
-            "file, or damaged)."
-        ) from exc
+    return sum(_parquet_file(f).metadata.num_rows for f in files)
 
 
 def _file_schema(f) -> pa.Schema:
     if table_format(f) == "csv":
         return pa.schema([(n, pa.string()) for n in _file_columns(f)])
-    try:
-        return pq.ParquetFile(f).schema_arrow
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFileError(
-            f"{f}: cannot read as Parquet ({type(exc).__name__}: not a Parquet "
-            "file, or damaged)."
-        ) from exc
+    return _parquet_file(f).schema_arrow
 
 
 def _unified_schema(files) -> pa.Schema:
