@@ -109,6 +109,13 @@ def _problem(column, value, reason, seg: Segment) -> tuple:
     return (column, value, f"segment {seg.pos} ({seg.id}): {reason}")
 
 
+def _cut_claim(seg: Segment, required: int, reason: str):
+    """The problem of a claim segment without its id or first ``required`` elements."""
+    if seg.get(1) and len(seg.el) > required:
+        return None
+    return _problem(S.CLAIM_ID, seg.get(1), reason, seg)
+
+
 def _to_float(value: str) -> float:
     try:
         return float(value)
@@ -193,15 +200,12 @@ class Flat835:
 
     def _seg_CLP(self, seg):
         self._close_claim()
-        problem = None
-        if not seg.get(1) or len(seg.el) < 5:
-            problem = _problem(
-                S.CLAIM_ID,
-                seg.get(1),
-                "the CLP segment is cut: CLP01-CLP04 (claim id, status, charge, "
-                "paid) are required; export the file again",
-                seg,
-            )
+        problem = _cut_claim(
+            seg,
+            4,
+            "the CLP segment is cut: CLP01-CLP04 (claim id, status, charge, "
+            "paid) are required; export the file again",
+        )
         self._open_claim(seg, problem)
 
     def _open_claim(self, seg, problem=None):
@@ -524,15 +528,12 @@ class Flat837P:
 
     def _seg_CLM(self, seg):
         self._close_claim()
-        problem = None
-        if not seg.get(1) or len(seg.el) < 3:
-            problem = _problem(
-                S.CLAIM_ID,
-                seg.get(1),
-                "the CLM segment is cut: CLM01 and CLM02 (claim id, total "
-                "charge) are required; export the file again",
-                seg,
-            )
+        problem = _cut_claim(
+            seg,
+            2,
+            "the CLM segment is cut: CLM01 and CLM02 (claim id, total "
+            "charge) are required; export the file again",
+        )
         self._open_claim(seg, problem)
 
     def _open_claim(self, seg, problem=None):
