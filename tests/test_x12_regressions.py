@@ -129,3 +129,17 @@ def test_a_damaged_segment_identifier_is_not_quoted_in_messages():
     assert "JS01111223333" not in str(exc) and "JS01111223333" not in exc.segment_id
     assert "m.837: segment 28 (<" in str(exc) and "line 27" in str(exc)
     assert "(NM1, line 3)" in str(_fail("m.837", 4, "NM1", 3, "bad", "redo"))
+
+
+def test_a_cut_claim_segment_is_a_problem_naming_it():
+    from ptdenial.x12._flatten import _cut_claim
+    from ptdenial.x12._lexer import Segment
+
+    def clp(*elements):
+        return Segment("CLP", ["CLP", *elements], 12, 11, ":")
+
+    assert _cut_claim(clp("C1", "1", "100", "80"), 4, "cut") is None
+    assert _cut_claim(clp("C1", "1", "100"), 4, "cut") == (
+        "claim_id", "C1", "segment 12 (CLP): cut"
+    )  # fmt: skip
+    assert _cut_claim(clp("", "1", "100", "80"), 4, "cut")[1] == ""  # no claim id
