@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from ptdenial.x12._join import (
     superseded,
 )
 from ptdenial.x12._read import apply_netting, reversal_plan, scan_x12
-from ptdenial.x12._stream import Spill
+from ptdenial.x12._stream import Spill, spill_folder
 
 __all__ = [
     "Ingest",
@@ -204,9 +203,7 @@ def ingest(
         mapping = read_mapping(mapping)
     raw_key, key_source = resolve_key(key, key_file=key_file)
     spill_dir = None if out is None else Path(out).resolve().parent
-    if spill_dir is not None:
-        spill_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".ptdenial-ingest-", dir=spill_dir) as tmp:
+    with spill_folder(spill_dir) as tmp:
         s837 = Spill("837P", tmp, chunk_rows)
         s835 = Spill("835", tmp, chunk_rows)
         read = [
