@@ -147,7 +147,8 @@ def ingest(
 
     Each file is read once, in chunks of at most ``chunk_rows`` service
     lines: the typed chunks go to a private temporary folder (beside ``out``,
-    else the system's) and only the compact keys the whole-file steps need
+    else the system's; the folders left there by killed runs are removed
+    first) and only the compact keys the whole-file steps need
     (reversals, latest remittance, remit-claim matching) stay in memory. With
     ``out``, the table is then written chunk by chunk, so memory does not
     grow with the number of output rows; quarantined and unmatched rows and
@@ -171,6 +172,9 @@ def ingest(
     out : str or Path, optional
         Write the valid table here (``.parquet`` or ``.csv``, atomically)
         instead of returning it; ``table`` then holds its columns only.
+        Without ``out`` the whole valid table is built in memory and
+        returned, so memory grows with the number of lines (``ptdenial
+        ingest`` always writes to ``--out``): give ``out`` for large inputs.
     chunk_rows : int
         Service lines per chunk (memory against speed); the result does not
         depend on it.
