@@ -374,11 +374,12 @@ class _Scanner:
         j = start
         while True:
             w.drop(j)
-            k = w.find(term, j)
+            k = w.buf.find(term, j - w.base)  # fast path: within the window
+            k = w.base + k if k >= 0 else w.find(term, j)
             if k < 0:
                 yield from self._last(j, stop_at_iea)
                 return
-            body = w.text(j, k)
+            body = w.buf[j - w.base : k - w.base]
             if st is not None and st.match(body):
                 self.n_st += 1
             stripped = body.strip(" \t\r\n")
