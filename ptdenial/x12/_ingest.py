@@ -301,23 +301,24 @@ class _Run:
         self._unmatched_c = []
         self.columns = None
         self.counts = {"claim_lines_837": s837.n_rows, "rows": 0, "valid": 0}
-        self._plan_remits()
+        remit_keys = self._plan_remits()
         if with_837:
             keys, bad = s837.keys()
             table_keys = keys.loc[~bad].reset_index(drop=True)
         if self.both:
             joined, self.matched, self.chosen, self.reason = match_remits(
-                table_keys, self.remit_keys, reference=self.reference
+                table_keys, remit_keys, reference=self.reference
             )
             new = [c for c in joined.columns if c not in table_keys.columns]
             self.outcomes = joined[new]
         elif not with_837:
-            self.dup = superseded(self.remit_keys)
-            table_keys = self.remit_keys.loc[~self.dup]
+            self.dup = superseded(remit_keys)
+            table_keys = remit_keys.loc[~self.dup]
         self.held = _repeated_keys(table_keys)
         self._held = []
 
-    def _plan_remits(self):
+    def _plan_remits(self) -> pd.DataFrame:
+        """Plan the netting of reversals; the netted remit keys without problems."""
         keys, bad = self.s835.keys()
         self.plan = reversal_plan(keys)
         keep = np.ones(len(keys), bool)
@@ -326,7 +327,7 @@ class _Run:
             keep = ~self.plan.cancel
         self.counts["remit_lines_835"] = int(keep.sum())
         self.counts["remit_lines_reversed"] = int((~keep).sum())
-        self.remit_keys = keys.loc[keep & ~bad].reset_index(drop=True)
+        return keys.loc[keep & ~bad].reset_index(drop=True)
 
     def set_docs(self, export):
         self.docs = export

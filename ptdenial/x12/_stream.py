@@ -153,13 +153,20 @@ class Spill:
         return as_counts(_frame([], _COLUMNS[self.kind]), self.whole)
 
     def keys(self) -> tuple[pd.DataFrame, np.ndarray]:
-        """The compact key columns of every row read, and which rows have problems."""
-        if not self._keys:
+        """The compact key columns of every row read, and which rows have problems.
+
+        Handed over once: the spill keeps no copy (the whole-file steps are
+        what holds memory per line), and a second call is an error.
+        """
+        if self._keys is None:
+            raise RuntimeError("Spill.keys() hands the keys over once")
+        parts, self._keys = self._keys, None
+        if not parts:
             empty = _frame([], _COLUMNS[self.kind])[list(KEY_COLUMNS[self.kind])]
             return as_counts(empty, self.whole), np.zeros(0, bool)
-        keys = pd.concat(self._keys, ignore_index=True)
-        self._keys = [keys]
-        return as_counts(keys.copy(), self.whole), np.concatenate(self._bad)
+        keys = pd.concat(parts, ignore_index=True)
+        del parts
+        return as_counts(keys, self.whole), np.concatenate(self._bad)
 
     def chunks(self):
         """The full typed chunks in reading order (one in memory at a time)."""
