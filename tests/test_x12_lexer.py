@@ -50,6 +50,9 @@ TEXTS = {
     "crlf": _interchange(BODY, sep="\r\n"),
     "one line": _interchange(BODY, sep=""),
     "newline terminator": _interchange(BODY, term="", sep="\n")[:-1],
+    "newline terminator, tilde in a value": _interchange(
+        [*BODY, "REF*F8*A~B"], term="", sep="\n"
+    )[:-1],
     "two interchanges": _interchange(BODY) + _interchange(BODY, ctl="000000002"),
     "bare": "ST*835*1~\r\n"
     + "~\r\n".join(BODY)
@@ -96,9 +99,11 @@ def test_block_boundaries_are_invisible(name, tmp_path, monkeypatch):
     path.write_bytes(TEXTS[name].encode("latin-1"))
     segs, notes, problems, error = _same_for_small_blocks(path, monkeypatch)
     # the cases mean what their names say (the comparison is not vacuous)
-    if name in ("crlf", "one line", "newline terminator", "bare"):
+    if name.startswith(("crlf", "one line", "newline terminator", "bare")):
         assert segs and error is None and not problems
         assert [s[0] for s in segs].count("SVC") == 1
+    if name.endswith("tilde in a value"):
+        assert segs[-4][1] == ("REF", "F8", "A~B")  # the '~' is data here
     if name == "two interchanges":
         assert [s[0] for s in segs].count("ISA") == 2 and error is None
     if name == "wrong SE count":
