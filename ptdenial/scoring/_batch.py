@@ -26,6 +26,8 @@ from ptdenial.rules import PayerRuleFlagger, apply_rules
 from ptdenial.scoring._timing import StageTimer
 
 _BAND_RANK = {"low": 0, "medium": 1, "high": 2}
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas infers for text
+_BASIS = np.array(["", "model", "hard rule"], dtype=object)
 
 
 def scored_arrow_schema() -> pa.Schema:
@@ -427,6 +429,20 @@ def _scored_table(model, valid, p, band, loss, lists, stamp) -> pa.Table:
     )
 
 
+def _str_array(values: np.ndarray):
+    """Python strings as the column pandas infers for them (``str``).
+
+    The same values and dtype as ``pd.DataFrame({"c": values})`` gives, built
+    by Arrow in one call: pandas' own inference checked and converted each
+    of a batch's 100k objects in Python. Empty, they stay as they are (pandas
+    keeps an empty object column as ``object``).
+    """
+    if not len(values):
+        return values
+    data = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return pd.arrays.ArrowStringArray(data, dtype=_STR)
+
+
 def _worklist_context(valid, hits, is_code, band, loss, payment, explanation, config):
     """Per line: dollars at risk, worklist candidacy, basis and display columns."""
     n = len(valid)
@@ -437,14 +453,15 @@ def _worklist_context(valid, hits, is_code, band, loss, payment, explanation, co
     min_rank = _BAND_RANK[config.worklist_min_band]
     candidate = (is_code & (rank >= min_rank)) | hard
     at_risk = np.where(is_code, loss, np.where(hard, payment, np.nan))
+    basis = np.where(is_code, 1, np.where(hard, 2, 0))
     context = pd.DataFrame(
         {
             "expected_payment": payment,
             "dollars_at_risk": at_risk,
             "hard_hit": hard,
             "worklist_candidate": candidate & np.isfinite(at_risk),
-            "basis": np.where(is_code, "model", np.where(hard, "hard rule", "")),
-            "explanation": explanation,
+            "basis": _str_array(_BASIS[basis]) if n else _BASIS[:0].astype(str),
+            "explanation": _str_array(explanation),
         }
     )
     for name in (S.UNITS, S.MODIFIERS, S.RENDERING_PROVIDER_ID, S.PATIENT_ID):
