@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ptdenial import schema as S
 from ptdenial._distinct import combinations, spread, text_codes
+from ptdenial._utils import text_array
 from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
 from ptdenial.model import SCORED_CODE
@@ -26,7 +27,6 @@ from ptdenial.rules import PayerRuleFlagger, apply_rules
 from ptdenial.scoring._timing import StageTimer
 
 _BAND_RANK = {"low": 0, "medium": 1, "high": 2}
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas infers for text
 _BASIS = np.array(["", "model", "hard rule"], dtype=object)
 
 
@@ -376,7 +376,7 @@ def _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf):
         )
         text = text + np.where(known, history, "; no history for this payer yet")
     quiet_rows = pd.DataFrame(
-        {"pos": at, "rank": 0, "reason": text.to_numpy(object), "fix": ""}
+        {"pos": at, "rank": 0, "reason": text_array(text.to_numpy(object)), "fix": ""}
     )
     if not len(drivers):
         return quiet_rows
@@ -429,20 +429,6 @@ def _scored_table(model, valid, p, band, loss, lists, stamp) -> pa.Table:
     )
 
 
-def _str_array(values: np.ndarray):
-    """Python strings as the column pandas infers for them (``str``).
-
-    The same values and dtype as ``pd.DataFrame({"c": values})`` gives, built
-    by Arrow in one call: pandas' own inference checked and converted each
-    of a batch's 100k objects in Python. Empty, they stay as they are (pandas
-    keeps an empty object column as ``object``).
-    """
-    if not len(values):
-        return values
-    data = pa.array(values, type=pa.large_string(), from_pandas=True)
-    return pd.arrays.ArrowStringArray(data, dtype=_STR)
-
-
 def _worklist_context(valid, hits, is_code, band, loss, payment, explanation, config):
     """Per line: dollars at risk, worklist candidacy, basis and display columns."""
     n = len(valid)
@@ -460,8 +446,8 @@ def _worklist_context(valid, hits, is_code, band, loss, payment, explanation, co
             "dollars_at_risk": at_risk,
             "hard_hit": hard,
             "worklist_candidate": candidate & np.isfinite(at_risk),
-            "basis": _str_array(_BASIS[basis]) if n else _BASIS[:0].astype(str),
-            "explanation": _str_array(explanation),
+            "basis": text_array(_BASIS[basis]) if n else _BASIS[:0].astype(str),
+            "explanation": text_array(explanation),
         }
     )
     for name in (S.UNITS, S.MODIFIERS, S.RENDERING_PROVIDER_ID, S.PATIENT_ID):
