@@ -5,11 +5,25 @@ chunks (:func:`ptdenial.x12._read.scan_x12`) go to a private temporary folder
 as Arrow IPC files, and only the columns the cross-row steps need (netting
 reversals, choosing the latest remit, matching remits to claims) stay in
 memory. The output is then made chunk by chunk from the spill.
+
+The spill folder (:func:`spill_folder`) is private (``0700``) and removed at
+the end of the run, also when it fails. A run killed outright (SIGKILL, power
+loss) leaves it behind; its name carries the host, process id and process
+start time of the run that made it, and the next ingest writing beside the
+same output removes those whose process is gone, and only those: never
+another user's, another host's or a running one's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
+import re
+import shutil
+import socket
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +47,11 @@ from ptdenial.x12._read import (
     counts_whole,
 )
 
-__all__ = ["Spill", "KEY_COLUMNS"]
+__all__ = ["Spill", "KEY_COLUMNS", "spill_folder", "sweep_spills"]
+
+logger = logging.getLogger("ptdenial.x12")
+SPILL_PREFIX = ".ptdenial-ingest-"
+_OWNER = re.compile(r"^(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-(?P<start>\d+)-")
 
 # Columns the whole-file steps read (the rest stays in the spill): the line
 # keys both files carry, and the 835's remittance fields.
@@ -135,13 +153,20 @@ class Spill:
         return as_counts(_frame([], _COLUMNS[self.kind]), self.whole)
 
     def keys(self) -> tuple[pd.DataFrame, np.ndarray]:
-        """The compact key columns of every row read, and which rows have problems."""
-        if not self._keys:
+        """The compact key columns of every row read, and which rows have problems.
+
+        Handed over once: the spill keeps no copy (the whole-file steps are
+        what holds memory per line), and a second call is an error.
+        """
+        if self._keys is None:
+            raise RuntimeError("Spill.keys() hands the keys over once")
+        parts, self._keys = self._keys, None
+        if not parts:
             empty = _frame([], _COLUMNS[self.kind])[list(KEY_COLUMNS[self.kind])]
             return as_counts(empty, self.whole), np.zeros(0, bool)
-        keys = pd.concat(self._keys, ignore_index=True)
-        self._keys = [keys]
-        return as_counts(keys.copy(), self.whole), np.concatenate(self._bad)
+        keys = pd.concat(parts, ignore_index=True)
+        del parts
+        return as_counts(keys, self.whole), np.concatenate(self._bad)
 
     def chunks(self):
         """The full typed chunks in reading order (one in memory at a time)."""
@@ -203,3 +228,91 @@ def _read_ipc(path: Path, dtypes) -> pd.DataFrame:
         elif frame[name].dtype != dtypes[name]:
             frame[name] = frame[name].astype(dtypes[name])
     return frame
+
+
+def _start_ticks(pid: int) -> int | None:
+    """A process's start time (clock ticks since boot; Linux), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces: count from its closing ")"
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
+
+
+def _owner_tag() -> str:
+    """``<host>-<pid>-<start>-``: the run that makes a spill folder."""
+    pid = os.getpid()
+    return f"{_host()}-{pid}-{_start_ticks(pid) or 0}-"
+
+
+def _gone(tag: str) -> bool:
+    """Whether the run of a tag surely no longer runs (when unsure: no)."""
+    m = _OWNER.match(tag)
+    if m is None or m["host"] != _host() or os.name != "posix":
+        return False
+    pid, start = int(m["pid"]), int(m["start"])
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive (another user's), or cannot tell
+        return False
+    now = _start_ticks(pid)
+    return now is not None and start != 0 and now != start  # pid reused
+
+
+def sweep_spills(folder) -> list[Path]:
+    """Remove the spill folders of killed ingest runs in ``folder``.
+
+    Only folders this user owns, named by :func:`spill_folder` on this host,
+    whose process is gone (not running, or its pid now another process's).
+    Returns what was removed.
+    """
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for entry in entries:
+        if not entry.name.startswith(SPILL_PREFIX):
+            continue
+        try:
+            st = entry.lstat()
+        except OSError:
+            continue
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        if uid is not None and st.st_uid != uid:
+            continue
+        if _gone(entry.name[len(SPILL_PREFIX) :]):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    if removed:
+        n = len(removed)
+        logger.info("removed %d spill folder(s) of killed runs in %s", n, folder)
+    return removed
+
+
+@contextlib.contextmanager
+def spill_folder(folder=None):
+    """A private (``0700``) spill folder, removed however the run ends.
+
+    In ``folder`` (beside the output; the system's temporary folder when
+    None), after removing the leftovers of killed runs there
+    (:func:`sweep_spills`).
+    """
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    where = Path(folder if folder is not None else tempfile.gettempdir())
+    sweep_spills(where)
+    tmp = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX + _owner_tag(), dir=where))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
