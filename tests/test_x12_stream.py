@@ -175,7 +175,8 @@ def test_spill_of_a_killed_run_is_removed_by_the_next(files, tmp_path):
     import subprocess
     import sys
 
-    from ptdenial.x12._stream import SPILL_PREFIX, _owner_tag
+    from ptdenial._owner import owner_tag
+    from ptdenial.x12._stream import SPILL_PREFIX
 
     proc = subprocess.Popen(
         [sys.executable, "-c", _HOLD_SPILL, str(tmp_path)],
@@ -188,7 +189,7 @@ def test_spill_of_a_killed_run_is_removed_by_the_next(files, tmp_path):
     proc.wait()
     proc.stdout.close()
     assert left.is_dir() and left.parent == tmp_path  # what SIGKILL leaves
-    live = tmp_path / f"{SPILL_PREFIX}{_owner_tag()}live"  # this process: running
+    live = tmp_path / f"{SPILL_PREFIX}{owner_tag()}live"  # this process: running
     other_host = tmp_path / f"{SPILL_PREFIX}elsewhere-{proc.pid}-0-x"
     not_ours = tmp_path / ".ptdenial-ingestion-notes"
     for keep in (live, other_host, not_ours):

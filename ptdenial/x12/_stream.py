@@ -19,10 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import re
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
@@ -31,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ptdenial import schema as S
+from ptdenial._owner import owner_tag, remove_stale
 from ptdenial.x12._flatten import (
     CLAIM_LEVEL,
     CLAIM_STATUS,
@@ -51,7 +49,6 @@ __all__ = ["Spill", "KEY_COLUMNS", "spill_folder", "sweep_spills"]
 
 logger = logging.getLogger("ptdenial.x12")
 SPILL_PREFIX = ".ptdenial-ingest-"
-_OWNER = re.compile(r"^(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-(?P<start>\d+)-")
 
 # Columns the whole-file steps read (the rest stays in the spill): the line
 # keys both files carry, and the 835's remittance fields.
@@ -230,69 +227,18 @@ def _read_ipc(path: Path, dtypes) -> pd.DataFrame:
     return frame
 
 
-def _start_ticks(pid: int) -> int | None:
-    """A process's start time (clock ticks since boot; Linux), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # the command name (field 2) may hold spaces: count from its closing ")"
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
-
-
-def _owner_tag() -> str:
-    """``<host>-<pid>-<start>-``: the run that makes a spill folder."""
-    pid = os.getpid()
-    return f"{_host()}-{pid}-{_start_ticks(pid) or 0}-"
-
-
-def _gone(tag: str) -> bool:
-    """Whether the run of a tag surely no longer runs (when unsure: no)."""
-    m = _OWNER.match(tag)
-    if m is None or m["host"] != _host() or os.name != "posix":
-        return False
-    pid, start = int(m["pid"]), int(m["start"])
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except OSError:  # alive (another user's), or cannot tell
-        return False
-    now = _start_ticks(pid)
-    return now is not None and start != 0 and now != start  # pid reused
+def _spill_tag(name: str) -> str | None:
+    return name[len(SPILL_PREFIX) :] if name.startswith(SPILL_PREFIX) else None
 
 
 def sweep_spills(folder) -> list[Path]:
     """Remove the spill folders of killed ingest runs in ``folder``.
 
-    Only folders this user owns, named by :func:`spill_folder` on this host,
-    whose process is gone (not running, or its pid now another process's).
-    Returns what was removed.
+    Only entries this user owns, named by :func:`spill_folder` on this host,
+    whose process is gone (not running, or its pid now another process's:
+    :func:`ptdenial._owner.is_stale`). Returns what was removed.
     """
-    removed = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    for entry in entries:
-        if not entry.name.startswith(SPILL_PREFIX):
-            continue
-        try:
-            st = entry.lstat()
-        except OSError:
-            continue
-        if not entry.is_dir() or entry.is_symlink():
-            continue
-        if uid is not None and st.st_uid != uid:
-            continue
-        if _gone(entry.name[len(SPILL_PREFIX) :]):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
+    removed = remove_stale(folder, _spill_tag)
     if removed:
         n = len(removed)
         logger.info("removed %d spill folder(s) of killed runs in %s", n, folder)
@@ -311,7 +257,7 @@ def spill_folder(folder=None):
         Path(folder).mkdir(parents=True, exist_ok=True)
     where = Path(folder if folder is not None else tempfile.gettempdir())
     sweep_spills(where)
-    tmp = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX + _owner_tag(), dir=where))
+    tmp = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX + owner_tag(), dir=where))
     try:
         yield tmp
     finally:
