@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -108,8 +109,10 @@ def test_a_claims_lines_share_one_partition_in_both_kinds(files, tmp_path):
     assert len(claims) > 5
     again = claim_buckets(pd.Series(list(claims), dtype=object))
     assert [int(b) % 5 for b in again] == list(claims.values())
+    most = [spills["835"].partition(part, 256)[2] for part in range(256)]
+    assert sorted(np.concatenate(most).tolist()) == list(range(spills["835"].n_rows))
     with pytest.raises(ValueError, match="n_parts"):
-        spills["835"].partition(0, 0)
+        spills["835"].partition(0, 257)
 
 
 def test_repeated_keys_across_chunks_are_all_quarantined(files):

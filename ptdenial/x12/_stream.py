@@ -187,7 +187,7 @@ class Spill:
         frames, bads, rows, offset = [], [], [], 0
         parts = zip(self.parts, self._bucket, self._bad, strict=True)
         for (path, n), bucket, bad in parts:
-            pick = np.flatnonzero(bucket % n_parts == part)
+            pick = np.flatnonzero(bucket.astype(np.intp) % n_parts == part)
             if len(pick):
                 frames.append(_read_ipc(path, self._dtypes, columns, pick))
                 bads.append(bad[pick])
