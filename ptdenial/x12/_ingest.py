@@ -25,7 +25,7 @@ from ptdenial.x12._join import (
     superseded,
 )
 from ptdenial.x12._read import ReversalPlan, apply_netting, reversal_plan, scan_x12
-from ptdenial.x12._stream import N_BUCKETS, Pieces, Spill, spill_folder
+from ptdenial.x12._stream import MAX_PARTS, Pieces, Spill, spill_folder
 
 __all__ = [
     "Ingest",
@@ -318,7 +318,7 @@ class _Run:
         """Decide the whole-file steps partition by partition (arrays by row)."""
         n835, n837 = self.s835.n_rows, self.s837.n_rows
         lines = n835 + n837
-        n_parts = min(N_BUCKETS, max(1, -(-lines // _PARTITION_LINES)))
+        n_parts = min(MAX_PARTS, max(1, -(-lines // _PARTITION_LINES)))
         self.n_parts = n_parts
         table_n = n837 if self.with_837 else n835
         raw = {
