@@ -82,13 +82,16 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
     learner_params : dict, optional
         Extra keyword arguments for the learner (e.g. LightGBM's
         ``reg_lambda``), applied last.
-    linear_base : {"auto", True, False}, default="auto"
+    linear_base : {"auto", True, False}, default=False
         Boost the trees from the log-odds of a logistic regression on
         one-hot categoricals and standardized numbers (fitted on the same
-        rows first), so the trees learn what is not additive. On a 50k-line
-        history the trees alone trail that regression by about 0.013 AUC
-        (``bench/results/model.md``). ``"auto"``: with LightGBM (HistGradient
-        Boosting cannot start from given log-odds).
+        rows first), so the trees learn what is not additive. ``"auto"``:
+        with LightGBM (HistGradientBoosting cannot start from given
+        log-odds). Off by default: trained once and scored for months
+        without retraining, the trees alone ranked better on 8 of 9 worlds
+        (0.006-0.02 AUC, the ninth a tie; ECE lower on 5, higher on 3); the
+        base helped on 3-month hold-outs of small histories
+        (``bench/results/model.md``, deployment notes).
     smoothing, window_days, min_category_count :
         Feature settings, see :mod:`ptdenial.features`.
     history_lag : {"deployment", "anchored", "none"}, default="deployment"
@@ -144,7 +147,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         early_stopping_months=2,
         refit="all",
         learner_params=None,
-        linear_base="auto",
+        linear_base=False,
         smoothing=20.0,
         window_days=90,
         min_category_count=20,
