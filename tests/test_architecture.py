@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "ptdenial"
 # (it re-exports model's LinearBase), so it sits above model.
 LAYERS = (
     ("exceptions",),
-    ("_utils", "_distinct", "config"),
+    ("_utils", "_distinct", "_owner", "config"),
     ("reference",),
     ("schema",),
     ("io", "_payment"),

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from ptdenial import _owner
 from ptdenial.config import ScoringConfig
 from ptdenial.datasets import load_sample_claims
 from ptdenial.io import atomic_path, write_table
@@ -312,9 +313,9 @@ def _dead_pid() -> int:
 
 
 def test_sweep_removes_only_leftovers_of_dead_runs(tmp_path):
-    host = _scratch._host()
+    host = _owner.host()
     dead = _dead_pid()
-    mine = _scratch.owner_tag()
+    mine = _owner.owner_tag()
     leftovers = [
         tmp_path / f"{_scratch.SCRATCH_PREFIX}{host}-{dead}-123-abc",
         tmp_path / f".scored.parquet.ptdenial-{host}-{dead}-123-x1y2.tmp",
@@ -326,7 +327,7 @@ def test_sweep_removes_only_leftovers_of_dead_runs(tmp_path):
         tmp_path / f".scored.parquet.{dead}.tmp",  # not a ptdenial name
         tmp_path / "scored.parquet",
     ]
-    if _scratch._start_ticks(os.getpid()) is not None:  # a reused pid: another start
+    if _owner.start_ticks(os.getpid()) is not None:  # a reused pid: another start
         leftovers.append(
             tmp_path / f"{_scratch.SCRATCH_PREFIX}{host}-{os.getpid()}-1-reused"
         )

@@ -109,6 +109,18 @@ def test_table_is_written_in_chunks_of_at_most_chunk_rows(files, tmp_path, monke
     assert not list(tmp_path.glob(".ptdenial-ingest-*"))  # spill removed
 
 
+def test_spill_hands_its_keys_over_once(files, tmp_path):
+    """The spill keeps no copy of the keys (memory per line): a second ask fails."""
+    from ptdenial.x12._read import scan_x12
+
+    spill = Spill("835", tmp_path, 50)
+    scan_x12(files["remits"][:1], KEY, expect="835", strict=False, sink=spill)
+    keys, bad = spill.keys()
+    assert len(keys) == len(bad) == spill.n_rows > 0
+    with pytest.raises(RuntimeError, match="once"):
+        spill.keys()
+
+
 def test_spill_chunks_hold_at_most_chunk_rows(files, tmp_path):
     from ptdenial.x12._read import scan_x12
 
@@ -142,4 +154,50 @@ def test_cli_chunk_rows_gives_the_same_files(files, tmp_path, monkeypatch):
     assert (
         main(["ingest", "--claims-837", "x.837", "--out", "o.csv", "--chunk-rows", "0"])
         == 2
+    )
+
+
+_HOLD_SPILL = """
+import sys, time
+from ptdenial.x12._stream import spill_folder
+with spill_folder(sys.argv[1]) as tmp:
+    (tmp / "835-0.arrow").write_bytes(b"rows")
+    print(tmp, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_spill_of_a_killed_run_is_removed_by_the_next(files, tmp_path):
+    """SIGKILL leaves the spill folder; the next ingest beside it removes it,
+    and only it: not a running process's, another host's or another name."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from ptdenial._owner import owner_tag
+    from ptdenial.x12._stream import SPILL_PREFIX
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_SPILL, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    left = Path(proc.stdout.readline().strip())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    assert left.is_dir() and left.parent == tmp_path  # what SIGKILL leaves
+    live = tmp_path / f"{SPILL_PREFIX}{owner_tag()}live"  # this process: running
+    other_host = tmp_path / f"{SPILL_PREFIX}elsewhere-{proc.pid}-0-x"
+    not_ours = tmp_path / ".ptdenial-ingestion-notes"
+    for keep in (live, other_host, not_ours):
+        keep.mkdir()
+    out = tmp_path / "t.parquet"
+    ingest(key=KEY, run_date=RUN_DATE, out=out, remits_835=files["remits"][:1])
+    assert not left.exists()
+    assert live.is_dir() and other_host.is_dir() and not_ours.is_dir()
+    assert sorted(p.name for p in tmp_path.glob(f"{SPILL_PREFIX}*")) == sorted(
+        [live.name, other_host.name]
     )

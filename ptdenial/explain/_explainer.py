@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ptdenial._utils import text_array
 from ptdenial.exceptions import PtdenialError
 from ptdenial.explain._groups import (
     _GROUP_NAMES,
@@ -359,10 +360,10 @@ class Explainer:
             {
                 "pos": pos[sel].astype(np.int64),
                 "rank": rank[rank < max_reasons].astype(np.int64),
-                "group": np.asarray(self.groups, dtype=object)[grp[sel]],
+                "group": text_array(np.asarray(self.groups, dtype=object)[grp[sel]]),
                 "contribution": val[sel],
-                "reason": reason[sel],
-                "fix": fix[sel],
+                "reason": text_array(reason[sel]),
+                "fix": text_array(fix[sel]),
             },
             index=sel,
         )

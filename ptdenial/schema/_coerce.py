@@ -376,6 +376,17 @@ def _on_values(fn, s: pd.Series, *, categorical: bool):
     return on_distinct(fn, s, categorical=categorical, found=found)
 
 
+def _is_arrow_decimal(dtype) -> bool:
+    return isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype)
+
+
+def _is_arrow_dated(dtype) -> bool:
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    t = dtype.pyarrow_dtype
+    return pa.types.is_date(t) or pa.types.is_timestamp(t)
+
+
 def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
     """Coerce one raw column to the canonical dtype of its spec.
 
@@ -405,12 +416,22 @@ def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
     if spec.kind not in _KINDS:  # pragma: no cover - the spec table is fixed
         raise AssertionError(spec.kind)
     coerce, check, reason = _KINDS[spec.kind]
+    if spec.kind == "decimal" and _is_arrow_decimal(raw.dtype):
+        floats = plain(raw, "decimal")
+        if floats.dtype == np.float64:  # exact: no dictionary of 16-byte decimals
+            raw = floats
     if spec.kind == "category":
         coerce = functools.partial(coerce, spec=spec)
     kind = spec.kind
-    values, bad, *outside = _on_values(
-        lambda u: coerce(plain(u, kind)), raw, categorical=kind == "category"
-    )
+    if kind == "date" and _is_arrow_dated(raw.dtype):
+        # counted in days by Arrow, row by row: a dictionary of the dates and
+        # spreading the result back cost more than the count itself
+        values, bad, *outside = coerce(plain(raw, kind))
+        values = values.rename(raw.name)
+    else:
+        values, bad, *outside = _on_values(
+            lambda u: coerce(plain(u, kind)), raw, categorical=kind == "category"
+        )
     vocab = list(spec.categories or ())
     reason = reason.format(name=spec.name, vocab=vocab)
     return Coerced(values, bad, check, reason, None, None, *outside)

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ptdenial import schema as S
 from ptdenial._distinct import combinations, spread, text_codes
+from ptdenial._utils import text_array
 from ptdenial.config import ScoringConfig
 from ptdenial.explain import Explainer, combine_reasons
 from ptdenial.model import SCORED_CODE
@@ -26,6 +27,7 @@ from ptdenial.rules import PayerRuleFlagger, apply_rules
 from ptdenial.scoring._timing import StageTimer
 
 _BAND_RANK = {"low": 0, "medium": 1, "high": 2}
+_BASIS = np.array(["", "model", "hard rule"], dtype=object)
 
 
 def scored_arrow_schema() -> pa.Schema:
@@ -374,7 +376,7 @@ def _add_quiet_reasons(drivers, hits, pos97, p, band, valid, Xf):
         )
         text = text + np.where(known, history, "; no history for this payer yet")
     quiet_rows = pd.DataFrame(
-        {"pos": at, "rank": 0, "reason": text.to_numpy(object), "fix": ""}
+        {"pos": at, "rank": 0, "reason": text_array(text.to_numpy(object)), "fix": ""}
     )
     if not len(drivers):
         return quiet_rows
@@ -437,14 +439,15 @@ def _worklist_context(valid, hits, is_code, band, loss, payment, explanation, co
     min_rank = _BAND_RANK[config.worklist_min_band]
     candidate = (is_code & (rank >= min_rank)) | hard
     at_risk = np.where(is_code, loss, np.where(hard, payment, np.nan))
+    basis = np.where(is_code, 1, np.where(hard, 2, 0))
     context = pd.DataFrame(
         {
             "expected_payment": payment,
             "dollars_at_risk": at_risk,
             "hard_hit": hard,
             "worklist_candidate": candidate & np.isfinite(at_risk),
-            "basis": np.where(is_code, "model", np.where(hard, "hard rule", "")),
-            "explanation": explanation,
+            "basis": text_array(_BASIS[basis]) if n else _BASIS[:0].astype(str),
+            "explanation": text_array(explanation),
         }
     )
     for name in (S.UNITS, S.MODIFIERS, S.RENDERING_PROVIDER_ID, S.PATIENT_ID):

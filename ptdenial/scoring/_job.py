@@ -15,6 +15,7 @@ carried per batch, the final worklist lines' fixes re-scored once),
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -286,9 +287,9 @@ class _Run:
         return _outputs(out, q_path, wl_paths)
 
     def _scored_parts(self, patches):
-        for k, path in self.s_paths:
-            yield _patch(_read_ipc(path), patches.get(k))
-            path.unlink()
+        parts = _read_ahead([path for _, path in self.s_paths])
+        for (k, _), table in zip(self.s_paths, parts, strict=True):
+            yield _patch(table, patches.get(k))
 
     def check_accounting(self):
         counts, n_in = self.tally.counts, self.plan.n_in
@@ -324,6 +325,32 @@ class _Run:
             if tally.segments
             else np.zeros(0, dtype=object),
         )
+
+
+def _read_ahead(paths):
+    """Each spilled part's table (the file then removed), the next one read meanwhile.
+
+    Arrow reads and decompresses a part, and writes the Parquet output,
+    without holding the interpreter: with the next part read on a thread
+    while this one is written, the job's last serial step overlaps the two.
+    At most two parts are in memory.
+    """
+    if not paths:
+        return
+
+    def read(path):
+        table = _read_ipc(path)
+        path.unlink()
+        return table
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(read, paths[0])
+        for nxt in [*paths[1:], None]:
+            table = ahead.result()
+            if nxt is not None:
+                ahead = pool.submit(read, nxt)
+            yield table
+            del table
 
 
 # --- the job ------------------------------------------------------------------------

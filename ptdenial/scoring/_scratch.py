@@ -27,89 +27,33 @@ import os
 import re
 import shutil
 import signal
-import socket
 import tempfile
 import threading
 from pathlib import Path
 
+from ptdenial._owner import owner_tag, remove_stale
+
 logger = logging.getLogger("ptdenial.scoring")
 
 SCRATCH_PREFIX = ".ptdenial-score-"
-_TAG = re.compile(r"^(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-(?P<start>\d+)-")
 _TMP = re.compile(r"^\..+\.ptdenial-(?P<tag>[A-Za-z0-9_]+-\d+-\d+-)[A-Za-z0-9_]+\.tmp$")
 
 
-def _start_ticks(pid: int) -> int | None:
-    """The process's start time (clock ticks since boot; Linux), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # the command name (field 2) may hold spaces: count from its closing ")"
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
-
-
-def owner_tag() -> str:
-    """``<host>-<pid>-<start>-``: who made a scratch folder or a temporary file."""
-    pid = os.getpid()
-    return f"{_host()}-{pid}-{_start_ticks(pid) or 0}-"
-
-
-def _running(pid: int, start: int) -> bool:
-    """Whether the process that made a tag may still run (when unsure: yes)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    now = _start_ticks(pid)
-    return now is None or start == 0 or now == start
-
-
-def _stale(tag: str) -> bool:
-    m = _TAG.match(tag)
-    if m is None or m["host"] != _host():
-        return False
-    return not _running(int(m["pid"]), int(m["start"]))
+def _tag_of(name: str) -> str | None:
+    if name.startswith(SCRATCH_PREFIX):
+        return name[len(SCRATCH_PREFIX) :]
+    m = _TMP.match(name)
+    return None if m is None else m["tag"]
 
 
 def sweep(folder: Path) -> list[Path]:
     """Remove scratch folders and temporary outputs of dead runs in ``folder``.
 
     Only entries this user owns whose name carries a tag of this host, and
-    whose process is gone. Returns what was removed.
+    whose process is gone (:func:`ptdenial._owner.is_stale`). Returns what
+    was removed.
     """
-    removed = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    for entry in entries:
-        name = entry.name
-        if name.startswith(SCRATCH_PREFIX):
-            tag = name[len(SCRATCH_PREFIX) :]
-        elif (m := _TMP.match(name)) is not None:
-            tag = m["tag"]
-        else:
-            continue
-        try:
-            st = entry.lstat()
-        except OSError:
-            continue
-        if (uid is not None and st.st_uid != uid) or not _stale(tag):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                entry.unlink()
-        removed.append(entry)
+    removed = remove_stale(folder, _tag_of)
     if removed:
         logger.info("removed %d leftover(s) of killed runs in %s", len(removed), folder)
     return removed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from ptdenial.x12._join import (
     superseded,
 )
 from ptdenial.x12._read import apply_netting, reversal_plan, scan_x12
-from ptdenial.x12._stream import Spill
+from ptdenial.x12._stream import Spill, spill_folder
 
 __all__ = [
     "Ingest",
@@ -148,7 +147,8 @@ def ingest(
 
     Each file is read once, in chunks of at most ``chunk_rows`` service
     lines: the typed chunks go to a private temporary folder (beside ``out``,
-    else the system's) and only the compact keys the whole-file steps need
+    else the system's; the folders left there by killed runs are removed
+    first) and only the compact keys the whole-file steps need
     (reversals, latest remittance, remit-claim matching) stay in memory. With
     ``out``, the table is then written chunk by chunk, so memory does not
     grow with the number of output rows; quarantined and unmatched rows and
@@ -172,6 +172,9 @@ def ingest(
     out : str or Path, optional
         Write the valid table here (``.parquet`` or ``.csv``, atomically)
         instead of returning it; ``table`` then holds its columns only.
+        Without ``out`` the whole valid table is built in memory and
+        returned, so memory grows with the number of lines (``ptdenial
+        ingest`` always writes to ``--out``): give ``out`` for large inputs.
     chunk_rows : int
         Service lines per chunk (memory against speed); the result does not
         depend on it.
@@ -204,9 +207,7 @@ def ingest(
         mapping = read_mapping(mapping)
     raw_key, key_source = resolve_key(key, key_file=key_file)
     spill_dir = None if out is None else Path(out).resolve().parent
-    if spill_dir is not None:
-        spill_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".ptdenial-ingest-", dir=spill_dir) as tmp:
+    with spill_folder(spill_dir) as tmp:
         s837 = Spill("837P", tmp, chunk_rows)
         s835 = Spill("835", tmp, chunk_rows)
         read = [
@@ -300,23 +301,24 @@ class _Run:
         self._unmatched_c = []
         self.columns = None
         self.counts = {"claim_lines_837": s837.n_rows, "rows": 0, "valid": 0}
-        self._plan_remits()
+        remit_keys = self._plan_remits()
         if with_837:
             keys, bad = s837.keys()
             table_keys = keys.loc[~bad].reset_index(drop=True)
         if self.both:
             joined, self.matched, self.chosen, self.reason = match_remits(
-                table_keys, self.remit_keys, reference=self.reference
+                table_keys, remit_keys, reference=self.reference
             )
             new = [c for c in joined.columns if c not in table_keys.columns]
             self.outcomes = joined[new]
         elif not with_837:
-            self.dup = superseded(self.remit_keys)
-            table_keys = self.remit_keys.loc[~self.dup]
+            self.dup = superseded(remit_keys)
+            table_keys = remit_keys.loc[~self.dup]
         self.held = _repeated_keys(table_keys)
         self._held = []
 
-    def _plan_remits(self):
+    def _plan_remits(self) -> pd.DataFrame:
+        """Plan the netting of reversals; the netted remit keys without problems."""
         keys, bad = self.s835.keys()
         self.plan = reversal_plan(keys)
         keep = np.ones(len(keys), bool)
@@ -325,7 +327,7 @@ class _Run:
             keep = ~self.plan.cancel
         self.counts["remit_lines_835"] = int(keep.sum())
         self.counts["remit_lines_reversed"] = int((~keep).sum())
-        self.remit_keys = keys.loc[keep & ~bad].reset_index(drop=True)
+        return keys.loc[keep & ~bad].reset_index(drop=True)
 
     def set_docs(self, export):
         self.docs = export

@@ -113,7 +113,8 @@ def superseded(remits: pd.DataFrame) -> np.ndarray:
     Needs only ``claim_id``, ``line_number``, ``claim_status`` and
     ``adjudication_date``, so a large file is decided on these keys alone.
     """
-    ranked = _rank(remits)
+    used = (S.CLAIM_ID, S.LINE_NUMBER, CLAIM_STATUS, S.ADJUDICATION_DATE)
+    ranked = _rank(remits[[c for c in used if c in remits]])  # not every column
     ranked = ranked.sort_values(["_primary", "_adj", "_order"], kind="stable")
     dup = ranked.duplicated([S.CLAIM_ID, S.LINE_NUMBER], keep="last").to_numpy()
     out = np.zeros(len(remits), bool)

@@ -11,9 +11,11 @@ in canonical form (fixed-width ISA, one segment per line) and walks it with
 :class:`pyx12.x12file.X12Reader`, which checks the envelope: SE/GE/IEA counts
 and control numbers, unterminated loops, invalid segment identifiers.
 
-Segments are cut and handed to pyx12 lazily, one read-ahead buffer at a time,
-so memory holds the file's text and a few segments, not one object per
-segment of the file.
+The file is read in blocks (``_BLOCK``, 4 MiB) and segments are cut and
+handed to pyx12 as they are split, so memory holds about a block, the
+segment being cut and a bounded lookahead (``_LOOKAHEAD``, 8 MiB, for the
+first composite), never the file's text or one object per segment: the
+envelope checks keep counters, line numbers are counted as the text goes by.
 
 Anything that makes a file unusable raises :class:`X12FormatError` naming the
 file, the segment's position (1-based among the file's segments), its line and
@@ -52,6 +54,11 @@ _COUNT_ERRORS = {
 }
 _SEG_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _MAX_ISA_CHARS = 400
+# The file is read in blocks of this many bytes (one latin-1 character each).
+_BLOCK = 4 << 20
+# How far past an interchange's start the checks of the component separator
+# look for the first composite (SVC, SV1, SV2, HI).
+_LOOKAHEAD = 8 << 20
 # What pyx12 raises (besides X12Error) when the envelope is broken: a GE
 # without GS, a second GE, an SE without ST ... (it indexes an empty stack).
 _PYX12_CRASHES = (IndexError, KeyError, AttributeError, TypeError, ValueError)
@@ -140,36 +147,120 @@ class _Interchange:
     first_pos: int  # its position in the file
 
 
+class _Window:
+    """The text of a file from the segment being cut onwards, read in blocks.
+
+    Offsets are the file's: latin-1 maps one byte to one character, so a
+    block boundary never splits a character. Text before the segment being
+    cut is dropped once it exceeds a block (its newlines counted first), so
+    the window holds about a block, the segment being cut and any lookahead,
+    never the whole file.
+    """
+
+    def __init__(self, fh, block: int):
+        self._fh, self._block = fh, max(1, int(block))
+        self.buf, self.base, self.eof = "", 0, False
+        self._line, self._line_at = 1, 0
+
+    @property
+    def end(self) -> int:
+        """File offset just past the text read so far."""
+        return self.base + len(self.buf)
+
+    def fill(self, end: int) -> bool:
+        """Read until offset ``end`` is read or the file ends; True if it is."""
+        while self.end < end and not self.eof:
+            data = self._fh.read(max(self._block, end - self.end))
+            if data:
+                self.buf += data.decode("latin-1")
+            else:
+                self.eof = True
+        return self.end >= end
+
+    def text(self, a: int, b: int) -> str:
+        """The text from offset ``a`` to ``b`` (shorter at the end of the file)."""
+        self.fill(b)
+        return self.buf[a - self.base : b - self.base]
+
+    def char(self, i: int) -> str:
+        """The character at offset ``i``, or ``""`` past the end of the file."""
+        return self.text(i, i + 1)
+
+    def skip_ws(self, i: int) -> int:
+        while (c := self.char(i)) and c in " \t\r\n\x00\ufeff":
+            i += 1
+        return i
+
+    def find(self, sub: str, a: int) -> int:
+        """Offset of the next ``sub`` at or after ``a``; -1 when the file has none."""
+        while True:
+            k = self.buf.find(sub, a - self.base)
+            if k >= 0:
+                return self.base + k
+            if self.eof:
+                return -1
+            a = max(a, self.end - len(sub) + 1)
+            self.fill(self.end + 1)
+
+    def scan(self, how, a: int, limit: int):
+        """``how(buf, pos, endpos)`` (a compiled pattern's search or match)
+        over the text from ``a``, reading up to ``limit`` characters ahead.
+
+        A match (or no match) that reaches the end of the text read so far
+        is tried again on more text, so the result does not depend on the
+        block size. Offsets in the match are relative to :attr:`base`.
+        """
+        size = self._block
+        while True:
+            stop = a + limit
+            self.fill(min(a + size, stop))
+            hi = min(self.end, stop)
+            m = how(self.buf, a - self.base, hi - self.base)
+            if self.eof or hi >= stop or (m and self.base + m.end() < hi):
+                return m
+            size *= 2
+
+    def line_of(self, offset: int) -> int:
+        """1-based line of a file offset (cheap for increasing offsets)."""
+        at, base = self._line_at, self.base
+        if offset >= at:
+            self.fill(offset)
+            self._line += self.buf.count("\n", at - base, offset - base)
+        else:
+            self._line -= self.buf.count("\n", offset - base, at - base)
+        self._line_at = offset
+        return self._line
+
+    def drop(self, upto: int) -> None:
+        """Forget the text before offset ``upto`` once it exceeds a block."""
+        if upto - self.base <= self._block:
+            return
+        if self._line_at < upto:
+            self.line_of(upto)
+        self.buf = self.buf[upto - self.base :]
+        self.base = upto
+
+
 class _Scanner:
     """Cut a file's text into interchanges of raw segments, lazily."""
 
-    def __init__(self, text: str, path, notes):
-        self.text = text
+    def __init__(self, window: _Window, path, notes):
+        self.w = window
         self.path = path
         self.notes = notes
         self.n = 0  # segments cut so far (file positions)
+        self.n_st = 0  # ST segments cut (bare transaction sets)
         self._end = 0
-        self._line, self._line_at = 1, 0
 
     def line_of(self, offset: int) -> int:
-        """1-based line of a text offset (cheap for increasing offsets)."""
-        t = self.text
-        if offset >= self._line_at:
-            self._line += t.count("\n", self._line_at, offset)
-        else:
-            self._line -= t.count("\n", offset, self._line_at)
-        self._line_at = offset
-        return self._line
+        return self.w.line_of(offset)
 
     def raw(self, text: str, start: int) -> _Raw:
         self.n += 1
         return _Raw(text, start, False, self.n, self.line_of(start))
 
     def skip_ws(self, i: int) -> int:
-        t = self.text
-        while i < len(t) and t[i] in " \t\r\n\x00\ufeff":
-            i += 1
-        return i
+        return self.w.skip_ws(i)
 
     def fail(self, pos, seg_id, offset, problem, fix) -> X12FormatError:
         line = self.line_of(offset) if offset is not None else None
@@ -177,24 +268,25 @@ class _Scanner:
 
     def interchanges(self) -> Iterator[_Interchange]:
         """Each interchange; consume its segments before asking for the next."""
-        t = self.text
+        w = self.w
         i = self.skip_ws(0)
-        if i >= len(t):
+        if not w.char(i):
             raise self.fail(
                 0, None, None, "the file is empty", "remove it or export the file again"
             )
         first = True
-        while i < len(t):
-            if t.startswith("ISA", i):
+        while w.char(i):
+            head = w.text(i, i + 20)
+            if head.startswith("ISA"):
                 yield self._isa_interchange(i)
                 i = self.skip_ws(self._end)
-            elif first and re.match(r"ST[^A-Za-z0-9\s]", t[i : i + 3]):
+            elif first and re.match(r"ST[^A-Za-z0-9\s]", head[:3]):
                 yield self._bare(i)
-                i = len(t)
+                return
             else:
                 raise self.fail(
                     self.n + 1,
-                    _seg_label(re.split(r"[^A-Za-z0-9]", t[i : i + 20])[0]),
+                    _seg_label(re.split(r"[^A-Za-z0-9]", head)[0]),
                     i,
                     "expected an ISA segment here",
                     "an X12 file must start with ISA (or be a bare ST...SE "
@@ -205,13 +297,13 @@ class _Scanner:
     # -- delimiters -----------------------------------------------------------
     def _isa_separators(self, i: int):
         """Element separator and the offsets of ISA's 16 element separators."""
-        t = self.text
+        w = self.w
         pos = self.n + 1
-        if len(t) < i + 4:
+        if not w.fill(i + 4):
             raise self.fail(
                 pos, "ISA", i, "the ISA segment is truncated", "export the file again"
             )
-        ele = t[i + 3]
+        ele = w.char(i + 3)
         if ele.isalnum() or ele.isspace():
             raise self.fail(
                 pos,
@@ -221,9 +313,9 @@ class _Scanner:
                 "symbol such as '*' or '|')",
                 "export the file again; the ISA segment is damaged",
             )
-        limit = min(len(t), i + _MAX_ISA_CHARS)
-        seps = [j for j in range(i + 3, limit) if t[j] == ele][:16]
-        if len(seps) < 16 or seps[-1] + 2 >= len(t):
+        isa = w.text(i, i + _MAX_ISA_CHARS)
+        seps = [i + j for j in range(3, len(isa)) if isa[j] == ele][:16]
+        if len(seps) < 16 or not w.fill(seps[-1] + 3):
             raise self.fail(
                 pos,
                 "ISA",
@@ -236,15 +328,15 @@ class _Scanner:
 
     def _isa_delims(self, i: int):
         """(element sep, component sep, terminator, ISA text, offset after ISA)."""
-        t = self.text
+        w = self.w
         pos = self.n + 1
         ele, seps = self._isa_separators(i)
-        comp = t[seps[-1] + 1]
+        comp = w.char(seps[-1] + 1)
         k = seps[-1] + 2
-        term = t[k]
+        term = w.char(k)
         if term in "\r\n":
             k2 = self.skip_ws(k)
-            nxt = t[k2] if k2 < len(t) else ""
+            nxt = w.char(k2)
             if nxt and not nxt.isalnum():
                 term, k = nxt, k2
             else:
@@ -267,18 +359,29 @@ class _Scanner:
                 "the segment terminator must be a symbol (such as '~') that "
                 "differs from the element and component separators",
             )
-        return ele, comp, term, t[i : seps[-1] + 2], k + 1
+        return ele, comp, term, w.text(i, seps[-1] + 2), k + 1
 
     def _split(self, start: int, term: str, stop_at_iea: bool) -> Iterator[_Raw]:
-        """Raw segments from ``start`` up to and including IEA (or EOF)."""
-        t = self.text
+        """Raw segments from ``start`` up to and including IEA (or EOF).
+
+        Without ``stop_at_iea`` (a bare transaction set) the ST segments are
+        counted in :attr:`n_st` for the synthetic GE01.
+        """
+        w = self.w
+        st = None
+        if not stop_at_iea:
+            st = re.compile(rf"\s*ST{re.escape(w.char(start + 2))}")
         j = start
         while True:
-            k = t.find(term, j)
+            w.drop(j)
+            k = w.buf.find(term, j - w.base)  # fast path: within the window
+            k = w.base + k if k >= 0 else w.find(term, j)
             if k < 0:
                 yield from self._last(j, stop_at_iea)
                 return
-            body = t[j:k]
+            body = w.buf[j - w.base : k - w.base]
+            if st is not None and st.match(body):
+                self.n_st += 1
             stripped = body.strip(" \t\r\n")
             if stripped:
                 lead = len(body) - len(body.lstrip(" \t\r\n"))
@@ -294,10 +397,10 @@ class _Scanner:
 
     def _last(self, j: int, stop_at_iea: bool) -> Iterator[_Raw]:
         """What follows the last terminator: nothing, an unterminated IEA, or a cut."""
-        t = self.text
-        rest = t[j:]
+        w = self.w
+        rest = w.text(j, w.end)  # no terminator left: the window reaches EOF
         frag = rest.strip(" \t\r\n\x00\x1a")
-        self._end = len(t)
+        self._end = w.end
         if not frag:
             return
         at = j + len(rest) - len(rest.lstrip())
@@ -327,11 +430,12 @@ class _Scanner:
         return _Interchange(ele, comp, term, isa, segs, False, i, isa.pos)
 
     def _bare(self, i: int) -> _Interchange:
-        t = self.text
-        ele = t[i + 2]
+        w = self.w
+        ele = w.char(i + 2)
         e = re.escape(ele)
-        m = re.match(rf"ST{e}[0-9A-Za-z]+{e}[0-9A-Za-z]+(?:{e}[0-9A-Za-z]*)?", t[i:])
-        if m is None or i + m.end() >= len(t):
+        st_head = re.compile(rf"ST{e}[0-9A-Za-z]+{e}[0-9A-Za-z]+(?:{e}[0-9A-Za-z]*)?")
+        m = w.scan(st_head.match, i, _LOOKAHEAD)
+        if m is None or not w.fill(w.base + m.end() + 1):
             raise self.fail(
                 1,
                 "ST",
@@ -339,23 +443,33 @@ class _Scanner:
                 "cannot read the ST segment of this bare transaction set",
                 "add the ISA/GS envelope or export the file again",
             )
-        k = i + m.end()
-        term = t[k]
+        k = w.base + m.end()
+        st_id = m.group(0).split(ele)[1]
+        term = w.char(k)
         if term in "\r\n":
-            k2 = self.skip_ws(k)
-            nxt = t[k2] if k2 < len(t) else ""
+            nxt = w.char(self.skip_ws(k))
             term = nxt if nxt and not nxt.isalnum() else "\n"
         comp = ":"
-        cm = re.search(
-            re.escape(term) + rf"\s*(?:SVC|SV1){e}[A-Z]{{2}}([^A-Za-z0-9])", t
+        cm = w.scan(
+            re.compile(
+                re.escape(term) + rf"\s*(?:SVC|SV1){e}[A-Z]{{2}}([^A-Za-z0-9])"
+            ).search,
+            i,
+            _LOOKAHEAD,
         )
         if cm and cm.group(1) not in (ele, term):
             comp = cm.group(1)
-        st_id = m.group(0).split(ele)[1]
-        n_st = 1 + len(re.findall(re.escape(term) + rf"\s*ST{e}", t[i:]))
-        head, tail = _envelope(ele, comp, st_id, n_st)
-        segs = _chain(head[1:], self._split(i, term, stop_at_iea=False), tail)
+        head = _envelope(ele, comp, st_id, 0)[0]
+        segs = _chain(
+            head[1:],
+            self._split(i, term, stop_at_iea=False),
+            self._bare_tail(ele, comp, st_id),
+        )
         return _Interchange(ele, comp, term, head[0], segs, True, i, self.n + 1)
+
+    def _bare_tail(self, ele, comp, st_id) -> Iterator[_Raw]:
+        """The synthetic GE/IEA, once the ST sets have been counted."""
+        yield from _envelope(ele, comp, st_id, self.n_st)[1]
 
 
 def _chain(*parts):
@@ -459,40 +573,59 @@ def iter_segments(
     path = Path(path)
     notes = [] if notes is None else notes
     try:
-        raw = path.read_bytes()
+        fh = path.open("rb")
     except OSError as exc:
-        raise InputFileError(
-            f"{path}: cannot read the file ({exc.strerror or type(exc).__name__})."
-        ) from exc
-    text = raw.decode("latin-1")
-    del raw
-    scanner = _Scanner(text, path, notes)
-    for ix in scanner.interchanges():
-        if ix.bare:
-            isa_fields = ix.isa.text.split(ix.ele)
-            notes.append(
-                f"{path}: no ISA/GS envelope; read as a bare "
-                "transaction set (version assumed 5010)"
-            )
-        else:
-            isa_fields = _fixed_isa(ix.isa.text, ix.ele, path, ix.isa.line)
-        comp = _component_in_use(scanner, ix, notes, strict)
-        ctx = (path, strict, notes, problems)
-        yield from _walk(ctx, ix, isa_fields, comp, "~" in text)
+        raise _unreadable(path, exc) from exc
+    with fh:
+        scanner = _Scanner(_Window(fh, _BLOCK), path, notes)
+        has_tilde = None
+        for ix in scanner.interchanges():
+            if ix.bare:
+                isa_fields = ix.isa.text.split(ix.ele)
+                notes.append(
+                    f"{path}: no ISA/GS envelope; read as a bare "
+                    "transaction set (version assumed 5010)"
+                )
+            else:
+                isa_fields = _fixed_isa(ix.isa.text, ix.ele, path, ix.isa.line)
+            comp = _component_in_use(scanner, ix, notes, strict)
+            if ix.term == "\n" and has_tilde is None:
+                has_tilde = _file_has_tilde(path)
+            ctx = (path, strict, notes, problems)
+            yield from _walk(ctx, ix, isa_fields, comp, bool(has_tilde))
 
 
-_COMPOSITE_SEGS = ("SVC", "SV1", "SV2", "HI")
+def _unreadable(path, exc: OSError) -> InputFileError:
+    return InputFileError(
+        f"{path}: cannot read the file ({exc.strerror or type(exc).__name__})."
+    )
+
+
+def _file_has_tilde(path: Path) -> bool:
+    """Whether the file holds a ``~`` anywhere, read block by block."""
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(_BLOCK):
+                if b"~" in block:
+                    return True
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    return False
 
 
 def _component_in_use(scanner, ix: _Interchange, notes, strict) -> str:
     """The component separator the composites really use (ISA16 normally).
 
-    Looks at the first composite (SVC01, SV101, SV201, HI01) after the ISA.
+    Looks at the first composite (SVC01, SV101, SV201, HI01) after the ISA,
+    within ``_LOOKAHEAD`` characters of it (the first claim, in practice).
     """
     e, comp = re.escape(ix.ele), ix.comp
     term = "\n" if ix.term == "\n" else re.escape(ix.term)
-    m = re.compile(rf"(?:^|{term})\s*(SVC|SV1|SV2|HI){e}([^{term}{e}]*)").search(
-        scanner.text, ix.start
+    w = scanner.w
+    m = w.scan(
+        re.compile(rf"(?:^|{term})\s*(SVC|SV1|SV2|HI){e}([^{term}{e}]*)").search,
+        ix.start,
+        _LOOKAHEAD,
     )
     if m is None or len(m.group(2)) < 3:
         return comp
@@ -502,8 +635,9 @@ def _component_in_use(scanner, ix: _Interchange, notes, strict) -> str:
     cand = value[2] if value[:2].isalpha() else value[3:4]
     if not cand or cand.isalnum() or cand in (ix.ele, " "):
         return comp
-    line = scanner.line_of(m.start(1))
-    pos = ix.first_pos + scanner.text.count(ix.term, ix.start, m.start(1))
+    at = w.base + m.start(1)
+    pos = ix.first_pos + w.buf.count(ix.term, ix.start - w.base, at - w.base)
+    line = scanner.line_of(at)
     problem = (
         f"the composite {m.group(1)}01 uses {cand!r} between components, but "
         f"ISA16 declares {comp!r}"

@@ -5,11 +5,22 @@ chunks (:func:`ptdenial.x12._read.scan_x12`) go to a private temporary folder
 as Arrow IPC files, and only the columns the cross-row steps need (netting
 reversals, choosing the latest remit, matching remits to claims) stay in
 memory. The output is then made chunk by chunk from the spill.
+
+The spill folder (:func:`spill_folder`) is private (``0700``) and removed at
+the end of the run, also when it fails. A run killed outright (SIGKILL, power
+loss) leaves it behind; its name carries the host, process id and process
+start time of the run that made it, and the next ingest writing beside the
+same output removes those whose process is gone, and only those: never
+another user's, another host's or a running one's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ptdenial import schema as S
+from ptdenial._owner import owner_tag, remove_stale
 from ptdenial.x12._flatten import (
     CLAIM_LEVEL,
     CLAIM_STATUS,
@@ -33,7 +45,10 @@ from ptdenial.x12._read import (
     counts_whole,
 )
 
-__all__ = ["Spill", "KEY_COLUMNS"]
+__all__ = ["Spill", "KEY_COLUMNS", "spill_folder", "sweep_spills"]
+
+logger = logging.getLogger("ptdenial.x12")
+SPILL_PREFIX = ".ptdenial-ingest-"
 
 # Columns the whole-file steps read (the rest stays in the spill): the line
 # keys both files carry, and the 835's remittance fields.
@@ -135,13 +150,20 @@ class Spill:
         return as_counts(_frame([], _COLUMNS[self.kind]), self.whole)
 
     def keys(self) -> tuple[pd.DataFrame, np.ndarray]:
-        """The compact key columns of every row read, and which rows have problems."""
-        if not self._keys:
+        """The compact key columns of every row read, and which rows have problems.
+
+        Handed over once: the spill keeps no copy (the whole-file steps are
+        what holds memory per line), and a second call is an error.
+        """
+        if self._keys is None:
+            raise RuntimeError("Spill.keys() hands the keys over once")
+        parts, self._keys = self._keys, None
+        if not parts:
             empty = _frame([], _COLUMNS[self.kind])[list(KEY_COLUMNS[self.kind])]
             return as_counts(empty, self.whole), np.zeros(0, bool)
-        keys = pd.concat(self._keys, ignore_index=True)
-        self._keys = [keys]
-        return as_counts(keys.copy(), self.whole), np.concatenate(self._bad)
+        keys = pd.concat(parts, ignore_index=True)
+        del parts
+        return as_counts(keys, self.whole), np.concatenate(self._bad)
 
     def chunks(self):
         """The full typed chunks in reading order (one in memory at a time)."""
@@ -203,3 +225,40 @@ def _read_ipc(path: Path, dtypes) -> pd.DataFrame:
         elif frame[name].dtype != dtypes[name]:
             frame[name] = frame[name].astype(dtypes[name])
     return frame
+
+
+def _spill_tag(name: str) -> str | None:
+    return name[len(SPILL_PREFIX) :] if name.startswith(SPILL_PREFIX) else None
+
+
+def sweep_spills(folder) -> list[Path]:
+    """Remove the spill folders of killed ingest runs in ``folder``.
+
+    Only entries this user owns, named by :func:`spill_folder` on this host,
+    whose process is gone (not running, or its pid now another process's:
+    :func:`ptdenial._owner.is_stale`). Returns what was removed.
+    """
+    removed = remove_stale(folder, _spill_tag)
+    if removed:
+        n = len(removed)
+        logger.info("removed %d spill folder(s) of killed runs in %s", n, folder)
+    return removed
+
+
+@contextlib.contextmanager
+def spill_folder(folder=None):
+    """A private (``0700``) spill folder, removed however the run ends.
+
+    In ``folder`` (beside the output; the system's temporary folder when
+    None), after removing the leftovers of killed runs there
+    (:func:`sweep_spills`).
+    """
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    where = Path(folder if folder is not None else tempfile.gettempdir())
+    sweep_spills(where)
+    tmp = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX + owner_tag(), dir=where))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
