@@ -89,11 +89,15 @@ def test_calibration_keeps_the_trees_ranking(fitted, world):
     # every code's lines, the calibrator learnt on 97112's: the trees alone
     # (the default since issue 13) put 89.9% inside, the additive base 90+%
     assert inside.mean() > 0.85
-    # strictly increasing inside the calibration range: no ties, same AUC
+    # strictly increasing between the first and the last block's centre (the
+    # end segments, from the lowest raw score to the first centre and from
+    # the last centre to the highest, are flat by construction): no ties,
+    # same AUC
     y = claims[S.DENIED].fillna(False).astype(bool).to_numpy()
     from ptdenial.model import PROBABILITY_FLOOR
 
-    done = ~claims[S.PENDING].to_numpy(dtype=bool) & inside
+    lo, hi = fitted.calibration_knots_[0, [1, -2]]
+    done = ~claims[S.PENDING].to_numpy(dtype=bool) & (raw > lo) & (raw < hi)
     done &= (p > PROBABILITY_FLOOR) & (p < 1 - PROBABILITY_FLOOR)  # clip ties
     assert roc_auc_score(y[done], p[done]) == pytest.approx(
         roc_auc_score(y[done], raw[done]), abs=1e-9
@@ -352,3 +356,16 @@ def test_older_model_files_find_the_linear_base():
     import ptdenial.model._linear
 
     assert ptdenial._linear.LinearBase is ptdenial.model._linear.LinearBase
+
+
+def test_card_records_the_history_count_window(fitted, world):
+    """The card says what the longer history counts cover; the option bites."""
+    assert fitted.card_["history_snapshot"]["count_window_days"] is None
+    m = DenialRiskModel(n_estimators=5, n_jobs=1, history_count_window_days=365)
+    m.fit(world.claims)
+    assert m.features_.history_encoder.count_window_days == 365
+    assert m.card_["history_snapshot"]["count_window_days"] == 365
+    claims = derive_outcomes(world.claims)
+    wide = fitted.transform_features(claims)["hist_clinic_n"]
+    narrow = m.transform_features(claims)["hist_clinic_n"]
+    assert (narrow <= wide).all() and narrow.max() < wide.max()

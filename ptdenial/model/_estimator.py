@@ -106,6 +106,13 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         (deployment table).
     max_history_lag_days : int, default=180
         Longest snapshot age trained for with ``history_lag="deployment"``.
+    history_count_window_days : int or None, default=None
+        ``None``: ``hist_<key>_n`` and ``hist_<key>_rate`` cover all time (a
+        count that grows with the calendar). An int (365 measured): the
+        lines adjudicated in the last that many days, a bounded count; see
+        ``count_window_days`` of :class:`~ptdenial.features.AsOfHistoryEncoder`
+        and ``bench/results/model.md`` (deployment notes) for why it is not
+        the default yet.
     reference : ptdenial.reference.Reference, optional
         Billing reference tables; the shipped ones by default.
     random_state : int, default=0
@@ -153,6 +160,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         min_category_count=20,
         history_lag="deployment",
         max_history_lag_days=180,
+        history_count_window_days=None,
         reference=None,
         random_state=0,
         n_jobs=2,
@@ -176,6 +184,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         self.min_category_count = min_category_count
         self.history_lag = history_lag
         self.max_history_lag_days = max_history_lag_days
+        self.history_count_window_days = history_count_window_days
         self.reference = reference
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -300,6 +309,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             history_lag=self.history_lag,
             max_history_lag_days=self.max_history_lag_days,
             random_state=self.random_state,
+            history_count_window_days=getattr(self, "history_count_window_days", None),
         )
         # training features: each line with the information lag it may be
         # scored with (history_lag); int8/float32 where that holds every value
