@@ -14,13 +14,23 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 IPYNB = sorted(NOTEBOOKS.glob("*.ipynb"))
 NAME = re.compile(r"^\d{2}-[a-z0-9-]+\.ipynb$")
 TIMEOUT_S = 300  # per cell; the whole notebook must stay well under a minute
+
+
+def _nbformat():
+    """nbformat, imported by the tests that read notebooks only.
+
+    Importing it costs about 1 CPU-s (jsonschema builds an RFC 3987 grammar),
+    which at module level every ``make test`` worker paid while collecting.
+    """
+    import nbformat
+
+    return nbformat
 
 
 def _code(cell) -> str:
@@ -62,7 +72,7 @@ def test_notebooks_exist():
 
 @pytest.mark.parametrize("path", IPYNB, ids=lambda p: p.name)
 def test_notebook_is_thin_and_clean(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = _nbformat().read(path, as_version=4)
     problems = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -86,7 +96,7 @@ def test_notebook_has_jupytext_twin_in_sync(path):
 
     twin = path.with_suffix(".py")
     assert twin.exists(), f"{path.name} has no jupytext twin {twin.name}"
-    nb = nbformat.read(path, as_version=4)
+    nb = _nbformat().read(path, as_version=4)
     py = jupytext.read(twin)
     formats = nb.metadata.get("jupytext", {}).get("formats", "")
     assert "py:percent" in formats, f"{path.name} is not paired with py:percent"
@@ -100,6 +110,7 @@ def test_notebook_has_jupytext_twin_in_sync(path):
 
 
 def test_lint_catches_a_function(tmp_path):
+    nbformat = _nbformat()
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("def helper():\n    return 1"),
@@ -134,7 +145,7 @@ def _ensure_kernel() -> str:
 def test_notebook_executes(path):
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
+    nb = _nbformat().read(path, as_version=4)
     client = NotebookClient(
         nb,
         timeout=TIMEOUT_S,
