@@ -125,7 +125,8 @@ CASES = [
     Case(PayerRuleFlagger, {}, "labelled", "transform", True, "ignored"),
     Case(
         DenialRiskModel,
-        {"n_estimators": 20, "n_jobs": 1},
+        # with the additive base: the contract covers its fitted part too
+        {"n_estimators": 20, "n_jobs": 1, "linear_base": True},
         "claims",
         "predict_proba",
         False,

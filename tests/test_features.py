@@ -7,6 +7,7 @@ from sklearn.exceptions import NotFittedError
 from ptdenial import schema as S
 from ptdenial.datasets import make_claims
 from ptdenial.features import AsOfHistoryEncoder, ClaimFeatures, make_feature_pipeline
+from ptdenial.model import DenialRiskModel
 from ptdenial.schema import derive_outcomes
 
 
@@ -90,6 +91,8 @@ def test_parameter_validation(claims):
         ClaimFeatures(min_category_count=0).fit(claims)
     with pytest.raises(ValueError, match="window_days"):
         AsOfHistoryEncoder(window_days=0).fit(claims)
+    with pytest.raises(ValueError, match="count_window_days"):
+        AsOfHistoryEncoder(count_window_days=0).fit(claims)
 
 
 def test_pipeline_output_is_numeric_and_unique(claims):
@@ -181,3 +184,58 @@ def test_spec_lookup_errors_and_custom_history_keys(claims):
     assert [s.source for s in specs] == ["history"] * 6  # 4 per key, global rate, age
     assert feature_spec("hist_payer_rate_recent").unit == "rate"
     assert feature_spec("hist_payer_n").group == "baseline"
+
+
+def _steady_world(years=4, per_day=40, seed=0):
+    """Lines every day for ``years``: fixed payers, clinics, rate; new patients."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2021-01-01", periods=365 * years, freq="D")
+    sub = np.repeat(days.to_numpy(), per_day)
+    n = len(sub)
+    return pd.DataFrame(
+        {
+            S.PAYER_ID: rng.choice(["A", "B", "C"], n),
+            S.CPT_CODE: "97112",
+            S.RENDERING_PROVIDER_ID: rng.choice(["R1", "R2", "R3", "R4"], n),
+            S.CLINIC_ID: rng.choice(["K1", "K2"], n),
+            # an episode of care: one line a day for 120 days
+            S.PATIENT_ID: [f"P{i // per_day // 120}-{i % per_day}" for i in range(n)],
+            S.DATE_OF_SERVICE: pd.to_datetime(sub) - pd.Timedelta(days=2),
+            S.SUBMISSION_DATE: pd.to_datetime(sub),
+            S.ADJUDICATION_DATE: pd.to_datetime(sub) + pd.Timedelta(days=20),
+            S.DENIED: pd.array(rng.random(n) < 0.15, dtype="boolean"),
+        }
+    )
+
+
+def _calendar_growth(enc, world) -> dict:
+    """Per history feature: median over the last quarter / over the second."""
+    X = enc.fit_transform(world)
+    quarter = np.arange(len(world)) * 4 // len(world)
+    out = {}
+    for col in X.columns:
+        lo = X[col][quarter == 1].median()
+        hi = X[col][quarter == 3].median()
+        out[col] = hi / lo if lo > 0 else (np.inf if hi > 0 else 1.0)
+    return out
+
+
+def test_windowed_counts_are_no_calendar_clock():
+    """With ``count_window_days`` no history feature grows with the date.
+
+    On a steady world, the all-time counts (the default, see
+    bench/results/model.md for why it still is) grow about 2.5x from the
+    second to the last year; every other feature, the patient's counts
+    included, stays put.
+    """
+    world = _steady_world()
+    enc = AsOfHistoryEncoder(count_window_days=365, max_lag_days=60)
+    growth = _calendar_growth(enc, world)
+    clocks = {c: round(g, 2) for c, g in growth.items() if g > 1.25}
+    assert not clocks, f"history features that grow with the calendar: {clocks}"
+    # the check can fail: all-time counts of population keys are clocks
+    growth = _calendar_growth(clone(enc).set_params(count_window_days=None), world)
+    clocks = {c for c, g in growth.items() if g > 2.0}
+    population = ("payer_code", "payer_provider_code", "provider", "clinic")
+    assert clocks == {f"hist_{k}_n" for k in population}
+    assert DenialRiskModel().history_count_window_days is None  # opt-in for now

@@ -22,6 +22,14 @@ def fitted(world):
     return DenialRiskModel(n_estimators=120, n_jobs=1).fit(world.claims)
 
 
+@pytest.fixture(scope="module")
+def fitted_base(world):
+    """The trees boosted from the additive base (opt-in since issue 13)."""
+    return DenialRiskModel(n_estimators=40, n_jobs=1, linear_base=True).fit(
+        world.claims
+    )
+
+
 def test_probabilities_in_unit_interval(fitted, world):
     p = fitted.predict_proba(world.claims)
     assert p.shape == (len(world.claims), 2)
@@ -78,12 +86,18 @@ def test_calibration_keeps_the_trees_ranking(fitted, world):
     assert (np.diff(p[order]) >= -1e-12).all()  # monotone
     lo, hi = fitted.calibration_knots_[0, [0, -1]]
     inside = (raw > lo) & (raw < hi)
-    assert inside.mean() > 0.9
-    # strictly increasing inside the calibration range: no ties, same AUC
+    # every code's lines, the calibrator learnt on 97112's: the trees alone
+    # (the default since issue 13) put 89.9% inside, the additive base 90+%
+    assert inside.mean() > 0.85
+    # strictly increasing between the first and the last block's centre (the
+    # end segments, from the lowest raw score to the first centre and from
+    # the last centre to the highest, are flat by construction): no ties,
+    # same AUC
     y = claims[S.DENIED].fillna(False).astype(bool).to_numpy()
     from ptdenial.model import PROBABILITY_FLOOR
 
-    done = ~claims[S.PENDING].to_numpy(dtype=bool) & inside
+    lo, hi = fitted.calibration_knots_[0, [1, -2]]
+    done = ~claims[S.PENDING].to_numpy(dtype=bool) & (raw > lo) & (raw < hi)
     done &= (p > PROBABILITY_FLOOR) & (p < 1 - PROBABILITY_FLOOR)  # clip ties
     assert roc_auc_score(y[done], p[done]) == pytest.approx(
         roc_auc_score(y[done], raw[done]), abs=1e-9
@@ -185,12 +199,17 @@ def test_bad_params_and_no_outcomes(world):
         DenialRiskModel().fit(new)
 
 
-def test_contributions_add_up(fitted, world):
+@pytest.mark.parametrize("name", ["fitted", "fitted_base"])
+def test_contributions_add_up(name, world, request):
+    fitted = request.getfixturevalue(name)
     Xf = fitted.transform_features(world.claims.head(200))
     contrib = fitted.contributions(Xf)
     raw = fitted._raw_proba(Xf)
     logit = np.log(raw / (1 - raw))
     np.testing.assert_allclose(contrib.sum(axis=1), logit, atol=1e-6)
+    if name == "fitted":  # the default: trees alone
+        assert fitted.linear_ is None
+        return
     # the trees boost from the additive base: both parts are in the log-odds
     assert fitted.linear_ is not None
     trees = fitted.estimator_.booster_.predict(
@@ -312,12 +331,12 @@ def test_pricing_without_paid_lines_falls_back_to_the_charge():
     np.testing.assert_allclose(price_lines(table, h), [50.0, 100.0])
 
 
-def test_linear_base_scores_do_not_depend_on_the_batch(fitted, world):
+def test_linear_base_scores_do_not_depend_on_the_batch(fitted_base, world):
     """To the last bit: a line's log-odds and terms are the same whichever
     lines share its batch (BLAS products can sum a row in another order
     depending on the number of rows)."""
-    Xf = fitted.transform_features(world.claims.head(301)).to_numpy(float)
-    base = fitted.linear_
+    Xf = fitted_base.transform_features(world.claims.head(301)).to_numpy(float)
+    base = fitted_base.linear_
     groups = np.eye(Xf.shape[1])[:, :5]
     whole = base.decision_function(Xf)
     terms = base.contributions(Xf, groups)
@@ -337,3 +356,16 @@ def test_older_model_files_find_the_linear_base():
     import ptdenial.model._linear
 
     assert ptdenial._linear.LinearBase is ptdenial.model._linear.LinearBase
+
+
+def test_card_records_the_history_count_window(fitted, world):
+    """The card says what the longer history counts cover; the option bites."""
+    assert fitted.card_["history_snapshot"]["count_window_days"] is None
+    m = DenialRiskModel(n_estimators=5, n_jobs=1, history_count_window_days=365)
+    m.fit(world.claims)
+    assert m.features_.history_encoder.count_window_days == 365
+    assert m.card_["history_snapshot"]["count_window_days"] == 365
+    claims = derive_outcomes(world.claims)
+    wide = fitted.transform_features(claims)["hist_clinic_n"]
+    narrow = m.transform_features(claims)["hist_clinic_n"]
+    assert (narrow <= wide).all() and narrow.max() < wide.max()

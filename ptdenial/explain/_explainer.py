@@ -135,6 +135,7 @@ class Explainer:
         self.available = getattr(model, "learner", "lightgbm") == "lightgbm"
         self._smoothing = float(getattr(model, "smoothing", 20.0))
         self._window = int(getattr(model, "window_days", 90))
+        self._count_window = getattr(model, "history_count_window_days", None)
         if self.available:
             self._build_paths()
 
@@ -288,6 +289,7 @@ class Explainer:
                 _Rows(Xf, at),
                 smoothing=self._smoothing,
                 window=self._window,
+                count_window=self._count_window,
             )
             reason[sel] = r
             fix[sel] = f

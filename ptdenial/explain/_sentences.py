@@ -70,6 +70,8 @@ class _History(NamedTuple):
 
     smoothing: float
     window: int
+    #: days of ``hist_<key>_n`` / ``_rate``; None: all time
+    count_window: int | None = None
 
 
 # --- formatting helpers -------------------------------------------------------------
@@ -137,7 +139,12 @@ def _history_sentence(Xf, key, subject, history: _History):
     n = np.where(recent, n_r, n_a)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, d / np.maximum(n, 1), 0.0)
-    when = np.where(recent, f" in the last {history.window} days", " in the history")
+    longer = (
+        " in the history"
+        if history.count_window is None
+        else f" in the last {history.count_window} days"
+    )
+    when = np.where(recent, f" in the last {history.window} days", longer)
     text = subject[0] + _pct(rate) + subject[1] + when
     text = text + " (" + _ints(d) + " of " + _ints(n) + " lines)"
     return np.where(n > 0, text, "").astype(object)
@@ -521,7 +528,7 @@ def _charge(claims, Xf, history):
     return "charge of " + _money(per_unit) + " per unit", _blank(claims)
 
 
-def _render(group, claims, Xf, *, smoothing, window):
+def _render(group, claims, Xf, *, smoothing, window, count_window=None):
     """Sentence and fix for one reason group, vectorized over its rows.
 
     A group without a renderer (a silent one) says nothing: empty texts.
@@ -529,4 +536,4 @@ def _render(group, claims, Xf, *, smoothing, window):
     renderer = RENDERERS.get(group)
     if renderer is None:
         return _blank(claims), _blank(claims)
-    return renderer(claims, Xf, _History(smoothing, window))
+    return renderer(claims, Xf, _History(smoothing, window, count_window))

@@ -98,6 +98,15 @@ def _cumulate(keys, n, d):
     return uniq, ncum, np.concatenate([[0.0], np.cumsum(denied)])
 
 
+def _day_pairs(info: np.ndarray, start: np.ndarray):
+    """Line codes into the distinct (cut-off, window start) pairs, and those days."""
+    width = np.clip(info - start, 0, (1 << _DAY_BITS) - 1)
+    day_codes, pairs = pd.factorize((info << _DAY_BITS) + width, sort=True)
+    pairs = np.asarray(pairs, dtype=np.int64)
+    days = pairs >> _DAY_BITS
+    return day_codes, days, days - (pairs & ((1 << _DAY_BITS) - 1))
+
+
 def _days_since_epoch(dates: pd.Series) -> np.ndarray:
     days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
     out = days.astype(np.int64)
@@ -113,7 +122,8 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
     outcome. ``transform`` gives each line, for each key, the number of
     history lines **adjudicated strictly before** the line's reference date
     and their denial rate, smoothed toward the global as-of rate, over all
-    time and over the last ``window_days``. The reference date is the
+    time (or the last ``count_window_days``) and over the last
+    ``window_days``. The reference date is the
     line's ``submission_date`` (date of service when empty), capped at
     ``as_of`` when it is set (the scoring date for new claims).
 
@@ -154,6 +164,14 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         between refreshes the model is trained for.
     random_state : int, default=0
         Salt of the drawn staleness.
+    count_window_days : int or None, default=None
+        ``None``: ``hist_<key>_n`` and ``hist_<key>_rate`` cover all time.
+        For a population key (payer, provider, clinic) that count grows with
+        the calendar through the training window and stops at the
+        snapshot's level after it, a clock a model can extrapolate. An int
+        (365 measured in ``bench/results/model.md``): only the lines
+        adjudicated in the last ``count_window_days`` days before the line's
+        cut-off (bounded; anchored like the recent window).
 
     Attributes
     ----------
@@ -200,6 +218,7 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         lag="deployment",
         max_lag_days=180,
         random_state=0,
+        count_window_days=None,
     ):
         self.smoothing = smoothing
         self.window_days = window_days
@@ -208,6 +227,7 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         self.lag = lag
         self.max_lag_days = max_lag_days
         self.random_state = random_state
+        self.count_window_days = count_window_days
 
     def _keys(self):
         return dict(self.keys) if self.keys is not None else dict(HISTORY_KEYS)
@@ -272,6 +292,12 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
             raise ValueError(
                 "The 'max_lag_days' parameter of AsOfHistoryEncoder must be an int "
                 f"in the range [0, inf). Got {self.max_lag_days!r} instead."
+            )
+        cw = self.count_window_days
+        if cw is not None and not (isinstance(cw, int | np.integer) and cw >= 1):
+            raise ValueError(
+                "The 'count_window_days' parameter of AsOfHistoryEncoder must be "
+                f"None or an int in the range [1, inf). Got {cw!r} instead."
             )
 
     def _set_snapshot(self, global_counts, key_counts) -> None:
@@ -410,7 +436,12 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
             known = np.minimum(known, info)
         anchor = known if self.lag == "anchored" else ref
         start = np.minimum(anchor - np.int64(self.window_days), info)
-        return info, start, (ref - known).astype(float)
+        long_start = None
+        # encoders saved before the parameter existed count all time
+        count_window = getattr(self, "count_window_days", None)
+        if count_window is not None:
+            long_start = np.minimum(anchor - np.int64(count_window), info)
+        return info, start, long_start, (ref - known).astype(float)
 
     def _global_rate(self, days) -> np.ndarray:
         """Denial rate of all history adjudicated strictly before each day."""
@@ -423,12 +454,8 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
 
     def _features(self, X, *, drawn: bool) -> pd.DataFrame:
         _require(X, [S.DATE_OF_SERVICE], "AsOfHistoryEncoder")
-        info, start, age = self._query_days(X, drawn)
-        width = np.clip(info - start, 0, (1 << _DAY_BITS) - 1)
-        day_codes, pairs = pd.factorize((info << _DAY_BITS) + width, sort=True)
-        pairs = np.asarray(pairs, dtype=np.int64)
-        days = pairs >> _DAY_BITS
-        recent = days - (pairs & ((1 << _DAY_BITS) - 1))
+        info, start, long_start, age = self._query_days(X, drawn)
+        day_codes, days, recent = _day_pairs(info, start)
         g_rate = self._global_rate(days)[day_codes]
         prior = np.nan_to_num(g_rate, nan=0.0)
         m = float(self.smoothing)
@@ -442,6 +469,14 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
                 self.snapshot_[name], keys, day_codes, days, recent
             )
             n_r, d_r = n - n_old, d - d_old
+            if long_start is not None:
+                # the last count_window_days, not all time: a bounded count,
+                # where the all-time one grows with the calendar (a clock)
+                long_codes, long_days, long_from = _day_pairs(info, long_start)
+                n, d, n_before, d_before = self._count(
+                    self.snapshot_[name], keys, long_codes, long_days, long_from
+                )
+                n, d = n - n_before, d - d_before
             with np.errstate(invalid="ignore", divide="ignore"):
                 rate = (d + m * prior) / (n + m)
                 rate_r = (d_r + m * prior) / (n_r + m)

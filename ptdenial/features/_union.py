@@ -39,7 +39,8 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
     as_of : date-like, optional
         Scoring date for the history features.
     smoothing, window_days : see :class:`AsOfHistoryEncoder`
-    history_lag, max_history_lag_days : see ``lag`` and ``max_lag_days`` of
+    history_lag, max_history_lag_days, history_count_window_days : see
+        ``lag``, ``max_lag_days`` and ``count_window_days`` of
         :class:`AsOfHistoryEncoder`
     min_category_count : see :class:`ClaimFeatures`
     random_state : int, default=0
@@ -65,6 +66,7 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
         history_lag="deployment",
         max_history_lag_days=180,
         random_state=0,
+        history_count_window_days=None,
     ):
         self.reference = reference
         self.as_of = as_of
@@ -74,6 +76,7 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
         self.history_lag = history_lag
         self.max_history_lag_days = max_history_lag_days
         self.random_state = random_state
+        self.history_count_window_days = history_count_window_days
 
     def fit(self, X, y=None):
         """Fit the three parts.
@@ -107,6 +110,7 @@ class ClaimFeatureSet(ClaimsTransformerMixin, TransformerMixin, BaseEstimator):
                     lag=self.history_lag,
                     max_lag_days=self.max_history_lag_days,
                     random_state=self.random_state,
+                    count_window_days=self.history_count_window_days,
                 ),
             ),
         ]
@@ -212,6 +216,7 @@ def make_feature_pipeline(
     history_lag="deployment",
     max_history_lag_days=180,
     random_state=0,
+    history_count_window_days=None,
 ):
     """The full feature set: rule flags and gaps, claim features, as-of history.
 
@@ -222,7 +227,8 @@ def make_feature_pipeline(
         Scoring date for the history features.
     smoothing, window_days : see :class:`AsOfHistoryEncoder`
     min_category_count : see :class:`ClaimFeatures`
-    history_lag, max_history_lag_days, random_state : see :class:`ClaimFeatureSet`
+    history_lag, max_history_lag_days, random_state, history_count_window_days :
+        see :class:`ClaimFeatureSet`
 
     Returns
     -------
@@ -247,4 +253,5 @@ def make_feature_pipeline(
         history_lag=history_lag,
         max_history_lag_days=max_history_lag_days,
         random_state=random_state,
+        history_count_window_days=history_count_window_days,
     )

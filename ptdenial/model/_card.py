@@ -100,5 +100,7 @@ def history_snapshot_card(encoder, *, refreshed: bool = False) -> dict:
         "adjudicated_lines": int(encoder.n_history_),
         "lag": encoder.lag,
         "max_lag_days": int(encoder.max_lag_days),
+        # days of the hist_<key>_n / _rate counts (None: all time)
+        "count_window_days": getattr(encoder, "count_window_days", None),
         "refreshed": bool(refreshed),
     }

@@ -82,13 +82,16 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
     learner_params : dict, optional
         Extra keyword arguments for the learner (e.g. LightGBM's
         ``reg_lambda``), applied last.
-    linear_base : {"auto", True, False}, default="auto"
+    linear_base : {"auto", True, False}, default=False
         Boost the trees from the log-odds of a logistic regression on
         one-hot categoricals and standardized numbers (fitted on the same
-        rows first), so the trees learn what is not additive. On a 50k-line
-        history the trees alone trail that regression by about 0.013 AUC
-        (``bench/results/model.md``). ``"auto"``: with LightGBM (HistGradient
-        Boosting cannot start from given log-odds).
+        rows first), so the trees learn what is not additive. ``"auto"``:
+        with LightGBM (HistGradientBoosting cannot start from given
+        log-odds). Off by default: trained once and scored for months
+        without retraining, the trees alone ranked better on 8 of 9 worlds
+        (0.006-0.02 AUC, the ninth a tie; ECE lower on 5, higher on 3); the
+        base helped on 3-month hold-outs of small histories
+        (``bench/results/model.md``, deployment notes).
     smoothing, window_days, min_category_count :
         Feature settings, see :mod:`ptdenial.features`.
     history_lag : {"deployment", "anchored", "none"}, default="deployment"
@@ -103,6 +106,13 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         (deployment table).
     max_history_lag_days : int, default=180
         Longest snapshot age trained for with ``history_lag="deployment"``.
+    history_count_window_days : int or None, default=None
+        ``None``: ``hist_<key>_n`` and ``hist_<key>_rate`` cover all time (a
+        count that grows with the calendar). An int (365 measured): the
+        lines adjudicated in the last that many days, a bounded count; see
+        ``count_window_days`` of :class:`~ptdenial.features.AsOfHistoryEncoder`
+        and ``bench/results/model.md`` (deployment notes) for why it is not
+        the default yet.
     reference : ptdenial.reference.Reference, optional
         Billing reference tables; the shipped ones by default.
     random_state : int, default=0
@@ -144,12 +154,13 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         early_stopping_months=2,
         refit="all",
         learner_params=None,
-        linear_base="auto",
+        linear_base=False,
         smoothing=20.0,
         window_days=90,
         min_category_count=20,
         history_lag="deployment",
         max_history_lag_days=180,
+        history_count_window_days=None,
         reference=None,
         random_state=0,
         n_jobs=2,
@@ -173,6 +184,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
         self.min_category_count = min_category_count
         self.history_lag = history_lag
         self.max_history_lag_days = max_history_lag_days
+        self.history_count_window_days = history_count_window_days
         self.reference = reference
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -297,6 +309,7 @@ class DenialRiskModel(ClassifierMixin, BaseEstimator):
             history_lag=self.history_lag,
             max_history_lag_days=self.max_history_lag_days,
             random_state=self.random_state,
+            history_count_window_days=getattr(self, "history_count_window_days", None),
         )
         # training features: each line with the information lag it may be
         # scored with (history_lag); int8/float32 where that holds every value
