@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,6 +56,63 @@ def test_small_chunks_give_the_one_chunk_result(files, which):
     whole = ingest(key=KEY, run_date=RUN_DATE, chunk_rows=1_000_000, **args)
     assert len(whole.table) > 20
     _same(whole, ingest(key=KEY, run_date=RUN_DATE, chunk_rows=23, **args))
+
+
+@pytest.mark.parametrize("which", ["both", "835", "837P", "twice"])
+def test_many_partitions_give_the_one_partition_result(files, which, monkeypatch):
+    """Partitions of 7 lines (every claim split off from most others, some
+    partitions with claims but no remits or the reverse) give the result of
+    one partition: reversals, latest remittance, matching and repeated keys
+    are decided within a claim, and the table keeps its reading order."""
+    args = {
+        "both": {"claims_837": files["claims"], "remits_835": files["remits"]},
+        "835": {"remits_835": files["remits"]},
+        "837P": {"claims_837": files["claims"]},
+        "twice": {
+            "claims_837": [files["claims"][0]] * 2,
+            "remits_835": [files["remits"][0]] * 2 + files["remits"][1:],
+        },
+    }[which]
+    monkeypatch.setattr(ingest_module, "_PARTITION_LINES", 10**9)
+    one = ingest(key=KEY, run_date=RUN_DATE, chunk_rows=29, **args)
+    seen = []
+    real = ingest_module._Run._plan_part
+
+    def spy(self, part, n_parts, raw):
+        seen.append(n_parts)
+        return real(self, part, n_parts, raw)
+
+    monkeypatch.setattr(ingest_module._Run, "_plan_part", spy)
+    monkeypatch.setattr(ingest_module, "_PARTITION_LINES", 7)
+    many = ingest(key=KEY, run_date=RUN_DATE, chunk_rows=29, **args)
+    assert len(set(seen)) == 1 and seen[0] > 30 and len(seen) == seen[0]
+    assert len(one.table) + len(one.quarantine) > 20
+    _same(one, many)
+
+
+def test_a_claims_lines_share_one_partition_in_both_kinds(files, tmp_path):
+    """The partition of a line depends on its claim id only (stable hash)."""
+    from ptdenial.x12._read import scan_x12
+    from ptdenial.x12._stream import claim_buckets
+
+    spills = {}
+    for kind, paths in (("837P", files["claims"][:1]), ("835", files["remits"][:1])):
+        spills[kind] = Spill(kind, tmp_path, 13)
+        scan_x12(paths, KEY, expect=kind, strict=False, sink=spills[kind])
+    claims = {}
+    for spill in spills.values():
+        for part in range(5):
+            keys, _bad, rows = spill.partition(part, 5)
+            assert (rows[1:] > rows[:-1]).all()  # reading order
+            for claim in keys[S.CLAIM_ID]:
+                assert claims.setdefault(claim, part) == part
+    assert len(claims) > 5
+    again = claim_buckets(pd.Series(list(claims), dtype=object))
+    assert [int(b) % 5 for b in again] == list(claims.values())
+    most = [spills["835"].partition(part, 256)[2] for part in range(256)]
+    assert sorted(np.concatenate(most).tolist()) == list(range(spills["835"].n_rows))
+    with pytest.raises(ValueError, match="n_parts"):
+        spills["835"].partition(0, 257)
 
 
 def test_repeated_keys_across_chunks_are_all_quarantined(files):

@@ -24,8 +24,8 @@ from ptdenial.x12._join import (
     read_mapping,
     superseded,
 )
-from ptdenial.x12._read import apply_netting, reversal_plan, scan_x12
-from ptdenial.x12._stream import Spill, spill_folder
+from ptdenial.x12._read import ReversalPlan, apply_netting, reversal_plan, scan_x12
+from ptdenial.x12._stream import MAX_PARTS, Pieces, Spill, spill_folder
 
 __all__ = [
     "Ingest",
@@ -38,6 +38,8 @@ __all__ = [
 _MANIFEST_LIST_LIMIT = 1000
 #: Service lines per chunk of :func:`ingest` (a few tens of MB of rows).
 DEFAULT_CHUNK_ROWS = 10_000
+#: Lines (837P and 835 together) per partition of the whole-file steps.
+_PARTITION_LINES = 100_000
 
 
 @dataclasses.dataclass
@@ -148,11 +150,14 @@ def ingest(
     Each file is read once, in chunks of at most ``chunk_rows`` service
     lines: the typed chunks go to a private temporary folder (beside ``out``,
     else the system's; the folders left there by killed runs are removed
-    first) and only the compact keys the whole-file steps need
-    (reversals, latest remittance, remit-claim matching) stay in memory. With
-    ``out``, the table is then written chunk by chunk, so memory does not
-    grow with the number of output rows; quarantined and unmatched rows and
-    the side tables are held in memory (they are few in a normal run).
+    first). The whole-file steps (reversals, latest remittance, remit-claim
+    matching, repeated keys) are decided per claim, so they run on the key
+    columns of one partition of the claims at a time (partitions of about
+    100,000 lines, by a stable hash of the claim id); only a few bytes per
+    line (flags) stay in memory across partitions. With ``out``, the table
+    is then written chunk by chunk in reading order, so memory does not grow
+    with the number of output rows; quarantined and unmatched rows and the
+    side tables are held in memory (they are few in a normal run).
 
     Parameters
     ----------
@@ -278,13 +283,17 @@ def _concat_valid(chunks):
 
 
 class _Run:
-    """One streamed ingest: whole-file plans on compact keys, then chunk by chunk.
+    """One streamed ingest: plans partition by partition, then chunk by chunk.
 
     The cross-row steps of an in-memory ingest (netting reversals, keeping
-    the latest remittance, matching remits to claims) are decided on the
-    spills' key columns; the full rows are then read back one chunk at a
-    time, completed with those decisions, quarantined, validated and yielded
-    by :meth:`valid_chunks`, in the same order as before.
+    the latest remittance, matching remits to claims, finding repeated line
+    keys) each look at the lines of one claim only. They are decided on the
+    spills' key columns one partition of the claims at a time
+    (:meth:`Spill.partition`), and the decisions kept as flags by row (the
+    matched outcomes go back to the spill folder, :class:`Pieces`). The full
+    rows are then read back one chunk at a time, completed with those
+    decisions, quarantined, validated and yielded by :meth:`valid_chunks`,
+    in reading order.
     """
 
     def __init__(self, s837, s835, with_837, with_835, mapping):
@@ -301,33 +310,94 @@ class _Run:
         self._unmatched_c = []
         self.columns = None
         self.counts = {"claim_lines_837": s837.n_rows, "rows": 0, "valid": 0}
-        remit_keys = self._plan_remits()
-        if with_837:
-            keys, bad = s837.keys()
-            table_keys = keys.loc[~bad].reset_index(drop=True)
-        if self.both:
-            joined, self.matched, self.chosen, self.reason = match_remits(
-                table_keys, remit_keys, reference=self.reference
-            )
-            new = [c for c in joined.columns if c not in table_keys.columns]
-            self.outcomes = joined[new]
-        elif not with_837:
-            self.dup = superseded(remit_keys)
-            table_keys = remit_keys.loc[~self.dup]
-        self.held = _repeated_keys(table_keys)
+        self.outcomes = None
+        self._plan()
         self._held = []
 
-    def _plan_remits(self) -> pd.DataFrame:
-        """Plan the netting of reversals; the netted remit keys without problems."""
-        keys, bad = self.s835.keys()
-        self.plan = reversal_plan(keys)
+    def _plan(self):
+        """Decide the whole-file steps partition by partition (arrays by row)."""
+        n835, n837 = self.s835.n_rows, self.s837.n_rows
+        lines = n835 + n837
+        n_parts = min(MAX_PARTS, max(1, -(-lines // _PARTITION_LINES)))
+        self.n_parts = n_parts
+        table_n = n837 if self.with_837 else n835
+        raw = {
+            "cancel": np.zeros(n835, bool),
+            "dup": np.zeros(n835, bool),
+            "chosen": np.zeros(n835, bool),
+            "reason": np.full(n835, None, dtype=object),
+            "matched": np.zeros(n837, bool),
+            "held": np.zeros(table_n, bool),
+            "netted": [],
+        }
+        if self.both:
+            bounds = np.cumsum([0, *(n for _p, n in self.s837.parts)])
+            self.outcomes = Pieces(self.s837.folder, bounds)
+        for part in range(n_parts):
+            self._plan_part(part, n_parts, raw)
+        self._settle(raw)
+
+    def _plan_part(self, part, n_parts, raw):
+        """Reversals, latest remittance, matching and repeated keys of one partition.
+
+        Every step is decided within one claim (claim id, with payer or line
+        keys), and a partition holds every line of its claims, so the
+        partition's result is the whole-file result restricted to its rows.
+        """
+        keys, bad, rows = self.s835.partition(part, n_parts)
+        plan = reversal_plan(keys)
         keep = np.ones(len(keys), bool)
-        if self.plan is not None:
-            keys = apply_netting(keys, self.plan, 0)
-            keep = ~self.plan.cancel
-        self.counts["remit_lines_835"] = int(keep.sum())
-        self.counts["remit_lines_reversed"] = int((~keep).sum())
-        return keys.loc[keep & ~bad].reset_index(drop=True)
+        if plan is not None:
+            keys = apply_netting(keys, plan, 0)
+            keep = ~plan.cancel
+            raw["cancel"][rows[plan.cancel]] = True
+            raw["netted"].append((rows[plan.rows], plan.amounts))
+        remit_keys = keys.loc[keep & ~bad].reset_index(drop=True)
+        remit_rows = rows[keep & ~bad]
+        del keys
+        if self.with_837:
+            keys, bad, rows = self.s837.partition(part, n_parts)
+            table_keys = keys.loc[~bad].reset_index(drop=True)
+            table_rows = rows[~bad]
+            del keys
+        if self.both:
+            joined, matched, chosen, reason = match_remits(
+                table_keys, remit_keys, reference=self.reference
+            )
+            raw["matched"][table_rows] = matched
+            raw["chosen"][remit_rows] = chosen
+            raw["reason"][remit_rows] = reason
+            new = [c for c in joined.columns if c not in table_keys.columns]
+            self.outcomes.put(part, joined[new], table_rows)
+        elif not self.with_837:
+            dup = superseded(remit_keys)
+            raw["dup"][remit_rows] = dup
+            table_keys, table_rows = remit_keys.loc[~dup], remit_rows[~dup]
+        raw["held"][table_rows] = _repeated_keys(table_keys)
+
+    def _settle(self, raw):
+        """The partitions' decisions as arrays over the rows each chunk step walks."""
+        cancel = raw["cancel"]
+        self.counts["remit_lines_835"] = int((~cancel).sum())
+        self.counts["remit_lines_reversed"] = int(cancel.sum())
+        self.plan = None
+        if raw["netted"]:
+            rows = np.concatenate([r for r, _a in raw["netted"]])
+            amounts = {
+                c: np.concatenate([a[c] for _r, a in raw["netted"]])
+                for c in raw["netted"][0][1]
+            }
+            self.plan = ReversalPlan(cancel, rows, amounts)
+        good = ~cancel & ~self.s835.bad()  # the netted remit lines without problems
+        if self.with_837:
+            claims = ~self.s837.bad()
+            self.matched = raw["matched"][claims]
+            self.held = raw["held"][claims]
+        if self.both:
+            self.chosen, self.reason = raw["chosen"][good], raw["reason"][good]
+        elif not self.with_837:
+            self.dup = raw["dup"][good]
+            self.held = raw["held"][good & ~raw["dup"]]
 
     def set_docs(self, export):
         self.docs = export
@@ -368,13 +438,13 @@ class _Run:
         if not self.with_837:
             return
         good_at = 0
-        for at, chunk in self.s837.chunks():
+        for index, (at, chunk) in enumerate(self.s837.chunks()):
             good, q = x12_quarantine(chunk)
             q[S.SOURCE_ROW] = q[S.SOURCE_ROW] + at
             self.q837.append(q)
             if self.both:
                 span = slice(good_at, good_at + len(good))
-                extra = self.outcomes.iloc[span].reset_index(drop=True)
+                extra = self.outcomes.get(index)
                 good = pd.concat([good, extra], axis=1)
                 good.index = pd.RangeIndex(span.start, span.stop)
                 self._unmatched_c.append(good.loc[~self.matched[span]].copy())

@@ -633,10 +633,11 @@ def reversal_plan(remits: pd.DataFrame) -> ReversalPlan | None:
     orig = df.loc[~is_rev, keys + ["_row", REMIT_CLAIM_INDEX]]
     pairs = rev.merge(orig, on=keys, suffixes=("_r", "_o"))
     pairs = pairs[pairs[REMIT_CLAIM_INDEX + "_o"] < pairs[REMIT_CLAIM_INDEX + "_r"]]
-    # latest original per reversal, and each original reversed once
-    pairs = pairs.sort_values(REMIT_CLAIM_INDEX + "_o").drop_duplicates(
-        "_row_r", keep="last"
-    )
+    # latest original per reversal, and each original reversed once; a stable
+    # sort, so that equal claims keep their reading order (a partition of the
+    # claims then pairs as the whole file does)
+    pairs = pairs.sort_values(REMIT_CLAIM_INDEX + "_o", kind="stable")
+    pairs = pairs.drop_duplicates("_row_r", keep="last")
     pairs = pairs.drop_duplicates("_row_o", keep="last")
     ro, rr = pairs["_row_o"].to_numpy(), pairs["_row_r"].to_numpy()
     cancel = np.zeros(len(df), bool)
