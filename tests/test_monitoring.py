@@ -491,8 +491,9 @@ def _world_drift(model, profile, world):
         **{S.DENIAL_PROBABILITY: p}
     )
     realized = M.realized_performance(scored, window)
+    # the refreshed scorer's card: its snapshot is the one these scores used
     advice = M.recommend_retraining(
-        drift, realized, card=model.card_, as_of="2025-09-30"
+        drift, realized, card=scorer.card_, as_of="2025-09-30"
     )
     return drift.set_index("feature"), advice
 

@@ -551,6 +551,20 @@ def test_history_snapshot_equals_the_local_encoder(spark, small_history, tmp_pat
     assert (expected.filter(like="_n_recent").to_numpy() > 0).any()  # not all empty
 
 
+@pytest.mark.spark
+def test_snapshot_refuses_a_bounded_count_window(spark, small_history, tmp_path):
+    """The Spark engine has no bounded-window counts: a clear refusal, not a
+    snapshot that silently counts all time."""
+    from ptdenial.exceptions import ConfigError
+    from ptdenial.features import AsOfHistoryEncoder
+    from ptdenial.spark import history_snapshot, read_claims_spark
+
+    sdf = read_claims_spark(spark, write_table(small_history, tmp_path / "h.parquet"))
+    enc = AsOfHistoryEncoder(count_window_days=365)
+    with pytest.raises(ConfigError, match="count_window_days=365"):
+        history_snapshot(sdf, enc, training=True)
+
+
 #: The training tests' history: every sixth patient of the sample (about 7.8k
 #: lines, all months, so the holdout and calibration slices stay full).
 TRAIN_EVERY = 6

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ptdenial import schema as S
+from ptdenial.exceptions import ConfigError
 from ptdenial.features import AsOfHistoryEncoder
 from ptdenial.features._columns import _Distinct
 from ptdenial.features._history import _DAY_BITS, _hash_keys
@@ -165,9 +166,15 @@ def _day_table(spark, enc, ref_days: np.ndarray, drawn: bool):
     )
     saved, enc.as_of = enc.as_of, None  # ref_days are capped already
     try:
-        info, start, age = enc._query_days(frame, drawn)
+        info, start, long_start, age = enc._query_days(frame, drawn)
     finally:
         enc.as_of = saved
+    if long_start is not None:
+        raise ConfigError(
+            "history counts over a bounded window (count_window_days="
+            f"{enc.count_window_days}) are not computed by the Spark engine yet; "
+            "train locally, or leave history_count_window_days unset"
+        )
     width = np.clip(info - start, 0, (1 << _DAY_BITS) - 1)
     g_rate = enc._global_rate(info)
     prior = np.nan_to_num(g_rate, nan=0.0)
