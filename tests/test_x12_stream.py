@@ -167,16 +167,17 @@ def test_table_is_written_in_chunks_of_at_most_chunk_rows(files, tmp_path, monke
     assert not list(tmp_path.glob(".ptdenial-ingest-*"))  # spill removed
 
 
-def test_spill_hands_its_keys_over_once(files, tmp_path):
-    """The spill keeps no copy of the keys (memory per line): a second ask fails."""
+def test_one_partition_is_every_row_in_reading_order(files, tmp_path):
+    """The spill keeps no keys in memory: one partition reads them all back."""
     from ptdenial.x12._read import scan_x12
 
     spill = Spill("835", tmp_path, 50)
     scan_x12(files["remits"][:1], KEY, expect="835", strict=False, sink=spill)
-    keys, bad = spill.keys()
+    keys, bad, rows = spill.partition(0, 1)
     assert len(keys) == len(bad) == spill.n_rows > 0
-    with pytest.raises(RuntimeError, match="once"):
-        spill.keys()
+    np.testing.assert_array_equal(rows, np.arange(spill.n_rows))
+    np.testing.assert_array_equal(bad, spill.bad())
+    assert not hasattr(spill, "_keys")
 
 
 def test_spill_chunks_hold_at_most_chunk_rows(files, tmp_path):

@@ -115,7 +115,6 @@ class Spill:
         self.chunk_rows = int(chunk_rows)
         self.parts: list[tuple[Path, int]] = []
         self.n_rows = 0
-        self._keys_given = False
         self._bucket: list[np.ndarray] = []
         self._bad: list[np.ndarray] = []
         self._whole: dict = {}
@@ -159,19 +158,6 @@ class Spill:
     def empty(self) -> pd.DataFrame:
         """A typed frame without rows (the columns of this kind)."""
         return as_counts(_frame([], _COLUMNS[self.kind]), self.whole)
-
-    def keys(self) -> tuple[pd.DataFrame, np.ndarray]:
-        """The compact key columns of every row read, and which rows have problems.
-
-        Read back from the spill and handed over once (a second call is an
-        error): ingest itself reads the keys one partition at a time
-        (:meth:`partition`), so that memory does not grow with the file.
-        """
-        if self._keys_given:
-            raise RuntimeError("Spill.keys() hands the keys over once")
-        self._keys_given = True
-        keys, bad, _rows = self.partition(0, 1)
-        return keys, bad
 
     def partition(self, part: int, n_parts: int):
         """The key columns of the rows whose claim falls in partition ``part``.
