@@ -456,6 +456,10 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
         _require(X, [S.DATE_OF_SERVICE], "AsOfHistoryEncoder")
         info, start, long_start, age = self._query_days(X, drawn)
         day_codes, days, recent = _day_pairs(info, start)
+        # the last count_window_days, not all time: a bounded count, where
+        # the all-time one grows with the calendar (a clock); same days for
+        # every key
+        long = None if long_start is None else _day_pairs(info, long_start)
         g_rate = self._global_rate(days)[day_codes]
         prior = np.nan_to_num(g_rate, nan=0.0)
         m = float(self.smoothing)
@@ -469,12 +473,9 @@ class AsOfHistoryEncoder(ClaimsTransformerMixin, TransformerMixin, BaseEstimator
                 self.snapshot_[name], keys, day_codes, days, recent
             )
             n_r, d_r = n - n_old, d - d_old
-            if long_start is not None:
-                # the last count_window_days, not all time: a bounded count,
-                # where the all-time one grows with the calendar (a clock)
-                long_codes, long_days, long_from = _day_pairs(info, long_start)
+            if long is not None:
                 n, d, n_before, d_before = self._count(
-                    self.snapshot_[name], keys, long_codes, long_days, long_from
+                    self.snapshot_[name], keys, *long
                 )
                 n, d = n - n_before, d - d_before
             with np.errstate(invalid="ignore", divide="ignore"):
